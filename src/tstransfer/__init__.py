@@ -1,0 +1,13 @@
+"""tstransfer: transfer learning for time series classification (Ismail Fawaz et al., 2018)."""
+
+__version__ = "0.1.0"
+
+from .data import MINI_ARCHIVE, Dataset, load_dataset, load_files  # noqa: E402
+from .errors import TSTransferError  # noqa: E402
+from .models import FCN, TrainedModel, create_model, list_models, load_model  # noqa: E402
+from .training import TrainConfig, TrainResult, fit, train  # noqa: E402
+
+__all__ = [
+    "FCN", "MINI_ARCHIVE", "Dataset", "TSTransferError", "TrainConfig", "TrainResult", "TrainedModel",
+    "create_model", "fit", "list_models", "load_dataset", "load_files", "load_model", "train",
+]

@@ -1,0 +1,398 @@
+"""Reading UCR archives: the 2018 `.tsv` layout, the 2015 comma layout and `.ts` files.
+
+Every dataset goes through the same preprocessing, recorded in `PREPROCESSING`:
+
+1. Variable length: trailing NaN of each series are trimmed; the series keeps its own length.
+2. Missing values inside a series are linearly interpolated (leading ones take the first value).
+3. Each series (each channel) is z-normalised by its own mean and std; std 0 counts as 1.
+4. Series are stored right-padded with zeros to the longest one, with their `lengths` beside them;
+   the FCN masks the padding after every layer, so a padded series gives exactly the output of
+   the unpadded one (see `models.FCN`).
+
+Labels are encoded 0..C-1 in sorted order of the training labels; `Dataset.classes` maps back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import TSTransferError
+
+MINI_ARCHIVE = Path(__file__).parent / "mini_archive"
+
+PREPROCESSING = {
+    "variable_length": "trim-trailing-nan; zero-pad + mask",
+    "missing_values": "linear-interpolation",
+    "normalisation": "z-normalise each series and channel (std 0 -> 1)",
+}
+
+# UCR 2015 name -> UCR 2018 name (the renamed datasets among the paper's 85).
+ALIASES_2015_TO_2018 = {
+    "50words": "FiftyWords",
+    "Cricket_X": "CricketX",
+    "Cricket_Y": "CricketY",
+    "Cricket_Z": "CricketZ",
+    "CinC_ECG_torso": "CinCECGTorso",
+    "FISH": "Fish",
+    "Gun_Point": "GunPoint",
+    "Lighting2": "Lightning2",
+    "Lighting7": "Lightning7",
+    "MALLAT": "Mallat",
+    "NonInvasiveFatalECG_Thorax1": "NonInvasiveFetalECGThorax1",
+    "NonInvasiveFatalECG_Thorax2": "NonInvasiveFetalECGThorax2",
+    "SonyAIBORobotSurface": "SonyAIBORobotSurface1",
+    "SonyAIBORobotSurfaceII": "SonyAIBORobotSurface2",
+    "synthetic_control": "SyntheticControl",
+    "Two_Patterns": "TwoPatterns",
+    "uWaveGestureLibrary_X": "UWaveGestureLibraryX",
+    "uWaveGestureLibrary_Y": "UWaveGestureLibraryY",
+    "uWaveGestureLibrary_Z": "UWaveGestureLibraryZ",
+    "wafer": "Wafer",
+    "WordsSynonyms": "WordSynonyms",
+    "yoga": "Yoga",
+}
+ALIASES_2018_TO_2015 = {v: k for k, v in ALIASES_2015_TO_2018.items()}
+
+
+def name_candidates(name: str) -> list[str]:
+    """The names a dataset may be stored under: itself, then its 2018 or 2015 alias."""
+    names = [name]
+    for table in (ALIASES_2015_TO_2018, ALIASES_2018_TO_2015):
+        for key, value in table.items():
+            if key.lower() == name.lower() and value not in names:
+                names.append(value)
+    return names
+
+
+def canonical_name(name: str) -> str:
+    """The UCR 2018 name of a dataset (2015 names are translated; unknown names pass through)."""
+    for key, value in ALIASES_2015_TO_2018.items():
+        if key.lower() == name.lower():
+            return value
+    return name
+
+
+@dataclass
+class Dataset:
+    """One preprocessed dataset. X: float32 (n, channels, length), zero-padded; lengths: (n,)."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    len_train: np.ndarray
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    len_test: np.ndarray | None
+    classes: list = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def in_channels(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def equal_length(self) -> bool:
+        lengths = [self.len_train] + ([self.len_test] if self.len_test is not None else [])
+        return all(np.all(ls == ls[0]) for ls in lengths) and len({int(ls[0]) for ls in lengths}) == 1
+
+    def fingerprint(self) -> str:
+        """A hash of the preprocessed training data and labels (for caches keyed by content)."""
+        h = hashlib.sha256()
+        for a in (self.X_train, self.y_train, self.len_train):
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update(repr(self.classes).encode())
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class Split:
+    """A split as read from disk, before preprocessing: one (channels, length) array per series."""
+
+    series: list[np.ndarray]
+    labels: np.ndarray
+    path: Path
+
+
+# ----------------------------------------------------------------------------- file readers
+
+
+def _parse_label(token: str):
+    try:
+        value = float(token)
+    except ValueError:
+        return token.strip()
+    return int(value) if value.is_integer() else value
+
+
+def parse_labels(tokens) -> np.ndarray:
+    """Labels as numbers when they all are (1.0 -> 1), else as strings."""
+    parsed = [_parse_label(str(t)) for t in tokens]
+    if all(isinstance(p, (int, float)) for p in parsed):
+        return np.asarray(parsed)
+    return np.asarray([str(t).strip() for t in tokens], dtype=object)
+
+
+def read_delimited(path: Path) -> Split:
+    """A UCR 2018 (.tsv), UCR 2015 (comma) or plain .csv file: one series per row, label first."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise TSTransferError(f"{path}: cannot read file ({err})") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise TSTransferError(f"{path}: the file has no rows")
+    first = lines[0]
+    sep = "\t" if "\t" in first else "," if "," in first else None
+    widths = [len(line.split(sep)) for line in lines] if sep is None else [line.count(sep) for line in lines]
+    if len(set(widths)) > 1:
+        bad = next(i for i, w in enumerate(widths) if w != widths[0])
+        raise TSTransferError(
+            f"{path}: ragged rows: line {bad + 1} has a different number of values than line 1 "
+            "(variable-length series must be right-padded with NaN)"
+        )
+    frame = pd.read_csv(
+        io.StringIO("\n".join(lines)), sep=sep if sep else r"\s+", header=None, dtype=str,
+        keep_default_na=False, engine="c" if sep else "python",
+    )
+    if frame.shape[1] < 2:
+        raise TSTransferError(f"{path}: each row needs a label and at least one value")
+    raw = frame.iloc[:, 1:].to_numpy()
+    try:
+        values = raw.astype(np.float64)
+    except ValueError:
+        for i, row in enumerate(raw):
+            for j, token in enumerate(row):
+                try:
+                    float(token)
+                except ValueError:
+                    raise TSTransferError(
+                        f"{path}: line {i + 1}, column {j + 2}: {token!r} is not a number"
+                    ) from None
+        raise
+    labels = parse_labels(frame.iloc[:, 0])
+    return Split([row[None, :] for row in values], labels, path)
+
+
+def read_ts(path: Path) -> Split:
+    """A `.ts` file (sktime/aeon format), read with aeon's reader; multivariate allowed."""
+    from aeon.datasets import load_from_ts_file
+
+    try:
+        X, y = load_from_ts_file(str(path))
+    except Exception as err:  # aeon raises IOError/ValueError/TypeError for malformed files
+        raise TSTransferError(f"{path}: not a readable .ts file ({err})") from None
+    series = [np.asarray(x, dtype=np.float64).reshape(np.shape(x)[0], -1) for x in X]
+    return Split(series, parse_labels(y), path)
+
+
+def read_split(path: str | Path) -> Split:
+    """Read one split file; the format is detected from the name and content."""
+    path = Path(path)
+    if not path.exists():
+        raise TSTransferError(f"{path}: no such file")
+    if path.is_dir():
+        raise TSTransferError(f"{path}: is a folder, expected a data file")
+    split = read_ts(path) if path.suffix.lower() == ".ts" else read_delimited(path)
+    if len(split.series) == 0:
+        raise TSTransferError(f"{path}: the file has no rows")
+    return split
+
+
+# ----------------------------------------------------------------------------- preprocessing
+
+
+def _clean_series(x: np.ndarray, where: str) -> np.ndarray:
+    """Trim trailing NaN, interpolate inner gaps, z-normalise. x: (channels, length)."""
+    valid = ~np.isnan(x).all(axis=0)
+    if not valid.any():
+        raise TSTransferError(f"{where}: the series is all missing (NaN)")
+    x = x[:, : int(np.nonzero(valid)[0][-1]) + 1]
+    out = np.empty_like(x)
+    t = np.arange(x.shape[1])
+    for c, row in enumerate(x):
+        ok = ~np.isnan(row)
+        if not ok.any():
+            raise TSTransferError(f"{where}: channel {c} is all missing (NaN)")
+        out[c] = np.interp(t, t[ok], row[ok]) if not ok.all() else row
+    mean = out.mean(axis=1, keepdims=True)
+    std = out.std(axis=1, keepdims=True)
+    std[std == 0] = 1.0
+    return (out - mean) / std
+
+
+def preprocess(split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """Apply PREPROCESSING to every series: returns X (n, C, L_max) float32 and lengths (n,)."""
+    channels = {s.shape[0] for s in split.series}
+    if len(channels) > 1:
+        raise TSTransferError(f"{split.path}: series have different numbers of channels {sorted(channels)}")
+    cleaned = [_clean_series(s, f"{split.path}, series {i + 1}") for i, s in enumerate(split.series)]
+    lengths = np.array([c.shape[1] for c in cleaned], dtype=np.int64)
+    X = np.zeros((len(cleaned), channels.pop(), int(lengths.max())), dtype=np.float32)
+    for i, c in enumerate(cleaned):
+        X[i, :, : c.shape[1]] = c
+    return X, lengths
+
+
+def _sort_key(label):
+    return (0, label, "") if isinstance(label, (int, float, np.integer, np.floating)) else (1, 0, str(label))
+
+
+def _to_python(label):
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def encode_labels(train: Split, test: Split | None) -> tuple[list, np.ndarray, np.ndarray | None]:
+    """Classes (sorted training labels), encoded train labels, encoded test labels."""
+    classes = sorted({_to_python(v) for v in train.labels}, key=_sort_key)
+    if len(classes) < 2:
+        raise TSTransferError(f"{train.path}: a classification split needs at least 2 classes, found {classes}")
+    index = {c: i for i, c in enumerate(classes)}
+    y_train = np.array([index[_to_python(v)] for v in train.labels], dtype=np.int64)
+    y_test = None
+    if test is not None:
+        unseen = sorted({_to_python(v) for v in test.labels} - set(classes), key=_sort_key)
+        if unseen:
+            raise TSTransferError(f"{test.path}: test labels {unseen} do not occur in the training split")
+        y_test = np.array([index[_to_python(v)] for v in test.labels], dtype=np.int64)
+    return classes, y_train, y_test
+
+
+def build_dataset(name: str, train: Split, test: Split | None) -> Dataset:
+    """Preprocess and label-encode a train (and optional test) split into a Dataset."""
+    classes, y_train, y_test = encode_labels(train, test)
+    X_train, len_train = preprocess(train)
+    X_test = len_test = None
+    if test is not None:
+        X_test, len_test = preprocess(test)
+        if X_test.shape[1] != X_train.shape[1]:
+            raise TSTransferError(
+                f"{test.path}: {X_test.shape[1]} channels, but the training split has {X_train.shape[1]}"
+            )
+    return Dataset(name, X_train, y_train, len_train, X_test, y_test, len_test, classes, str(train.path))
+
+
+# ----------------------------------------------------------------------------- archives
+
+_LAYOUTS = (("ucr2018", ".tsv"), ("ts", ".ts"), ("ucr2015", ""), ("csv", ".csv"))
+
+
+def find_dataset(name: str, archive: str | Path) -> tuple[str, str, Path, Path | None]:
+    """Locate a dataset in an archive folder: (stored name, layout, train file, test file or None)."""
+    root = Path(archive)
+    if not root.is_dir():
+        raise TSTransferError(f"--archive {root}: no such folder")
+    folders = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
+    for candidate in name_candidates(name):
+        folder = folders.get(candidate.lower())
+        if folder is None:
+            continue
+        for layout, suffix in _LAYOUTS:
+            for stem in (folder.name, candidate):
+                train = folder / f"{stem}_TRAIN{suffix}"
+                if train.is_file():
+                    test = folder / f"{stem}_TEST{suffix}"
+                    return folder.name, layout, train, test if test.is_file() else None
+        raise TSTransferError(f"{folder}: no {folder.name}_TRAIN(.tsv|.ts|.csv) file in the dataset folder")
+    raise TSTransferError(f"dataset {name!r} not found in archive {root} (tried {', '.join(name_candidates(name))})")
+
+
+def load_dataset(name: str, archive: str | Path = MINI_ARCHIVE) -> Dataset:
+    """Load and preprocess a dataset by name (UCR 2015 or 2018 name) from an archive folder."""
+    stored, _, train_path, test_path = find_dataset(name, archive)
+    train = read_split(train_path)
+    test = read_split(test_path) if test_path is not None else None
+    return build_dataset(canonical_name(stored), train, test)
+
+
+def load_files(train: str | Path, test: str | Path | None = None, name: str | None = None) -> Dataset:
+    """Load a user's own dataset from a train file (and optional test file), or from a dataset folder."""
+    train = Path(train)
+    if train.is_dir():
+        stored, _, train_path, test_path = find_dataset(train.name, train.parent)
+        return load_files(train_path, test if test is not None else test_path, name or stored)
+    name = name or train.name.split("_TRAIN")[0].split(".")[0]
+    return build_dataset(name, read_split(train), read_split(test) if test is not None else None)
+
+
+def list_archive(archive: str | Path) -> list[str]:
+    """Names of the datasets in an archive folder (folders holding a *_TRAIN file), sorted."""
+    root = Path(archive)
+    if not root.is_dir():
+        raise TSTransferError(f"--archive {root}: no such folder")
+    names = []
+    for folder in sorted(root.iterdir()):
+        if folder.is_dir() and any(p.name.startswith(f"{folder.name}_TRAIN") for p in folder.iterdir()):
+            names.append(folder.name)
+    return names
+
+
+@dataclass
+class DatasetInfo:
+    name: str
+    layout: str
+    n_train: int
+    n_test: int
+    length: str
+    classes: int
+    channels: int
+
+
+def describe_archive(archive: str | Path) -> list[DatasetInfo]:
+    """One DatasetInfo per dataset of the archive (reads every dataset)."""
+    infos = []
+    for name in list_archive(archive):
+        _, layout, _, _ = find_dataset(name, archive)
+        ds = load_dataset(name, archive)
+        lengths = np.concatenate([ds.len_train] + ([ds.len_test] if ds.len_test is not None else []))
+        length = str(lengths.min()) if lengths.min() == lengths.max() else f"{lengths.min()}-{lengths.max()}"
+        infos.append(
+            DatasetInfo(name, layout, len(ds.y_train), 0 if ds.y_test is None else len(ds.y_test),
+                        length, ds.n_classes, ds.in_channels)
+        )
+    return infos
+
+
+def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> Path:
+    """Download a dataset by name with aeon's loader into `<archive>/<Name>/` (as .ts files).
+
+    Downloads into a temporary folder inside the archive and renames it into place only when
+    complete, so a failure (e.g. no network) leaves nothing behind.
+    """
+    from aeon.datasets import load_classification
+
+    root = Path(archive)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / name
+    if target.exists():
+        raise TSTransferError(f"{target}: already exists; remove it to download {name} again")
+    tmp = Path(tempfile.mkdtemp(prefix=f".download-{name}-", dir=root))
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        load_classification(name, extract_path=str(tmp))
+        fetched = tmp / name
+        if not fetched.is_dir():
+            raise TSTransferError(f"download of {name!r} produced no {name} folder")
+        os.replace(fetched, target)
+    except TSTransferError:
+        raise
+    except Exception as err:  # network errors surface as URLError/ValueError/OSError from aeon
+        raise TSTransferError(f"cannot download dataset {name!r}: {err}") from None
+    finally:
+        socket.setdefaulttimeout(previous)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

@@ -1,0 +1,243 @@
+"""The FCN of Wang et al. (2017) as the paper trains it, a timm-style registry and model files.
+
+A model file is one `.safetensors` file: the weights (BatchNorm running statistics included) and,
+in its JSON metadata, the architecture config, the label mapping, the preprocessing and the
+training record. Loading it never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import TSTransferError
+from .files import atomic_path
+
+FORMAT = "tstransfer-model"
+FORMAT_VERSION = 1
+
+# Keras BatchNormalization defaults (momentum 0.99 of the old value, epsilon 1e-3) in PyTorch terms.
+BN_MOMENTUM = 0.01
+BN_EPS = 1e-3
+
+
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm1d that, given a mask of valid time steps, computes batch statistics over them only.
+
+    Without a mask (equal-length batches, the usual case) it is plain `nn.BatchNorm1d`.
+    """
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return super().forward(x)
+        m = mask[:, None, :].to(x.dtype)
+        if not self.training:
+            return super().forward(x) * m
+        count = m.sum()
+        mean = (x * m).sum(dim=(0, 2)) / count
+        var = (((x - mean[None, :, None]) ** 2) * m).sum(dim=(0, 2)) / count
+        with torch.no_grad():  # same update rule as nn.BatchNorm1d: unbiased variance in the running stat
+            self.running_mean.lerp_(mean.detach(), self.momentum)
+            self.running_var.lerp_(var.detach() * count / (count - 1).clamp(min=1), self.momentum)
+            self.num_batches_tracked += 1
+        out = (x - mean[None, :, None]) / torch.sqrt(var[None, :, None] + self.eps)
+        return (out * self.weight[None, :, None] + self.bias[None, :, None]) * m
+
+
+class ConvBlock(nn.Module):
+    """Conv1d ('same' padding, Keras split: the extra pad goes right) -> BatchNorm -> ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
+        super().__init__()
+        self.pad = ((kernel_size - 1) // 2, kernel_size // 2)
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size)
+        self.bn = MaskedBatchNorm1d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        # The masked BatchNorm zeroes padded steps, and ReLU(0) = 0 keeps them zero for the next block.
+        return F.relu(self.bn(self.conv(F.pad(x, self.pad)), mask))
+
+
+class FCN(nn.Module):
+    """Fully convolutional network: 3 conv blocks (128/8, 256/5, 128/3), global average pooling, dense.
+
+    `forward(x, lengths)` takes x of shape (batch, channels, length); when `lengths` marks some
+    series shorter than the batch, the zero padding is masked after every block so the output
+    equals that of the unpadded series. Returns logits (softmax is in the loss / predict_proba).
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, filters=(128, 256, 128), kernels=(8, 5, 3)):
+        super().__init__()
+        self.config = {"name": "fcn", "in_channels": in_channels, "num_classes": num_classes,
+                       "filters": list(filters), "kernels": list(kernels)}
+        channels = [in_channels, *filters]
+        self.blocks = nn.ModuleList(ConvBlock(channels[i], channels[i + 1], k) for i, k in enumerate(kernels))
+        self.num_features = filters[-1]
+        self.classifier = nn.Linear(self.num_features, num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Keras defaults: Glorot-uniform kernels, zero biases, BatchNorm gamma 1 / beta 0."""
+        for module in self.modules():
+            if isinstance(module, (nn.Conv1d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm1d):
+                module.reset_parameters()
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """A fresh, randomly initialised output layer for `num_classes` (the transfer step)."""
+        self.classifier = nn.Linear(self.num_features, num_classes).to(self.classifier.weight.device)
+        nn.init.xavier_uniform_(self.classifier.weight)
+        nn.init.zeros_(self.classifier.bias)
+        self.config["num_classes"] = num_classes
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """The globally average-pooled features (batch, 128) that feed the classifier."""
+        mask = None
+        if lengths is not None and int(lengths.min()) < x.shape[-1]:
+            mask = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths[:, None]
+        for block in self.blocks:
+            x = block(x, mask)
+        if mask is None:
+            return x.mean(dim=-1)
+        return x.sum(dim=-1) / lengths[:, None].to(x.dtype)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classifier(self.features(x, lengths))
+
+
+# ----------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {"fcn": FCN}
+
+
+def register_model(name: str):
+    """Decorator: make a model class available to `create_model(name, ...)`."""
+
+    def add(cls):
+        _REGISTRY[name] = cls
+        return cls
+
+    return add
+
+
+def list_models() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_model(name: str = "fcn", in_channels: int = 1, num_classes: int = 2, **kwargs) -> nn.Module:
+    """Build a registered architecture, e.g. `create_model("fcn", in_channels=1, num_classes=3)`."""
+    if name not in _REGISTRY:
+        raise TSTransferError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
+    return _REGISTRY[name](in_channels=in_channels, num_classes=num_classes, **kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# ----------------------------------------------------------------------------- model files
+
+
+@dataclass
+class TrainedModel:
+    """A network with what it needs to be used: its classes, preprocessing and training record."""
+
+    network: nn.Module
+    classes: list
+    preprocessing: dict
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def in_channels(self) -> int:
+        return self.network.config["in_channels"]
+
+    @torch.no_grad()
+    def predict_proba(self, X: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities for preprocessed X of shape (n, channels, length)."""
+        if X.ndim != 3 or X.shape[1] != self.in_channels:
+            raise TSTransferError(
+                f"the model expects {self.in_channels} input channel(s), the data has "
+                f"{X.shape[1] if X.ndim == 3 else 'shape ' + str(X.shape)}"
+            )
+        self.network.eval()
+        device = next(self.network.parameters()).device
+        out = []
+        for start in range(0, len(X), batch_size):
+            xb = torch.as_tensor(X[start : start + batch_size], device=device)
+            lb = None if lengths is None else torch.as_tensor(lengths[start : start + batch_size], device=device)
+            out.append(torch.softmax(self.network(xb, lb).float(), dim=1).cpu().numpy())
+        return np.concatenate(out)
+
+    def predict(self, X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Original class labels (as they were in the training file)."""
+        return np.asarray(self.classes, dtype=object)[self.predict_proba(X, lengths).argmax(axis=1)]
+
+    def predict_file(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted labels and class probabilities for a UCR-format (.tsv/.csv/2015) or .ts file."""
+        from .data import preprocess, read_split
+
+        X, lengths = preprocess(read_split(path))
+        proba = self.predict_proba(X, None if np.all(lengths == X.shape[-1]) else lengths)
+        return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)], proba
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model file atomically (temp file in the same folder, then rename)."""
+        from safetensors.torch import save_file
+
+        header = {"format": FORMAT, "format_version": FORMAT_VERSION, "architecture": self.network.config,
+                  "classes": self.classes, "preprocessing": self.preprocessing, "metadata": self.metadata}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={FORMAT: json.dumps(header, default=_json_default)})
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
+        """Read a model file written by `save` (safetensors: no code runs while loading)."""
+        from safetensors import SafetensorError
+        from safetensors.torch import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise TSTransferError(f"{path}: no such model file")
+        try:
+            with safe_open(str(path), framework="pt", device="cpu") as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except (SafetensorError, OSError, ValueError) as err:
+            raise TSTransferError(f"{path}: not a tstransfer model file (unreadable safetensors: {err})") from None
+        if FORMAT not in meta:
+            raise TSTransferError(f"{path}: a safetensors file, but not a tstransfer model (no {FORMAT} header)")
+        try:
+            header = json.loads(meta[FORMAT])
+            arch = dict(header["architecture"])
+            network = create_model(arch.pop("name"), **arch)
+            network.load_state_dict(tensors)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise TSTransferError(f"{path}: corrupt tstransfer model file ({err})") from None
+        if header.get("format_version", 0) > FORMAT_VERSION:
+            raise TSTransferError(f"{path}: written by a newer tstransfer (format {header['format_version']})")
+        network.to(device).eval()
+        return cls(network, header["classes"], header["preprocessing"], header.get("metadata", {}))
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
+    """Load a model file; see `TrainedModel.load`."""
+    return TrainedModel.load(path, device)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (Path,)):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a model file")

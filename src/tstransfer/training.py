@@ -1,0 +1,278 @@
+"""The paper's training recipe, one loop you can read top to bottom.
+
+Recipe (METHOD.md, identical for pre-training and fine-tuning):
+  cross-entropy; Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-7); batch int(min(n_train/10, 16)) >= 1,
+  reshuffled every epoch, last partial batch kept; 2000 epochs; ReduceLROnPlateau on the epoch's
+  training loss (factor 0.5, patience 50, min lr 1e-4, Keras' absolute min_delta 1e-4); the weights of
+  the epoch with the lowest training loss are kept. The test split is only logged, never used to choose.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import PREPROCESSING, Dataset
+from .errors import TSTransferError
+from .files import atomic_write_text
+from .models import TrainedModel, create_model
+
+PAPER_EPOCHS = 2000
+
+
+@dataclass
+class TrainConfig:
+    """Every hyper-parameter of a run. The defaults are the paper's recipe."""
+
+    epochs: int = PAPER_EPOCHS
+    lr: float = 1e-3
+    adam_eps: float = 1e-7
+    lr_factor: float = 0.5
+    lr_patience: int = 50
+    min_lr: float = 1e-4
+    min_delta: float = 1e-4  # Keras ReduceLROnPlateau default, an absolute threshold
+    batch_size: int | None = None  # None: the paper's rule, see batch_size_rule
+    seed: int = 0
+    device: str = "auto"  # "auto": CUDA when present, else CPU
+    amp: bool = False  # bf16 autocast on CUDA (not part of the paper's recipe)
+    threads: int | None = None  # CPU threads for this process; None leaves torch's default
+    test_every: int = 1  # log the test split every N epochs (the paper logs it every epoch)
+
+    def deviations(self) -> list[str]:
+        """How this config departs from the paper's recipe, in words (empty: it is the recipe)."""
+        paper = TrainConfig()
+        out = []
+        for name in ("epochs", "lr", "adam_eps", "lr_factor", "lr_patience", "min_lr", "min_delta", "batch_size"):
+            if getattr(self, name) != getattr(paper, name):
+                out.append(f"{name}={getattr(self, name)} (paper: {getattr(paper, name)})")
+        if self.amp:
+            out.append("mixed precision (paper: float32)")
+        return out
+
+
+def batch_size_rule(n_train: int) -> int:
+    """The paper's batch size: int(min(n_train / 10, 16)), at least 1."""
+    return max(1, int(min(n_train / 10, 16)))
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TSTransferError(f"--device {device}: CUDA is not available on this machine")
+    return torch.device(device)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
+    """Keras' ReduceLROnPlateau in torch terms.
+
+    Keras reduces once `patience` epochs in a row failed to beat best - min_delta; torch reduces when
+    the count of bad epochs exceeds its `patience`, hence patience - 1.
+    """
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience - 1,
+        threshold=config.min_delta, threshold_mode="abs", min_lr=config.min_lr,
+    )
+
+
+@dataclass
+class TrainResult:
+    """The outcome of one run: the best epoch's numbers and the per-epoch history."""
+
+    best_epoch: int  # 1-based
+    train_loss: float  # the best epoch's logged training loss (mean over its batches)
+    train_acc: float
+    test_loss: float | None  # of the kept weights
+    test_acc: float | None
+    epochs: int
+    seconds: float
+    device: str
+    history: list[dict] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        out = asdict(self)
+        out.pop("history")
+        return out
+
+
+def environment() -> dict:
+    """Library versions recorded with every model."""
+    from . import __version__
+
+    return {"tstransfer": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator):
+    order = torch.randperm(n, generator=generator)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+@torch.no_grad()
+def evaluate_arrays(network: nn.Module, X: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None,
+                    batch_size: int = 512, amp: bool = False) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of a network in inference mode on tensors already on its device."""
+    network.eval()
+    loss_sum, correct = 0.0, 0
+    for i in range(0, len(X), batch_size):
+        lb = None if lengths is None else lengths[i : i + batch_size]
+        with torch.autocast(X.device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = network(X[i : i + batch_size], lb).float()
+        loss_sum += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
+        correct += (logits.argmax(1) == y[i : i + batch_size]).sum().item()
+    return loss_sum / len(X), correct / len(X)
+
+
+def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: bool = True,
+        desc: str | None = None) -> TrainResult:
+    """Train `network` on the dataset's training split with the recipe; loads the best epoch's weights."""
+    if dataset.n_classes != network.config["num_classes"]:
+        raise TSTransferError(f"{dataset.name}: {dataset.n_classes} classes, the network has "
+                              f"{network.config['num_classes']} outputs")
+    if dataset.in_channels != network.config["in_channels"]:
+        raise TSTransferError(f"{dataset.name}: {dataset.in_channels} input channel(s), the network expects "
+                              f"{network.config['in_channels']}")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    amp = config.amp and device.type == "cuda"
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(config.seed)
+    shuffler = torch.Generator().manual_seed(config.seed)
+
+    # These datasets are small: keep them on the device for the whole run.
+    variable = not dataset.equal_length
+    X = torch.as_tensor(dataset.X_train, device=device)
+    y = torch.as_tensor(dataset.y_train, device=device)
+    lengths = torch.as_tensor(dataset.len_train, device=device) if variable else None
+    has_test = dataset.X_test is not None
+    if has_test:
+        X_test = torch.as_tensor(dataset.X_test, device=device)
+        y_test = torch.as_tensor(dataset.y_test, device=device)
+        len_test = torch.as_tensor(dataset.len_test, device=device) if variable else None
+
+    network.to(device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=config.adam_eps)
+    scheduler = make_scheduler(optimizer, config)
+    batch_size = config.batch_size or batch_size_rule(len(y))
+
+    history: list[dict] = []
+    best_loss, best_epoch, best_state = float("inf"), 0, None
+    started = time.perf_counter()
+    bar = tqdm(range(1, config.epochs + 1), desc=desc or dataset.name, unit="epoch", disable=not progress,
+               leave=False, dynamic_ncols=True)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        network.train()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        for idx in _batches(len(y), batch_size, shuffler):
+            idx = idx.to(device)
+            xb, yb = X[idx], y[idx]
+            lb = None
+            if variable:
+                lb = lengths[idx]
+                xb = xb[..., : int(lb.max())]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = network(xb, lb)
+                loss = F.cross_entropy(logits.float(), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            # Keras logs the epoch loss as the sample-weighted mean of its batch losses.
+            loss_sum += loss.detach() * len(yb)
+            correct += (logits.detach().argmax(1) == yb).sum()
+        train_loss = loss_sum.item() / len(y)
+        train_acc = correct.item() / len(y)
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step(train_loss)
+        if train_loss < best_loss:  # Keras ModelCheckpoint(monitor="loss", save_best_only=True)
+            best_loss, best_epoch = train_loss, epoch
+            best_state = copy.deepcopy(network.state_dict())
+        row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+               "test_loss": float("nan"), "test_acc": float("nan"), "lr": lr}
+        if has_test and (epoch % config.test_every == 0 or epoch == config.epochs):
+            row["test_loss"], row["test_acc"] = evaluate_arrays(network, X_test, y_test, len_test, amp=amp)
+        row["seconds"] = time.perf_counter() - t0
+        history.append(row)
+        bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}", best=best_epoch)
+    bar.close()
+
+    network.load_state_dict(best_state)
+    test_loss = test_acc = None
+    if has_test:
+        test_loss, test_acc = evaluate_arrays(network, X_test, y_test, len_test, amp=amp)
+    best = history[best_epoch - 1]
+    return TrainResult(best_epoch, best["train_loss"], best["train_acc"], test_loss, test_acc,
+                       config.epochs, time.perf_counter() - started, str(device), history)
+
+
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
+
+
+def write_history(history: list[dict], path) -> None:
+    """The per-epoch history as CSV (atomic write)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def run_metadata(dataset: Dataset, config: TrainConfig, result: TrainResult, **extra) -> dict:
+    """The training record stored in a model file."""
+    return {"dataset": dataset.name, "config": asdict(config), "deviations": config.deviations(),
+            **result.summary(), "n_train": len(dataset.y_train), "environment": environment(), **extra}
+
+
+def train(dataset: Dataset, config: TrainConfig | None = None, model: str = "fcn",
+          progress: bool = True) -> tuple[TrainedModel, TrainResult]:
+    """Train a model from scratch on a dataset with the paper's recipe (or `config`)."""
+    config = config or TrainConfig()
+    torch.manual_seed(config.seed)  # the initial weights depend on the seed only
+    network = create_model(model, in_channels=dataset.in_channels, num_classes=dataset.n_classes)
+    result = fit(network, dataset, config, progress=progress)
+    trained = TrainedModel(network.cpu().eval(), list(dataset.classes), dict(PREPROCESSING),
+                           run_metadata(dataset, config, result, kind="pretrain"))
+    return trained, result
+
+
+def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None, model: str = "fcn",
+                   progress: bool = True) -> tuple[Path, Path, TrainResult]:
+    """Train from scratch and write `<out_dir>/<Name>.safetensors` and `<Name>.history.csv`."""
+    trained, result = train(dataset, config, model=model, progress=progress)
+    out_dir = Path(out_dir)
+    history_path = out_dir / f"{dataset.name}.history.csv"
+    write_history(result.history, history_path)
+    model_path = trained.save(out_dir / f"{dataset.name}.safetensors")
+    return model_path, history_path, result
+
+
+def evaluate(model: TrainedModel, dataset: Dataset, split: str = "test") -> dict:
+    """Accuracy and cross-entropy of a model on a dataset split, matching labels by their original value."""
+    if split == "test" and dataset.X_test is None:
+        raise TSTransferError(f"{dataset.name}: the dataset has no test split")
+    X, y, lengths = ((dataset.X_test, dataset.y_test, dataset.len_test) if split == "test"
+                     else (dataset.X_train, dataset.y_train, dataset.len_train))
+    index = {c: i for i, c in enumerate(model.classes)}
+    labels = [dataset.classes[i] for i in y]
+    unknown = sorted({str(label) for label in labels if label not in index})
+    if unknown:
+        raise TSTransferError(f"{dataset.name}: labels {unknown} are not classes of the model {model.classes}")
+    target = np.array([index[label] for label in labels])
+    proba = model.predict_proba(X, None if dataset.equal_length else lengths)
+    picked = np.clip(proba[np.arange(len(target)), target], 1e-12, None)
+    return {"dataset": dataset.name, "split": split, "n": len(target),
+            "accuracy": float((proba.argmax(1) == target).mean()), "loss": float(-np.log(picked).mean())}
