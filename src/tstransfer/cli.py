@@ -118,6 +118,92 @@ def cmd_predict(args) -> None:
         sys.stdout.write(buffer.getvalue())
 
 
+def _grid_runs(args, transfers: bool):
+    from .data import list_archive
+    from .experiments import plan_runs
+
+    datasets = args.datasets or (None if getattr(args, "sources", None) or getattr(args, "targets", None)
+                                 else list_archive(args.archive))
+    return plan_runs(datasets, getattr(args, "sources", None), getattr(args, "targets", None), transfers=transfers)
+
+
+def _run_study(args, transfers: bool) -> None:
+    from .experiments import run_grid
+
+    config = _config(args)
+    runs = _grid_runs(args, transfers)
+    if args.workers < 1:
+        raise TSTransferError(f"--workers {args.workers}: must be at least 1")
+    _print_deviations(config)
+    n_pre = sum(r.kind == "pretrain" for r in runs)
+    print(f"study {args.study}: {len(runs)} runs planned ({n_pre} pre-trainings, {len(runs) - n_pre} transfers), "
+          f"engine {args.engine}")
+    report = run_grid(args.archive, args.study, runs, config, engine=args.engine, workers=args.workers,
+                      address=getattr(args, "address", None), gpus_per_run=getattr(args, "gpus_per_run", 0),
+                      retry_failed=args.retry_failed, progress=not args.quiet)
+    print(f"{report.done} runs done, {report.failed} failed, {report.skipped} already finished "
+          f"({report.seconds:.0f}s)")
+    if report.failed:
+        print("failed runs are recorded with their error in the store; rerun with --retry-failed")
+
+
+def cmd_pretrain(args) -> None:
+    """experiments.run_grid with pre-trainings only"""
+    _run_study(args, transfers=False)
+
+
+def cmd_grid(args) -> None:
+    """experiments.plan_runs + experiments.run_grid"""
+    _run_study(args, transfers=True)
+
+
+def cmd_transfer(args) -> None:
+    """transfer.transfer_to_files"""
+    from .experiments import RunSpec, run_grid
+    from .transfer import transfer_to_files
+
+    config = _config(args)
+    _print_deviations(config)
+    if Path(args.source).is_file():  # a model file: fine-tune it on TARGET, write to --out
+        dataset = _dataset(args.target, args.archive)
+        model_path, history_path, result = transfer_to_files(args.source, dataset, args.out, config,
+                                                             progress=not args.quiet)
+        print(f"{args.source} -> {dataset.name}: best epoch {result.best_epoch}, test accuracy "
+              f"{'n/a' if result.test_acc is None else f'{result.test_acc:.4f}'}\nmodel: {model_path}")
+        return
+    if not args.study:
+        raise TSTransferError(f"SOURCE {args.source!r} is not a model file; give --study with its pre-trained model")
+    spec = RunSpec("transfer", args.source, args.target)
+    if not (Path(args.study) / RunSpec("pretrain", "", args.source).model_path).is_file():
+        raise TSTransferError(f"--study {args.study}: no pre-trained model of {args.source}; "
+                              f"run `tstransfer pretrain --datasets {args.source}` first")
+    report = run_grid(args.archive, args.study, [spec], config, retry_failed=True, progress=not args.quiet)
+    from .store import Store
+
+    store = Store(args.study)
+    row = store.get("transfer", args.source, args.target, config.seed, config.epochs)
+    store.close()
+    if row["status"] != "done":
+        raise TSTransferError(f"{spec} failed: {row['error']}")
+    print(f"{spec}: best epoch {row['best_epoch']}, test accuracy {row['test_acc']:.4f}"
+          f"{' (already finished)' if report.skipped else ''}\nmodel: {Path(args.study) / row['model_path']}")
+
+
+def cmd_results(args) -> None:
+    """report.write_results"""
+    from .report import write_results
+
+    paths, s = write_results(args.study, args.out)
+    for name, path in paths.items():
+        print(f"{name:<12}{path}")
+    if s["pairs"]:
+        print(f"{s['pairs']} source->target pairs: {s['improved']} improved, {s['unchanged']} unchanged, "
+              f"{s['degraded']} degraded; mean change {s['mean_change_points']:+.2f} accuracy points, "
+              f"median variation {s['median_variation_pct']:+.2f}%")
+    else:
+        print("no finished transfer pairs yet")
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -152,6 +238,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="UCR-format (.tsv, .csv, 2015) or .ts file; its label column is ignored")
     p.add_argument("--out", help="write the predictions to this CSV file instead of printing them")
     p.set_defaults(func=cmd_predict)
+
+    for name, func, help_text in (
+        ("pretrain", cmd_pretrain, "pre-train one FCN per dataset into a study folder (finished ones are skipped)"),
+        ("grid", cmd_grid, "the full study: pre-train every dataset, fine-tune every source on every target"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--archive", default=_default_archive(), help=archive_help)
+        p.add_argument("--study", required=True, help="study folder (results store, models, histories)")
+        p.add_argument("--datasets", nargs="+", help="datasets of the study (default: every archive dataset)")
+        if name == "grid":
+            p.add_argument("--sources", nargs="+", help="source datasets (instead of --datasets)")
+            p.add_argument("--targets", nargs="+", help="target datasets (instead of --datasets)")
+            p.add_argument("--engine", choices=["local", "ray"], default="local")
+            p.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
+            p.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs per run with Ray (fractions share)")
+        else:
+            p.set_defaults(engine="local")
+        p.add_argument("--workers", type=int, default=1, help="parallel runs (local: processes; CPU threads are "
+                       "split between them)")
+        p.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        _add_recipe_options(p)
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("transfer", help="fine-tune a pre-trained source model on a target dataset")
+    p.add_argument("source", help="source dataset (its model in --study) or a model file")
+    p.add_argument("target", help="target dataset name in --archive, or a path to a file / dataset folder")
+    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--study", help="study folder holding pretrained/<SOURCE>.safetensors; the run is recorded")
+    p.add_argument("--out", default="runs", help="output folder when SOURCE is a model file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_recipe_options(p)
+    p.set_defaults(func=cmd_transfer)
+
+    p = sub.add_parser("results", help="accuracy and accuracy-variation matrices of a study (CSV) and a summary")
+    p.add_argument("--study", required=True, help="study folder")
+    p.add_argument("--out", help="output folder (default: STUDY/results)")
+    p.set_defaults(func=cmd_results)
     return parser
 
 

@@ -253,11 +253,15 @@ def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None,
                    progress: bool = True) -> tuple[Path, Path, TrainResult]:
     """Train from scratch and write `<out_dir>/<Name>.safetensors` and `<Name>.history.csv`."""
     trained, result = train(dataset, config, model=model, progress=progress)
+    return save_run(trained, result, out_dir, dataset.name)
+
+
+def save_run(trained: TrainedModel, result: TrainResult, out_dir, name: str) -> tuple[Path, Path, TrainResult]:
+    """Write `<out_dir>/<name>.history.csv`, then `<name>.safetensors` (both atomically)."""
     out_dir = Path(out_dir)
-    history_path = out_dir / f"{dataset.name}.history.csv"
+    history_path = out_dir / f"{name}.history.csv"
     write_history(result.history, history_path)
-    model_path = trained.save(out_dir / f"{dataset.name}.safetensors")
-    return model_path, history_path, result
+    return trained.save(out_dir / f"{name}.safetensors"), history_path, result
 
 
 def evaluate(model: TrainedModel, dataset: Dataset, split: str = "test") -> dict:

@@ -1,0 +1,101 @@
+"""The results store: one SQLite file per study, one row per run.
+
+Only the driver process writes it (workers return their results to the driver), each change is one
+short transaction, and the journal is WAL, so a kill -9 at any moment leaves a consistent database.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from .errors import TSTransferError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('pretrain', 'transfer')),
+    source TEXT NOT NULL,          -- '' for a pre-training (no transfer)
+    target TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    epochs INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    best_epoch INTEGER,
+    train_loss REAL, train_acc REAL, test_loss REAL, test_acc REAL,
+    seconds REAL,
+    device TEXT,
+    model_path TEXT,               -- relative to the study folder
+    history_path TEXT,
+    error TEXT,
+    updated_at REAL,
+    UNIQUE (kind, source, target, seed, epochs)
+);
+"""
+
+RESULT_FIELDS = ("best_epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds", "device",
+                 "model_path", "history_path", "error")
+
+
+class Store:
+    """The SQLite results store of a study folder."""
+
+    def __init__(self, study: str | Path):
+        self.study = Path(study)
+        self.study.mkdir(parents=True, exist_ok=True)
+        self.path = self.study / "study.sqlite"
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as err:
+            raise TSTransferError(f"{self.path}: not a usable study database ({err})") from None
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    # settings -----------------------------------------------------------------------------
+    def settings(self) -> dict:
+        return {r["key"]: json.loads(r["value"]) for r in self.db.execute("SELECT key, value FROM settings")}
+
+    def check_settings(self, settings: dict) -> None:
+        """Record the study's settings the first time; refuse a later grid with different ones."""
+        stored = self.settings()
+        for key, value in settings.items():
+            if key in stored and stored[key] != value:
+                raise TSTransferError(
+                    f"--study {self.study}: this study was run with {key}={stored[key]!r}, not {value!r}; "
+                    "use another study folder for other settings"
+                )
+        with self.db:
+            for key, value in settings.items():
+                self.db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+
+    # runs ---------------------------------------------------------------------------------
+    def add(self, kind: str, source: str, target: str, seed: int, epochs: int) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO runs (kind, source, target, seed, epochs, status, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?)", (kind, source, target, seed, epochs, time.time()))
+
+    def get(self, kind: str, source: str, target: str, seed: int, epochs: int) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM runs WHERE kind=? AND source=? AND target=? AND seed=? AND epochs=?",
+                               (kind, source, target, seed, epochs)).fetchone()
+
+    def set_status(self, run_id: int, status: str, **fields) -> None:
+        fields = {k: v for k, v in fields.items() if k in RESULT_FIELDS}
+        assignments = ", ".join(f"{k}=?" for k in fields)
+        with self.db:
+            self.db.execute(f"UPDATE runs SET status=?, updated_at=?{', ' if fields else ''}{assignments} WHERE id=?",
+                            (status, time.time(), *fields.values(), run_id))
+
+    def runs(self, status: str | None = None) -> list[sqlite3.Row]:
+        query = "SELECT * FROM runs" + (" WHERE status=?" if status else "") + " ORDER BY kind DESC, source, target"
+        return self.db.execute(query, (status,) if status else ()).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status")}

@@ -1,0 +1,47 @@
+"""Transfer as the paper does it: copy every layer of the source FCN but its classifier (BatchNorm running
+statistics included), put a fresh randomly initialised classifier for the target's classes on top,
+and fine-tune all layers (nothing frozen) with a fresh Adam and the same recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .data import PREPROCESSING, Dataset
+from .errors import TSTransferError
+from .models import TrainedModel, create_model, load_model
+from .training import TrainConfig, TrainResult, fit, run_metadata, save_run
+
+
+def transfer_network(source: nn.Module, num_classes: int) -> nn.Module:
+    """A new network with the source's body (weights and BN statistics) and a fresh `num_classes` head."""
+    config = dict(source.config)
+    network = create_model(config.pop("name"), **config)
+    network.load_state_dict(source.state_dict())
+    network.reset_classifier(num_classes)
+    return network
+
+
+def fine_tune(source: TrainedModel, dataset: Dataset, config: TrainConfig | None = None,
+              progress: bool = True, source_name: str | None = None) -> tuple[TrainedModel, TrainResult]:
+    """Fine-tune a pre-trained model on a target dataset (all layers, fresh optimiser, the recipe)."""
+    config = config or TrainConfig()
+    if source.in_channels != dataset.in_channels:
+        raise TSTransferError(f"cannot transfer: the source model takes {source.in_channels} channel(s), "
+                              f"{dataset.name} has {dataset.in_channels}")
+    source_name = source_name or source.metadata.get("dataset", "?")
+    torch.manual_seed(config.seed)  # the fresh head depends on the seed only
+    network = transfer_network(source.network, dataset.n_classes)
+    result = fit(network, dataset, config, progress=progress, desc=f"{source_name}->{dataset.name}")
+    metadata = run_metadata(dataset, config, result, kind="transfer", source=source_name)
+    return TrainedModel(network.cpu().eval(), list(dataset.classes), dict(PREPROCESSING), metadata), result
+
+
+def transfer_to_files(source_path: str | Path, dataset: Dataset, out_dir: str | Path,
+                      config: TrainConfig | None = None, progress: bool = True) -> tuple[Path, Path, TrainResult]:
+    """Fine-tune the model file `source_path` on `dataset`; write `<out_dir>/<Target>.safetensors` + history."""
+    source = load_model(source_path)
+    trained, result = fine_tune(source, dataset, config, progress=progress)
+    return save_run(trained, result, out_dir, dataset.name)

@@ -1,0 +1,136 @@
+"""The command line: the happy path end to end, and one clear error per bad input (exit 2, no traceback,
+nothing written)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import toy_rows, write_ucr2018
+
+from tstransfer.cli import main
+from tstransfer.models import TrainedModel, create_model
+
+
+def run_cli(*argv) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tstransfer.cli", *map(str, argv)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_train_evaluate_predict_end_to_end(tmp_path, toy_archive):
+    out = tmp_path / "runs"
+    proc = run_cli("train", "Toy", "--archive", toy_archive, "--epochs", "3", "--seed", "1", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "deviates from the paper's recipe: epochs=3 (paper: 2000)" in proc.stdout
+    assert "Toy: best epoch" in proc.stdout
+    model = out / "Toy.safetensors"
+    assert model.is_file() and (out / "Toy.history.csv").is_file()
+    assert "Toy" in proc.stderr  # the progress bar (tqdm writes to stderr)
+
+    proc = run_cli("evaluate", model, "Toy", "--archive", toy_archive)
+    assert proc.returncode == 0 and "Toy (test, n=8): accuracy" in proc.stdout
+
+    preds = tmp_path / "preds.csv"
+    proc = run_cli("predict", model, toy_archive / "Toy" / "Toy_TEST.tsv", "--out", preds)
+    assert proc.returncode == 0, proc.stderr
+    lines = preds.read_text().splitlines()
+    assert lines[0] == "index,label,p_1,p_2" and len(lines) == 9
+    assert {line.split(",")[1] for line in lines[1:]} <= {"1", "2"}
+
+
+def test_datasets_listing(capsys, mini_archive):
+    assert main(["datasets", "--archive", str(mini_archive)]) == 0
+    out = capsys.readouterr().out
+    assert "GunPoint" in out and "6 datasets" in out
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    torch.manual_seed(0)
+    return TrainedModel(create_model("fcn", 1, 2), [1, 2], {}, {}).save(tmp_path / "model.safetensors")
+
+
+def _expect_error(capsys, argv, message, out_dir=None):
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("tstransfer: error: ") and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    if out_dir is not None:
+        assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def _bad_archive(tmp_path, name, train_text, test_text=None):
+    folder = tmp_path / "bad" / name
+    folder.mkdir(parents=True)
+    (folder / f"{name}_TRAIN.tsv").write_text(train_text)
+    if test_text is not None:
+        (folder / f"{name}_TEST.tsv").write_text(test_text)
+    return tmp_path / "bad"
+
+
+@pytest.mark.parametrize(
+    "name, train, test, message",
+    [
+        ("Ragged", "1\t0.1\t0.2\t0.3\n2\t0.3\t0.4\n", None, "Ragged_TRAIN.tsv: ragged rows: line 2"),
+        ("Words", "1\t0.1\t0.2\n2\tx\t0.4\n", None, "Words_TRAIN.tsv: line 2, column 2: 'x' is not a number"),
+        ("OneClass", "1\t0.1\t0.2\n1\t0.3\t0.4\n", None, "OneClass_TRAIN.tsv: a classification split needs"),
+        ("Empty", "", None, "Empty_TRAIN.tsv: the file has no rows"),
+        ("EmptyTest", "1\t0.1\t0.2\n2\t0.3\t0.4\n", "\n", "EmptyTest_TEST.tsv: the file has no rows"),
+        ("AllNan", "1\tNaN\tNaN\n2\t0.3\t0.4\n", None, "AllNan_TRAIN.tsv, series 1: the series is all missing"),
+        ("Unseen", "1\t0.1\t0.2\n2\t0.3\t0.4\n", "3\t0.1\t0.2\n", "test labels [3] do not occur"),
+    ],
+)
+def test_bad_datasets(tmp_path, capsys, name, train, test, message):
+    archive = _bad_archive(tmp_path, name, train, test)
+    out = tmp_path / "out"
+    _expect_error(capsys, ["train", name, "--archive", archive, "--epochs", 1, "--out", out], message, out)
+
+
+def test_missing_archive_dataset_and_files(tmp_path, capsys, mini_archive, saved_model):
+    out = tmp_path / "out"
+    _expect_error(capsys, ["train", "GunPoint", "--archive", tmp_path / "nope", "--out", out],
+                  "--archive " + str(tmp_path / "nope") + ": no such folder", out)
+    _expect_error(capsys, ["train", "NoSuchSet", "--archive", mini_archive, "--out", out],
+                  "dataset 'NoSuchSet' not found in archive", out)
+    _expect_error(capsys, ["evaluate", tmp_path / "absent.safetensors", "GunPoint"], "no such model file")
+    _expect_error(capsys, ["predict", saved_model, tmp_path / "absent.tsv"], "absent.tsv: no such file")
+    _expect_error(capsys, ["train", "GunPoint", "--epochs", 0, "--out", out], "--epochs 0: must be at least 1", out)
+
+
+def test_corrupt_and_foreign_model_files(tmp_path, capsys, saved_model):
+    torn = tmp_path / "torn.safetensors"
+    torn.write_bytes(saved_model.read_bytes()[:500])
+    _expect_error(capsys, ["evaluate", torn, "GunPoint"], "torn.safetensors: not a tstransfer model file")
+    foreign = tmp_path / "weights.h5"
+    foreign.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    _expect_error(capsys, ["predict", foreign, tmp_path / "x.tsv"], "weights.h5: not a tstransfer model file")
+
+
+def test_channel_mismatch(tmp_path, capsys, saved_model):
+    rng = np.random.default_rng(0)
+    lines = ["@problemName two", "@timeStamps false", "@missing false", "@univariate false", "@dimensions 2",
+             "@equalLength true", "@classLabel true 1 2", "@data"]
+    for label in (1, 2, 1):
+        a, b = rng.standard_normal((2, 10))
+        lines.append(",".join(f"{v:.4f}" for v in a) + ":" + ",".join(f"{v:.4f}" for v in b) + f":{label}")
+    path = tmp_path / "two_TEST.ts"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "preds.csv"
+    _expect_error(capsys, ["predict", saved_model, path, "--out", out],
+                  "the model expects 1 input channel(s), the data has 2")
+    assert not out.exists()
+
+
+def test_evaluate_on_labels_the_model_does_not_know(tmp_path, capsys, saved_model):
+    write_ucr2018(tmp_path / "a", "Other", toy_rows(3, 12, labels=(5, 6)), toy_rows(2, 12, labels=(5, 6)))
+    _expect_error(capsys, ["evaluate", saved_model, "Other", "--archive", tmp_path / "a"],
+                  "labels ['5', '6'] are not classes of the model [1, 2]")
+
+
+def test_cli_error_in_a_real_process_has_no_traceback(tmp_path):
+    proc = run_cli("evaluate", tmp_path / "absent.safetensors", "GunPoint")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "no such model file" in proc.stderr
