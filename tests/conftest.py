@@ -44,3 +44,13 @@ def toy_archive(tmp_path: Path) -> Path:
     root = tmp_path / "archive"
     write_ucr2018(root, "Toy", toy_rows(6, 32, seed=1), toy_rows(4, 32, seed=2))
     return root
+
+
+@pytest.fixture
+def toy_grid_archive(tmp_path: Path) -> Path:
+    """Three tiny datasets (2, 3 and 2 classes) for fast grids."""
+    root = tmp_path / "grid_archive"
+    write_ucr2018(root, "Alpha", toy_rows(5, 24, labels=(1, 2), seed=1), toy_rows(3, 24, labels=(1, 2), seed=2))
+    write_ucr2018(root, "Beta", toy_rows(4, 20, labels=(0, 1, 2), seed=3), toy_rows(2, 20, labels=(0, 1, 2), seed=4))
+    write_ucr2018(root, "Gamma", toy_rows(5, 28, labels=(-1, 1), seed=5), toy_rows(3, 28, labels=(-1, 1), seed=6))
+    return root

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import toy_rows, write_ucr2018
 
+from conftest import toy_rows, write_ucr2018
 from tstransfer.cli import main
 from tstransfer.models import TrainedModel, create_model
 

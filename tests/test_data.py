@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import toy_rows, write_ucr2018
 
+from conftest import toy_rows, write_ucr2018
 from tstransfer.data import (
     canonical_name,
     describe_archive,

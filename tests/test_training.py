@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import toy_rows, write_ucr2018
 
+from conftest import toy_rows, write_ucr2018
 from tstransfer.data import load_dataset, load_files
 from tstransfer.models import create_model, load_model
 from tstransfer.training import TrainConfig, batch_size_rule, evaluate, fit, make_scheduler, train, train_to_files

@@ -204,6 +204,32 @@ def cmd_results(args) -> None:
         print("no finished transfer pairs yet")
 
 
+def cmd_similarity(args) -> None:
+    """similarity.compute_similarity (+ similarity.plot_prototypes)"""
+    from .data import load_dataset
+    from .similarity import compute_similarity, plot_prototypes
+
+    result = compute_similarity(args.archive, args.study, args.datasets, jobs=args.jobs, progress=not args.quiet)
+    if args.plots:
+        for name, protos in result.prototypes.items():
+            plot_prototypes(load_dataset(name, args.archive), protos,
+                            result.paths["prototypes"] / f"{name}.png")
+    print(f"distances   {result.paths['distances']}\nneighbours  {result.paths['neighbours']}\n"
+          f"prototypes  {result.paths['prototypes']}")
+    for target, row in result.neighbours.head(args.show).iterrows():
+        print(f"{target:<28} K_1..K_3: {', '.join(row.iloc[:3])}")
+
+
+def cmd_recommend(args) -> None:
+    """similarity.recommend"""
+    from .similarity import recommend
+
+    table = recommend(_dataset(args.target, args.archive), args.study, top=args.top)
+    print(f"sources for {args.target}, most similar first (Algorithm 1: min DTW between DBA prototypes)")
+    for row in table.itertuples():
+        print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -271,6 +297,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_recipe_options(p)
     p.set_defaults(func=cmd_transfer)
+
+    p = sub.add_parser("similarity", help="Algorithm 1: DBA prototypes, DTW dataset distances, neighbour table")
+    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--study", required=True, help="study folder (writes STUDY/similarity/)")
+    p.add_argument("--datasets", nargs="+", help="datasets (default: every archive dataset)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes / numba threads")
+    p.add_argument("--plots", action="store_true", help="also plot each dataset's prototypes (PNG)")
+    p.add_argument("--show", type=int, default=10, help="print the top neighbours of this many targets")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_similarity)
+
+    p = sub.add_parser("recommend", help="rank source datasets for a target (an archive dataset or your own file)")
+    p.add_argument("target", help="dataset name in --archive, or a path to your train file / dataset folder")
+    p.add_argument("--study", required=True, help="study folder where `tstransfer similarity` ran")
+    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")
+    p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("results", help="accuracy and accuracy-variation matrices of a study (CSV) and a summary")
     p.add_argument("--study", required=True, help="study folder")

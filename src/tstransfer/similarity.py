@@ -1,0 +1,296 @@
+"""Algorithm 1 of the paper: inter-dataset similarity from DBA class prototypes and DTW.
+
+1. For each dataset, on its training set only, one prototype per class: the DTW Barycenter Average
+   (Petitjean et al. 2011) of the class, initialised at the class medoid (the series with the least sum
+   of squared DTW distances to the others), 10 iterations. A one-member class gives that member.
+2. DTW with a squared-Euclidean local cost, square root of the total, no warping window; unequal
+   lengths allowed. (aeon's `dtw_distance` returns the total without the square root.)
+3. distance(A, B) = min DTW over all pairs (prototype of A, prototype of B).
+4. For each target, the other datasets ranked by that distance: K_1 (most similar) ... K_{N-1}.
+
+The DTW and DBA kernels are aeon's (numba). Prototypes are cached per dataset, keyed by a hash of the
+preprocessed training data and the parameters, so adding a dataset costs one dataset's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .data import Dataset, load_dataset
+from .errors import TSTransferError
+from .files import atomic_path, atomic_write_text
+
+DBA_ITERATIONS = 10
+CACHE_VERSION = "dba-medoid-fulldtw-v1"
+
+
+def dtw(x: np.ndarray, y: np.ndarray) -> float:
+    """Full DTW distance (no window, squared-Euclidean local cost, square root of the total)."""
+    from aeon.distances import dtw_distance
+
+    return float(np.sqrt(dtw_distance(np.atleast_2d(x), np.atleast_2d(y))))
+
+
+def _trimmed(dataset: Dataset, y: int) -> list[np.ndarray]:
+    """The training series of class y, each (channels, own length), float64."""
+    idx = np.flatnonzero(dataset.y_train == y)
+    return [dataset.X_train[i, :, : dataset.len_train[i]].astype(np.float64) for i in idx]
+
+
+def medoid_index(series: list[np.ndarray]) -> int:
+    """The series with the least sum of squared DTW distances to the others."""
+    from aeon.distances import dtw_pairwise_distance
+
+    if len(series) == 1:
+        return 0
+    costs = dtw_pairwise_distance(series)  # aeon's cost = squared DTW distance
+    return int(np.argmin(costs.sum(axis=1)))
+
+
+def dba(series: list[np.ndarray], iterations: int = DBA_ITERATIONS) -> np.ndarray:
+    """DBA of a list of (channels, length) series, medoid-initialised, `iterations` updates.
+
+    Equal-length classes use aeon's Petitjean DBA kernel (tol 0: it runs all iterations unless the cost
+    rises through rounding, where it keeps the better barycenter). Classes of unequal lengths (aeon's
+    kernel needs one length) use the same update written on aeon's DTW alignment path.
+    """
+    center = series[medoid_index(series)].copy()
+    if len(series) == 1:
+        return center
+    if len({s.shape[1] for s in series}) == 1:
+        from aeon.clustering.averaging import petitjean_barycenter_average
+
+        return petitjean_barycenter_average(np.stack(series), distance="dtw", max_iters=iterations, tol=0.0,
+                                            init_barycenter=center)
+    return dba_update(series, center, iterations)
+
+
+def dba_update(series: list[np.ndarray], center: np.ndarray, iterations: int = DBA_ITERATIONS) -> np.ndarray:
+    """Petitjean's DBA updates from `center`, on aeon's DTW alignment path (any series lengths)."""
+    from aeon.distances import dtw_alignment_path
+
+    for _ in range(iterations):
+        sums = np.zeros_like(center)
+        counts = np.zeros(center.shape[1])
+        for s in series:
+            path, _ = dtw_alignment_path(center, s)
+            i, j = np.asarray(path).T
+            np.add.at(sums.T, i, s[:, j].T)
+            np.add.at(counts, i, 1)
+        center = sums / counts
+    return center
+
+
+def class_prototypes(dataset: Dataset, iterations: int = DBA_ITERATIONS) -> list[np.ndarray]:
+    """One DBA prototype per class of the training split, in class order."""
+    return [dba(_trimmed(dataset, y), iterations) for y in range(dataset.n_classes)]
+
+
+def dataset_distance(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    """Algorithm 1's distance: the minimum DTW over all pairs of prototypes."""
+    return min(dtw(p, q) for p in a for q in b)
+
+
+# ----------------------------------------------------------------------------- cache
+
+
+def cache_key(dataset: Dataset, iterations: int = DBA_ITERATIONS) -> str:
+    return hashlib.sha256(f"{dataset.fingerprint()}|{iterations}|{CACHE_VERSION}".encode()).hexdigest()[:20]
+
+
+def _cache_file(cache_dir: Path, name: str) -> Path:
+    return cache_dir / f"{name}.npz"
+
+
+def load_cached(cache_dir: Path, name: str, key: str) -> list[np.ndarray] | None:
+    path = _cache_file(cache_dir, name)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if str(f["key"]) != key:
+                return None
+            return [f[f"class_{i}"] for i in range(int(f["n_classes"]))]
+    except (OSError, KeyError, ValueError):
+        return None  # a damaged cache entry is recomputed
+
+
+def save_cached(cache_dir: Path, name: str, key: str, prototypes: list[np.ndarray], classes: list) -> None:
+    arrays = {f"class_{i}": p for i, p in enumerate(prototypes)}
+    with atomic_path(_cache_file(cache_dir, name)) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, key=np.array(key), n_classes=np.array(len(prototypes)),
+                     labels=np.array([str(c) for c in classes]), **arrays)
+
+
+def _prototypes_job(name: str, archive: str, cache_dir: str, iterations: int) -> tuple[str, bool]:
+    """Worker: load a dataset, compute its prototypes unless cached. Returns (name, was_cached)."""
+    dataset = load_dataset(name, archive)
+    key = cache_key(dataset, iterations)
+    if load_cached(Path(cache_dir), dataset.name, key) is not None:
+        return dataset.name, True
+    save_cached(Path(cache_dir), dataset.name, key, class_prototypes(dataset, iterations), dataset.classes)
+    return dataset.name, False
+
+
+def archive_prototypes(names: list[str], archive: str | Path, cache_dir: str | Path, jobs: int = 1,
+                       iterations: int = DBA_ITERATIONS, progress: bool = True) -> dict[str, list[np.ndarray]]:
+    """Prototypes of every named dataset, computed in `jobs` processes, read from / written to the cache."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=len(names), unit="dataset", desc="prototypes", disable=not progress, dynamic_ncols=True)
+    stored: dict[str, str] = {}
+    args = [(n, str(archive), str(cache_dir), iterations) for n in names]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_prototypes_job, *a): a[0] for a in args}
+            for future in as_completed(futures):
+                stored[futures[future]] = future.result()[0]
+                bar.update(1)
+    else:
+        for a in args:
+            stored[a[0]] = _prototypes_job(*a)[0]
+            bar.update(1)
+    bar.close()
+    out = {}
+    for name in names:
+        with np.load(_cache_file(cache_dir, stored[name]), allow_pickle=False) as f:
+            out[stored[name]] = [f[f"class_{i}"] for i in range(int(f["n_classes"]))]
+    return out
+
+
+# ----------------------------------------------------------------------------- matrix and ranking
+
+
+def distance_matrix(prototypes: dict[str, list[np.ndarray]], jobs: int = 1) -> pd.DataFrame:
+    """The N x N matrix of Algorithm 1's dataset distances (0 on the diagonal)."""
+    from aeon.distances import dtw_pairwise_distance
+
+    names = list(prototypes)
+    flat = [p for n in names for p in prototypes[n]]
+    owner = np.repeat(np.arange(len(names)), [len(prototypes[n]) for n in names])
+    costs = dtw_pairwise_distance(flat, n_jobs=jobs)  # every prototype pair in one numba call
+    dist = np.sqrt(np.maximum(costs, 0))
+    out = np.zeros((len(names), len(names)))
+    for a in range(len(names)):
+        rows = dist[owner == a]
+        for b in range(len(names)):
+            if a != b:
+                out[a, b] = rows[:, owner == b].min()
+    return pd.DataFrame(out, index=names, columns=names)
+
+
+def neighbours(matrix: pd.DataFrame) -> pd.DataFrame:
+    """For each target (index), the other datasets from most to least similar (columns K_1 ... K_{N-1})."""
+    rows = {}
+    for target in matrix.index:
+        others = matrix.loc[target].drop(target)
+        rows[target] = list(others.sort_values(kind="stable").index)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=[f"K_{i + 1}" for i in range(len(matrix) - 1)])
+    table.index.name = "target"
+    return table
+
+
+@dataclass
+class SimilarityResult:
+    distances: pd.DataFrame
+    neighbours: pd.DataFrame
+    prototypes: dict[str, list[np.ndarray]]
+    paths: dict[str, Path]
+
+
+def similarity_dir(study: str | Path) -> Path:
+    return Path(study) / "similarity"
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, float_format="%.6g")
+    return buffer.getvalue()
+
+
+def compute_similarity(archive: str | Path, study: str | Path, names: list[str] | None = None, jobs: int = 1,
+                       iterations: int = DBA_ITERATIONS, progress: bool = True) -> SimilarityResult:
+    """Algorithm 1 over an archive; writes distances.csv, neighbours.csv and the prototypes in STUDY/similarity."""
+    from .data import list_archive
+
+    names = names or list_archive(archive)
+    if len(names) < 2:
+        raise TSTransferError("similarity needs at least 2 datasets")
+    jobs = max(1, jobs or (os.cpu_count() or 1))
+    out = similarity_dir(study)
+    protos = archive_prototypes(names, archive, out / "prototypes", jobs=jobs, iterations=iterations,
+                                progress=progress)
+    matrix = distance_matrix(protos, jobs=jobs)
+    table = neighbours(matrix)
+    paths = {"distances": atomic_write_text(out / "distances.csv", _csv(matrix)),
+             "neighbours": atomic_write_text(out / "neighbours.csv", _csv(table)),
+             "prototypes": out / "prototypes"}
+    return SimilarityResult(matrix, table, protos, paths)
+
+
+def recommend(target: Dataset, study: str | Path, top: int | None = None,
+              iterations: int = DBA_ITERATIONS) -> pd.DataFrame:
+    """Rank the study's datasets as sources for `target` (an archive dataset or the user's own data).
+
+    Uses the prototypes cached by `compute_similarity`; the target's own prototypes are computed (and
+    cached) if needed. Returns columns rank, source, distance.
+    """
+    cache = similarity_dir(study) / "prototypes"
+    if not cache.is_dir() or not any(cache.glob("*.npz")):
+        raise TSTransferError(f"--study {study}: no prototypes yet; run `tstransfer similarity` first")
+    key = cache_key(target, iterations)
+    mine = load_cached(cache, target.name, key)
+    if mine is None:
+        mine = class_prototypes(target, iterations)
+    sources = {}
+    for path in sorted(cache.glob("*.npz")):
+        if path.stem == target.name:
+            continue
+        with np.load(path, allow_pickle=False) as f:
+            sources[path.stem] = [f[f"class_{i}"] for i in range(int(f["n_classes"]))]
+    if not sources:
+        raise TSTransferError(f"--study {study}: no other dataset's prototypes to compare with")
+    distances = {name: dataset_distance(mine, protos) for name, protos in sources.items()}
+    ranked = sorted(distances.items(), key=lambda kv: kv[1])[: top or None]
+    return pd.DataFrame({"rank": range(1, len(ranked) + 1), "source": [n for n, _ in ranked],
+                         "distance": [d for _, d in ranked]})
+
+
+def plot_prototypes(dataset: Dataset, prototypes: list[np.ndarray], path: str | Path, per_class: int = 3) -> Path:
+    """A figure of each class prototype (thick) over a few of the class's training series (thin)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = dataset.n_classes
+    cols = min(n, 4)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, sharey=True)
+    for y, ax in enumerate(axes.flat):
+        if y >= n:
+            ax.axis("off")
+            continue
+        for s in _trimmed(dataset, y)[:per_class]:
+            ax.plot(s[0], color="0.6", linewidth=0.8)
+        ax.plot(prototypes[y][0], color="C3", linewidth=2, label="DBA prototype")
+        ax.set_title(f"class {dataset.classes[y]}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{dataset.name}: class prototypes (red) and training series (grey)", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,200 @@
+"""Grids: planning, the results store, resume after kill -9, failures, the Ray engine, the matrices."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tstransfer.experiments import RunSpec, plan_runs, run_grid
+from tstransfer.models import load_model
+from tstransfer.report import load_study, summarize, write_results
+from tstransfer.store import Store
+from tstransfer.training import TrainConfig
+
+DATASETS = ["Alpha", "Beta", "Gamma"]
+CONFIG = TrainConfig(epochs=3, seed=11, threads=1)
+
+
+def test_plan_has_n_pretrainings_then_n_times_n_minus_1_transfers():
+    names = [f"D{i}" for i in range(6)]
+    runs = plan_runs(names)
+    assert len(runs) == 6 + 6 * 5
+    assert all(r.kind == "pretrain" for r in runs[:6]) and all(r.kind == "transfer" for r in runs[6:])
+    assert len(set(runs)) == len(runs) and RunSpec("transfer", "D1", "D1") not in runs
+    sub = plan_runs(sources=["D0", "D1"], targets=["D2"])
+    assert {str(r) for r in sub} == {"D0", "D1", "D2", "D0->D2", "D1->D2"}
+    assert RunSpec("transfer", "A", "B").model_path == "transfer/A/B.safetensors"
+
+
+def _snapshot(study):
+    """{run: (status, test_acc, weights)} of a study, the weights read from its model files."""
+    out = {}
+    for row in Store(study).runs():
+        weights = None
+        if row["status"] == "done":
+            weights = {k: v.clone() for k, v in load_model(study / row["model_path"]).network.state_dict().items()}
+        out[(row["kind"], row["source"], row["target"])] = (row["status"], row["test_acc"], weights)
+    return out
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key][:2] == b[key][:2], key
+        if a[key][2] is not None:
+            for name, tensor in a[key][2].items():
+                assert torch.equal(tensor, b[key][2][name]), (key, name)
+
+
+@pytest.fixture(scope="module")
+def reference_study(tmp_path_factory, request):
+    """The uninterrupted 3-dataset grid (local engine, in this process)."""
+    from conftest import toy_rows, write_ucr2018
+
+    root = tmp_path_factory.mktemp("ref")
+    archive = root / "archive"
+    write_ucr2018(archive, "Alpha", toy_rows(5, 24, labels=(1, 2), seed=1), toy_rows(3, 24, labels=(1, 2), seed=2))
+    write_ucr2018(archive, "Beta", toy_rows(4, 20, labels=(0, 1, 2), seed=3),
+                  toy_rows(2, 20, labels=(0, 1, 2), seed=4))
+    write_ucr2018(archive, "Gamma", toy_rows(5, 28, labels=(-1, 1), seed=5), toy_rows(3, 28, labels=(-1, 1), seed=6))
+    report = run_grid(archive, root / "study", plan_runs(DATASETS), CONFIG, progress=False)
+    assert (report.planned, report.done, report.failed) == (9, 9, 0)
+    return archive, root / "study"
+
+
+def test_grid_store_and_rerun_skips_finished_runs(reference_study):
+    archive, study = reference_study
+    rows = Store(study).runs()
+    assert len(rows) == 9 and {r["status"] for r in rows} == {"done"}
+    row = next(r for r in rows if r["source"] == "Alpha" and r["target"] == "Beta")
+    assert row["kind"] == "transfer" and row["epochs"] == 3 and row["seed"] == 11
+    assert 1 <= row["best_epoch"] <= 3 and 0 <= row["test_acc"] <= 1 and row["device"] == "cpu"
+    assert (study / row["history_path"]).is_file() and load_model(study / row["model_path"]).classes == [0, 1, 2]
+    again = run_grid(archive, study, plan_runs(DATASETS), CONFIG, progress=False)
+    assert (again.skipped, again.done) == (9, 0)
+
+
+def test_study_refuses_other_settings(reference_study):
+    from tstransfer.errors import TSTransferError
+
+    archive, study = reference_study
+    with pytest.raises(TSTransferError, match="this study was run with epochs=3, not 4"):
+        run_grid(archive, study, plan_runs(DATASETS), TrainConfig(epochs=4, seed=11, threads=1), progress=False)
+
+
+def _grid_cmd(archive, study):
+    return [sys.executable, "-m", "tstransfer.cli", "grid", "--archive", str(archive), "--study", str(study),
+            "--datasets", *DATASETS, "--epochs", "3", "--seed", "11", "--threads", "1", "--quiet"]
+
+
+def _done_count(study):
+    try:
+        with sqlite3.connect(study / "study.sqlite", timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM runs WHERE status='done'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path, reference_study):
+    archive, reference = reference_study
+    study = tmp_path / "study"
+    proc = subprocess.Popen(_grid_cmd(archive, study), start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while _done_count(study) < 4 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = _done_count(study)
+    assert 4 <= killed_at < 9, "the grid should have been killed mid-way"
+    # no torn file is ever visible: every model file present loads
+    for path in study.rglob("*.safetensors"):
+        load_model(path)
+
+    rerun = subprocess.run(_grid_cmd(archive, study), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{9 - killed_at} runs done" in rerun.stdout or "already finished" in rerun.stdout
+    rows = Store(study).runs()
+    assert len(rows) == 9 and {r["status"] for r in rows} == {"done"}
+    assert not list(study.rglob("*.tmp"))
+    _assert_same(_snapshot(study), _snapshot(reference))
+
+
+def test_a_failing_run_is_recorded_and_the_rest_completes(tmp_path, toy_grid_archive, capsys):
+    from tstransfer.cli import main
+
+    broken = toy_grid_archive / "Broken"
+    broken.mkdir()
+    (broken / "Broken_TRAIN.tsv").write_text("1\t0.1\t0.2\n2\t0.3\n")  # ragged
+    study = tmp_path / "study"
+    args = ["grid", "--archive", str(toy_grid_archive), "--study", str(study), "--datasets", "Alpha", "Broken",
+            "Gamma", "--epochs", "2", "--threads", "1", "--quiet"]
+    assert main(args) == 0
+    assert "failed" in capsys.readouterr().out
+    rows = {(r["source"], r["target"]): r for r in Store(study).runs()}
+    assert len(rows) == 9
+    failed = {k for k, r in rows.items() if r["status"] == "failed"}
+    assert failed == {("", "Broken"), ("Broken", "Alpha"), ("Broken", "Gamma"), ("Alpha", "Broken"),
+                      ("Gamma", "Broken")}
+    assert "ragged rows" in rows[("", "Broken")]["error"]
+    assert "no pre-trained model of Broken" in rows[("Broken", "Alpha")]["error"]
+    # fixed data + --retry-failed: only the failed runs are redone
+    (broken / "Broken_TRAIN.tsv").write_text("1\t0.1\t0.2\t0.3\n2\t0.3\t0.1\t0.0\n1\t0.2\t0.1\t0.3\n")
+    assert main(args) == 0
+    assert "0 runs done, 0 failed, 9 already finished" in capsys.readouterr().out
+    assert main(args + ["--retry-failed"]) == 0
+    assert "5 runs done, 0 failed, 4 already finished" in capsys.readouterr().out
+
+
+def test_ray_engine_matches_the_local_engine(tmp_path, reference_study):
+    pytest.importorskip("ray", reason="Ray is an optional extra; CI installs it")
+    archive, reference = reference_study
+    study = tmp_path / "ray_study"
+    report = run_grid(archive, study, plan_runs(DATASETS), CONFIG, engine="ray", workers=2, progress=False)
+    import ray
+
+    ray.shutdown()
+    assert (report.done, report.failed) == (9, 0)
+    _assert_same(_snapshot(study), _snapshot(reference))
+
+
+def test_results_matrices_and_summary(tmp_path, reference_study, capsys):
+    from tstransfer.cli import main
+
+    _, study = reference_study
+    assert main(["results", "--study", str(study), "--out", str(tmp_path / "res")]) == 0
+    out = capsys.readouterr().out
+    assert "6 source->target pairs" in out
+    acc = pd.read_csv(tmp_path / "res" / "accuracy_matrix.csv", index_col=0)
+    var = pd.read_csv(tmp_path / "res" / "variation_matrix.csv", index_col=0)
+    base = pd.read_csv(tmp_path / "res" / "no_transfer.csv", index_col=0)["accuracy"]
+    assert list(acc.index) == DATASETS and list(acc.columns) == DATASETS
+    assert np.isnan(acc.loc["Alpha", "Alpha"])
+    expected = 100 * (acc.loc["Beta", "Alpha"] - base["Alpha"]) / base["Alpha"]
+    assert var.loc["Beta", "Alpha"] == pytest.approx(expected, rel=1e-4, abs=1e-4)
+    runs = pd.read_csv(tmp_path / "res" / "runs.csv")
+    assert len(runs) == 9
+    settings = (tmp_path / "res" / "settings.json").read_text()
+    assert "epochs=3 (paper: 2000)" in settings
+    tables = load_study(study)
+    assert tables.baseline.to_dict() == pytest.approx(base.to_dict(), abs=1e-6)
+    paths, summary = write_results(study)
+    assert paths["accuracy"] == study / "results" / "accuracy_matrix.csv"
+
+
+def test_summary_counts_on_a_known_matrix():
+    acc = pd.DataFrame([[np.nan, 0.9, 0.5], [0.8, np.nan, 0.5], [0.7, 0.6, np.nan]],
+                       index=list("abc"), columns=list("abc"))
+    base = pd.Series({"a": 0.8, "b": 0.6, "c": 0.5})
+    s = summarize(acc, base)
+    assert (s["pairs"], s["improved"], s["unchanged"], s["degraded"]) == (6, 1, 4, 1)
+    assert s["mean_change_points"] == pytest.approx(100 * (0.3 - 0.1) / 6)
