@@ -21,7 +21,8 @@ def test_batch_size_rule(n, expected):
     assert batch_size_rule(n) == expected
 
 
-def _lrs(losses, config=TrainConfig()):
+def _lrs(losses):
+    config = TrainConfig()
     opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=config.lr)
     sched = make_scheduler(opt, config)
     out = []
