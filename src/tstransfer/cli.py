@@ -230,6 +230,33 @@ def cmd_recommend(args) -> None:
         print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
 
 
+def _report_inputs(args):
+    from .report import inputs_from_files, inputs_from_study
+
+    if args.study:
+        return inputs_from_study(args.study)
+    if not (args.matrix and args.baseline):
+        raise TSTransferError("give --study STUDY_DIR, or --matrix ACC.csv and --baseline NO_TRANSFER.csv")
+    return inputs_from_files(args.matrix, args.baseline, args.similarity)
+
+
+def cmd_report(args) -> None:
+    """report.write_report"""
+    from .report import write_report
+
+    index = write_report(_report_inputs(args), args.out, progress=not args.quiet)
+    print(f"report: {index.resolve()}")
+
+
+def cmd_plot_loss(args) -> None:
+    """report.plot_loss"""
+    from .report import inputs_from_study, plot_loss
+
+    out = args.out or str(Path(args.study) / "figures" / f"{args.target}_loss.png")
+    path = plot_loss(inputs_from_study(args.study), args.target, args.source, out)
+    print(f"loss curves: {path}")
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -314,6 +341,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")
     p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("report", help="HTML report with the paper's figures and the source-selection study")
+    p.add_argument("--study", help="study folder (results store, histories, similarity)")
+    p.add_argument("--matrix", help="accuracy matrix CSV made elsewhere (rows = source, columns = target)")
+    p.add_argument("--baseline", help="no-transfer accuracies CSV (dataset,accuracy)")
+    p.add_argument("--similarity", help="neighbours CSV (index = target, columns K_1 ...)")
+    p.add_argument("--out", required=True, help="output folder (index.html, figures/, targets/, selection.csv)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("plot-loss", help="loss curves of a target with and without transfer (the paper's Fig. 1)")
+    p.add_argument("--study", required=True, help="study folder")
+    p.add_argument("--target", required=True, help="target dataset")
+    p.add_argument("--source", nargs="+", help="sources (default: the most and the least similar)")
+    p.add_argument("--out", help="PNG file (default: STUDY/figures/<TARGET>_loss.png)")
+    p.set_defaults(func=cmd_plot_loss)
 
     p = sub.add_parser("results", help="accuracy and accuracy-variation matrices of a study (CSV) and a summary")
     p.add_argument("--study", required=True, help="study folder")

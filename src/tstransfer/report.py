@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 from dataclasses import dataclass
@@ -108,3 +109,310 @@ def write_results(study: str | Path, out: str | Path | None = None) -> tuple[dic
         "settings": atomic_write_text(out / "settings.json", json.dumps(meta, indent=2, default=str)),
     }
     return paths, summary
+
+
+# ----------------------------------------------------------------------------- source-selection study
+
+NO_TRANSFER = "no transfer"
+K1 = "most similar source (K_1)"
+RANDOM = "random source (expected)"
+RANDOM_SELF = "random source, target in pool (expected)"
+BEST = "best source (oracle)"
+WORST = "worst source"
+STRATEGIES = [NO_TRANSFER, K1, RANDOM, RANDOM_SELF, BEST, WORST]
+
+
+def selection_per_target(accuracy: pd.DataFrame, baseline: pd.Series,
+                         neighbours: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each target's accuracy under each way of choosing the source (columns STRATEGIES, plus 'k1_source').
+
+    K_1 is the most similar source of the neighbour table among the sources the matrix has. The random
+    source is an expected value: the mean over the other sources; 'target in pool' also counts the
+    target itself with accuracy 0, as the authors' code drew it (the abstract's "71 out of 85").
+    """
+    rows = {}
+    for target in accuracy.columns:
+        column = accuracy[target].drop(target, errors="ignore").dropna()
+        if column.empty:
+            continue
+        row = {NO_TRANSFER: baseline.get(target, np.nan), RANDOM: column.mean(), BEST: column.max(),
+               WORST: column.min(), RANDOM_SELF: np.nan, K1: np.nan, "k1_source": ""}
+        if target in accuracy.index:
+            row[RANDOM_SELF] = column.sum() / (len(column) + 1)
+        if neighbours is not None and target in neighbours.index:
+            ranked = [s for s in neighbours.loc[target].dropna() if s in column.index]
+            if ranked:
+                row[K1], row["k1_source"] = column[ranked[0]], ranked[0]
+        rows[target] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "target"
+    return table[[*STRATEGIES, "k1_source"]] if len(table) else table
+
+
+def selection_table(per_target: pd.DataFrame, decimals: int = 6) -> pd.DataFrame:
+    """One row per strategy: mean and median accuracy, W/D/L against no transfer (a draw: equal after
+    rounding to `decimals`), the Wilcoxon signed-rank p-value against no transfer, and the mean rank."""
+    from scipy.stats import wilcoxon
+
+    scores = per_target[STRATEGIES].astype(float)
+    ranks = scores.dropna(axis=1, how="all").rank(axis=1, ascending=False).mean()
+    rows = []
+    for strategy in STRATEGIES:
+        pair = scores[list(dict.fromkeys([strategy, NO_TRANSFER]))].dropna()
+        if pair.empty:
+            continue
+        a, b = pair[strategy].round(decimals), pair[NO_TRANSFER].round(decimals)
+        p = np.nan
+        if strategy != NO_TRANSFER:
+            p = 1.0 if (a == b).all() else float(wilcoxon(a, b, zero_method="wilcox").pvalue)
+        rows.append({"strategy": strategy, "mean_accuracy": float(pair[strategy].mean()),
+                     "median_accuracy": float(pair[strategy].median()), "wins": int((a > b).sum()),
+                     "draws": int((a == b).sum()), "losses": int((a < b).sum()), "wilcoxon_p": p,
+                     "mean_rank": float(ranks.get(strategy, np.nan)), "targets": len(pair)})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- inputs of a report
+
+
+@dataclass
+class ReportInputs:
+    accuracy: pd.DataFrame
+    baseline: pd.Series
+    neighbours: pd.DataFrame | None
+    distances: pd.DataFrame | None
+    histories: dict[tuple[str, str], Path]  # (source or '', target) -> history CSV
+    settings: dict
+    origin: str
+
+
+def _read_table(path: str | Path, what: str, **kwargs) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise TSTransferError(f"{what} {path}: no such file")
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (ValueError, pd.errors.ParserError) as err:
+        raise TSTransferError(f"{what} {path}: not a readable CSV ({err})") from None
+
+
+def _canonical_index(frame, axis_names=("index",)):
+    from .data import canonical_name
+
+    frame = frame.copy()
+    if "index" in axis_names:
+        frame.index = [canonical_name(str(n).strip()) for n in frame.index]
+    if "columns" in axis_names:
+        frame.columns = [canonical_name(str(n).strip()) for n in frame.columns]
+    return frame
+
+
+def inputs_from_files(matrix: str | Path, baseline: str | Path, similarity: str | Path | None) -> ReportInputs:
+    """Results produced elsewhere, in the paper's CSV layouts (UCR 2015 or 2018 names; accuracies in [0, 1]
+    or in %): accuracy matrix (rows = source, columns = target, diagonal ignored), baseline (dataset,accuracy),
+    neighbours (index = target, columns K_1 ...)."""
+    from .data import canonical_name
+
+    acc = _canonical_index(_read_table(matrix, "--matrix", index_col=0), ("index", "columns"))
+    try:
+        acc = acc.apply(pd.to_numeric, errors="raise").astype(float)
+    except ValueError as err:
+        raise TSTransferError(f"--matrix {matrix}: non-numeric accuracy ({err})") from None
+    base_frame = _read_table(baseline, "--baseline")
+    if base_frame.shape[1] < 2:
+        raise TSTransferError(f"--baseline {baseline}: expected two columns dataset,accuracy")
+    base = pd.Series(pd.to_numeric(base_frame.iloc[:, 1], errors="coerce").to_numpy(),
+                     index=[canonical_name(str(n).strip()) for n in base_frame.iloc[:, 0]], name="accuracy")
+    if base.isna().all():
+        raise TSTransferError(f"--baseline {baseline}: no numeric accuracy in the second column")
+    scale = 100.0 if max(np.nanmax(acc.to_numpy()), base.max()) > 1.0 else 1.0  # accuracies given in %
+    acc, base = acc / scale, base / scale
+    for name in set(acc.index) & set(acc.columns):
+        acc.loc[name, name] = np.nan  # the diagonal is ignored
+    missing = sorted(set(acc.columns) - set(base.index))
+    if len(missing) == len(acc.columns):
+        raise TSTransferError(f"--baseline {baseline}: none of the matrix's targets has a baseline accuracy")
+    neighbours = None
+    if similarity:
+        neighbours = _read_table(similarity, "--similarity", index_col=0).astype(str)
+        neighbours = _canonical_index(neighbours)
+        neighbours = neighbours.apply(lambda col: col.map(lambda n: canonical_name(n.strip())))
+    settings = {"origin": f"files: {matrix}, {baseline}, {similarity or 'no similarity'}"}
+    return ReportInputs(acc, base, neighbours, None, {}, settings, "files")
+
+
+def inputs_from_study(study: str | Path) -> ReportInputs:
+    """A study folder: its store (matrices, histories) and, when `tstransfer similarity` ran, its neighbours."""
+    tables = load_study(study)
+    study = Path(study)
+    sim = study / "similarity"
+    neighbours = pd.read_csv(sim / "neighbours.csv", index_col=0) if (sim / "neighbours.csv").is_file() else None
+    distances = pd.read_csv(sim / "distances.csv", index_col=0) if (sim / "distances.csv").is_file() else None
+    done = tables.runs[tables.runs.status == "done"]
+    histories = {(r.source, r.target): study / r.history_path for r in done.itertuples()}
+    settings = {**tables.settings, "deviations_from_paper": deviations(tables.settings), "study": str(study)}
+    return ReportInputs(tables.accuracy, tables.baseline, neighbours, distances, histories, settings, "study")
+
+
+# ----------------------------------------------------------------------------- the HTML report
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f0f0f0;cursor:pointer}td:first-child,th:first-child{text-align:left}
+.note{background:#fff4d6;border:1px solid #e0b84c;padding:.6em 1em}img{max-width:100%;border:1px solid #eee}
+"""
+# Sortable tables (click a header), and a marker the browser test reads: how many images failed to load.
+_SCRIPT = """
+document.querySelectorAll('table.sortable th').forEach(function(th, col){th.addEventListener('click', function(){
+ var body=th.closest('table').tBodies[0], rows=Array.from(body.rows), asc=th.dataset.asc!=='1';
+ th.dataset.asc=asc?'1':'0';
+ rows.sort(function(a,b){var x=a.cells[col].textContent, y=b.cells[col].textContent;
+  var nx=parseFloat(x), ny=parseFloat(y); var c=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y); return asc?c:-c;});
+ rows.forEach(function(r){body.appendChild(r);});});});
+window.addEventListener('load', function(){var imgs=Array.from(document.images);
+ document.body.dataset.images=imgs.length;
+ document.body.dataset.brokenImages=imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0);}).length;});
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style></head><body>{body}<script>{_SCRIPT}</script></body></html>\n")
+
+
+def _fmt(value, digits=4) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.{digits}f}"
+    return html.escape(str(value))
+
+
+def _table(frame: pd.DataFrame, table_id: str, links: dict[str, str] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for i, value in enumerate(row):
+            text = _fmt(value)
+            if i == 0 and links and str(value) in links:
+                text = f"<a href='{html.escape(links[str(value)])}'>{text}</a>"
+            cells.append(f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<table class='sortable' id='{table_id}'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _history(path: Path | None) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path is not None and Path(path).is_file() else None
+
+
+def ranked_sources(inputs: ReportInputs, target: str) -> pd.DataFrame:
+    """The target's sources with their accuracy, ordered by similarity (or by accuracy without similarity)."""
+    column = inputs.accuracy[target].drop(target, errors="ignore").dropna() if target in inputs.accuracy else None
+    if column is None or column.empty:
+        return pd.DataFrame(columns=["rank", "source", "distance", "accuracy", "variation_pct"])
+    if inputs.neighbours is not None and target in inputs.neighbours.index:
+        order = [s for s in inputs.neighbours.loc[target].dropna() if s in column.index]
+        order += [s for s in column.index if s not in order]
+    else:
+        order = list(column.sort_values(ascending=False).index)
+    base = inputs.baseline.get(target, np.nan)
+    distance = [inputs.distances.loc[target, s] if inputs.distances is not None and target in inputs.distances.index
+                and s in inputs.distances.columns else np.nan for s in order]
+    return pd.DataFrame({"rank": range(1, len(order) + 1), "source": order, "distance": distance,
+                         "accuracy": [column[s] for s in order],
+                         "variation_pct": [100 * (column[s] - base) / base if base else np.nan for s in order]})
+
+
+def plot_loss(inputs: ReportInputs, target: str, sources: list[str] | None, path: str | Path) -> Path:
+    """Fig. 1 for one target: from scratch vs fine-tuned from `sources` (default: most and least similar)."""
+    from . import figures
+
+    if not inputs.histories:
+        raise TSTransferError("loss curves need the per-epoch histories of a study (--study)")
+    ranked = ranked_sources(inputs, target)
+    if sources is None:
+        sources = list(dict.fromkeys([ranked.source.iloc[0], ranked.source.iloc[-1]])) if len(ranked) else []
+    rank_of = dict(zip(ranked.source, ranked["rank"]))
+    kind = "similarity" if inputs.neighbours is not None else "accuracy"
+    transfers = {}
+    for source in sources:
+        history = _history(inputs.histories.get((source, target)))
+        if history is None:
+            raise TSTransferError(f"no finished fine-tuning {source}->{target} in the study")
+        transfers[f"{source} ({kind} rank {rank_of.get(source, '?')})"] = history
+    scratch = _history(inputs.histories.get(("", target)))
+    if scratch is None and not transfers:
+        raise TSTransferError(f"no finished run with target {target} in the study")
+    return figures.loss_curves(target, scratch, transfers, path)
+
+
+def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True) -> Path:
+    """Write DIR/index.html, DIR/targets/<T>.html, DIR/figures/*.png, selection.csv and the tables."""
+    from tqdm.auto import tqdm
+
+    from . import figures
+
+    out = Path(out)
+    fig_dir = out / "figures"
+    if inputs.accuracy.empty:
+        raise TSTransferError("no transfer results to report (the accuracy matrix is empty)")
+    per_target = selection_per_target(inputs.accuracy, inputs.baseline, inputs.neighbours)
+    selection = selection_table(per_target)
+    atomic_write_text(out / "selection.csv", _csv(selection, index=False))
+    atomic_write_text(out / "selection_per_target.csv", _csv(per_target))
+    variation = variation_matrix(inputs.accuracy, inputs.baseline)
+    atomic_write_text(out / "variation_matrix.csv", _csv(variation))
+    summary = summarize(inputs.accuracy, inputs.baseline)
+
+    figures.variation_heatmap(variation, fig_dir / "variation_heatmap.png")
+    figures.selection_summary(selection, fig_dir / "selection.png")
+    cd = figures.critical_difference(per_target[STRATEGIES].dropna(axis=1, how="all"), fig_dir / "cd_diagram.png")
+
+    targets = list(per_target.index)
+    links = {t: f"targets/{t}.html" for t in targets}
+    for target in tqdm(targets, desc="report", unit="target", disable=not progress, dynamic_ncols=True):
+        ranked = ranked_sources(inputs, target)
+        figures.accuracy_vs_similarity(target, ranked, inputs.baseline.get(target), fig_dir / f"{target}_acc.png")
+        parts = [f"<p><a href='../index.html'>&larr; report</a></p><h1>{html.escape(target)}</h1>",
+                 f"<p>no transfer: {_fmt(inputs.baseline.get(target, np.nan))}"
+                 f" &middot; most similar source: {html.escape(str(per_target.loc[target, 'k1_source']) or 'n/a')}"
+                 f" &middot; best source: {_fmt(per_target.loc[target, BEST])}</p>",
+                 f"<h2>Accuracy against source similarity</h2><img src='../figures/{target}_acc.png' alt='accuracy'>"]
+        if inputs.histories and (("", target) in inputs.histories or any(k[1] == target for k in inputs.histories)):
+            try:
+                plot_loss(inputs, target, None, fig_dir / f"{target}_loss.png")
+                parts.append(f"<h2>Loss with and without transfer</h2><img src='../figures/{target}_loss.png' "
+                             "alt='loss curves'>")
+            except TSTransferError:
+                pass
+        parts.append("<h2>Sources</h2>" + _table(ranked, "sources"))
+        atomic_write_text(out / "targets" / f"{target}.html", _page(f"{target} - tstransfer", "".join(parts)))
+
+    deviations_list = inputs.settings.get("deviations_from_paper", [])
+    note = ("<p class='note'><b>Deviates from the paper's recipe:</b> " + html.escape("; ".join(deviations_list))
+            + "</p>") if deviations_list else ""
+    settings_rows = pd.DataFrame({"setting": list(inputs.settings), "value": [json.dumps(v, default=str)
+                                                                             for v in inputs.settings.values()]})
+    overview = per_target.reset_index()[["target", NO_TRANSFER, "k1_source", K1, BEST, WORST]]
+    body = [
+        "<h1>tstransfer report</h1>", note,
+        f"<p>{len(inputs.accuracy.index)} sources, {len(inputs.accuracy.columns)} targets, "
+        f"{summary['pairs']} pairs: {summary['improved']} improved, {summary['unchanged']} unchanged, "
+        f"{summary['degraded']} degraded; mean change {summary['mean_change_points']:+.2f} accuracy points, "
+        f"median variation {summary['median_variation_pct']:+.2f}%.</p>",
+        "<h2>Choosing the source</h2>",
+        "<p>Expected values for the random source; W/D/L and the Wilcoxon signed-rank test are against no transfer"
+        " (a draw: equal accuracy after rounding to 6 decimals). Medians and mean ranks are shown because one"
+        " broken baseline can dominate % averages.</p>",
+        _table(selection, "selection"), "<img src='figures/selection.png' alt='selection'>",
+    ]
+    if cd is not None:
+        body.append("<h3>Critical difference diagram (Wilcoxon, Holm)</h3><img src='figures/cd_diagram.png' alt='cd'>")
+    if inputs.neighbours is None:
+        body.append("<p class='note'>No similarity table: K_1 is missing and sources are ordered by accuracy. "
+                    "Run <code>tstransfer similarity</code> for Algorithm 1.</p>")
+    body += ["<h2>Accuracy variation</h2><img src='figures/variation_heatmap.png' alt='variation heatmap'>",
+             "<h2>Targets</h2>", _table(overview, "targets", links),
+             "<h2>Settings</h2>", _table(settings_rows, "settings")]
+    return atomic_write_text(out / "index.html", _page("tstransfer report", "".join(body)))

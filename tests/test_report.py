@@ -1,0 +1,183 @@
+"""The report: selection-study arithmetic on known matrices, figures, the HTML in a real browser,
+and reports from files made elsewhere."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tstransfer.experiments import plan_runs, run_grid
+from tstransfer.report import (
+    BEST,
+    K1,
+    NO_TRANSFER,
+    RANDOM,
+    RANDOM_SELF,
+    WORST,
+    inputs_from_files,
+    inputs_from_study,
+    selection_per_target,
+    selection_table,
+    write_report,
+)
+from tstransfer.similarity import compute_similarity
+from tstransfer.training import TrainConfig
+
+NAMES = ["A", "B", "C", "D"]
+
+
+@pytest.fixture
+def known():
+    acc = pd.DataFrame([[np.nan, 0.9, 0.5, 0.7],
+                        [0.8, np.nan, 0.6, 0.7],
+                        [0.6, 0.7, np.nan, 0.9],
+                        [0.7, 0.8, 0.6, np.nan]], index=NAMES, columns=NAMES)
+    base = pd.Series({"A": 0.7, "B": 0.8, "C": 0.6, "D": 0.7})
+    neighbours = pd.DataFrame([["B", "C", "D"], ["D", "A", "C"], ["A", "B", "D"], ["C", "A", "B"]], index=NAMES,
+                              columns=["K_1", "K_2", "K_3"])
+    return acc, base, neighbours
+
+
+def test_selection_per_target_strategies(known):
+    acc, base, neighbours = known
+    t = selection_per_target(acc, base, neighbours)
+    assert t.loc["A", K1] == 0.8 and t.loc["A", "k1_source"] == "B"
+    assert t.loc["B", K1] == 0.8 and t.loc["C", K1] == 0.5 and t.loc["D", K1] == 0.9
+    assert t.loc["A", RANDOM] == pytest.approx((0.8 + 0.6 + 0.7) / 3)
+    assert t.loc["A", RANDOM_SELF] == pytest.approx((0.8 + 0.6 + 0.7 + 0.0) / 4)  # the target's own cell counts 0
+    assert t.loc["B", BEST] == 0.9 and t.loc["B", WORST] == 0.7 and t.loc["C", NO_TRANSFER] == 0.6
+
+
+def test_selection_table_counts_and_wilcoxon(known):
+    acc, base, neighbours = known
+    table = selection_table(selection_per_target(acc, base, neighbours)).set_index("strategy")
+    # K_1 vs no transfer: A 0.8>0.7 win, B 0.8=0.8 draw, C 0.5<0.6 loss, D 0.9>0.7 win
+    assert tuple(table.loc[K1, ["wins", "draws", "losses"]]) == (2, 1, 1)
+    assert table.loc[K1, "mean_accuracy"] == pytest.approx(0.75)
+    assert table.loc[K1, "median_accuracy"] == pytest.approx(0.8)
+    # oracle never loses
+    assert tuple(table.loc[BEST, ["wins", "draws", "losses"]]) == (3, 1, 0)  # C: best source = baseline
+    assert table.loc[RANDOM_SELF, "losses"] == 4
+    # the worst source: 3 losses, 1 draw (D); the draw is dropped, exact two-sided Wilcoxon p = 2 / 2^3
+    assert tuple(table.loc[WORST, ["wins", "draws", "losses"]]) == (0, 1, 3)
+    assert table.loc[WORST, "wilcoxon_p"] == pytest.approx(2 / 8)
+    assert np.isnan(table.loc[NO_TRANSFER, "wilcoxon_p"])
+    assert table.loc[BEST, "mean_rank"] < table.loc[NO_TRANSFER, "mean_rank"] < table.loc[RANDOM_SELF, "mean_rank"]
+
+
+def test_draws_are_equal_after_rounding_to_6_decimals():
+    acc = pd.DataFrame([[np.nan, 0.5 + 4e-7], [0.5 - 1e-5, np.nan]], index=["A", "B"], columns=["A", "B"])
+    base = pd.Series({"A": 0.5, "B": 0.5})
+    table = selection_table(selection_per_target(acc, base)).set_index("strategy")
+    assert tuple(table.loc[RANDOM, ["wins", "draws", "losses"]]) == (0, 1, 1)
+
+
+def _browser(page, *extra):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "headless Chromium is missing: `make test` installs the Debian packages chromium/chromium-driver"
+    profile = page.parent / ".chromium-profile"
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", "--virtual-time-budget=10000", *extra, page.resolve().as_uri()]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    shutil.rmtree(profile, ignore_errors=True)
+    return result
+
+
+def _rows(dom, table_id):
+    match = re.search(rf"<table[^>]*id=\"{table_id}\".*?<tbody>(.*?)</tbody>", dom, re.S)
+    assert match, f"table {table_id} missing"
+    return match.group(1).count("<tr>")
+
+
+@pytest.fixture(scope="module")
+def real_study(tmp_path_factory):
+    """A small real study: 3 datasets of the mini archive, 3 epochs, with Algorithm 1."""
+    from tstransfer.data import MINI_ARCHIVE
+
+    study = tmp_path_factory.mktemp("real") / "study"
+    names = ["ECG200", "GunPoint", "SonyAIBORobotSurface1"]
+    run_grid(MINI_ARCHIVE, study, plan_runs(names), TrainConfig(epochs=3, seed=0, threads=2), progress=False)
+    compute_similarity(MINI_ARCHIVE, study, names, jobs=1, progress=False)
+    return study
+
+
+def test_report_of_a_real_study_renders_in_chromium(real_study, tmp_path):
+    out = tmp_path / "report"
+    index = write_report(inputs_from_study(real_study), out, progress=False)
+    assert index == out / "index.html"
+    selection = pd.read_csv(out / "selection.csv")
+    assert list(selection.columns) == ["strategy", "mean_accuracy", "median_accuracy", "wins", "draws", "losses",
+                                       "wilcoxon_p", "mean_rank", "targets"]
+    assert len(selection) == 6 and selection.targets.eq(3).all()
+    for name in ("variation_heatmap", "selection", "cd_diagram", "GunPoint_acc", "GunPoint_loss"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 5000, name
+    html_text = index.read_text()
+    assert "Deviates from the paper's recipe" in html_text and "epochs=3 (paper: 2000)" in html_text
+
+    result = _browser(index, "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    images = int(re.search(r'data-images="(\d+)"', dom).group(1))
+    assert images >= 3 and 'data-broken-images="0"' in dom
+    assert _rows(dom, "selection") == 6 and _rows(dom, "targets") == 3
+    page = out / "targets" / "GunPoint.html"
+    dom = _browser(page, "--dump-dom").stdout
+    assert 'data-images="2"' in dom and 'data-broken-images="0"' in dom
+    assert _rows(dom, "sources") == 2
+
+
+def test_broken_image_is_detected_by_the_browser_check(tmp_path):
+    page = tmp_path / "page.html"
+    from tstransfer.report import _page
+
+    page.write_text(_page("t", "<img src='missing.png'>"))
+    assert 'data-broken-images="1"' in _browser(page, "--dump-dom").stdout
+
+
+def test_plot_loss_command(real_study, capsys):
+    from tstransfer.cli import main
+
+    assert main(["plot-loss", "--study", str(real_study), "--target", "GunPoint", "--source", "ECG200"]) == 0
+    assert (real_study / "figures" / "GunPoint_loss.png").stat().st_size > 5000
+    assert main(["plot-loss", "--study", str(real_study), "--target", "GunPoint", "--source", "Nope"]) == 2
+    assert "no finished fine-tuning Nope->GunPoint" in capsys.readouterr().err
+
+
+def test_report_from_published_style_files(tmp_path, capsys):
+    """2015 names, accuracies in %, the diagonal filled in: everything else of the report still works."""
+    from tstransfer.cli import main
+
+    names15 = ["Gun_Point", "50words", "wafer"]
+    acc = pd.DataFrame([[99.0, 60.0, 99.5], [90.0, 99.0, 99.6], [95.0, 65.0, 99.0]], index=names15, columns=names15)
+    acc.to_csv(tmp_path / "acc.csv")
+    pd.DataFrame({"dataset": names15, "accuracy": [92.0, 62.0, 99.6]}).to_csv(tmp_path / "base.csv", index=False)
+    pd.DataFrame([["wafer", "50words"], ["Gun_Point", "wafer"], ["Gun_Point", "50words"]], index=names15,
+                 columns=["K_1", "K_2"]).to_csv(tmp_path / "nn.csv")
+    out = tmp_path / "rep"
+    assert main(["report", "--matrix", str(tmp_path / "acc.csv"), "--baseline", str(tmp_path / "base.csv"),
+                 "--similarity", str(tmp_path / "nn.csv"), "--out", str(out), "--quiet"]) == 0
+    per_target = pd.read_csv(out / "selection_per_target.csv", index_col=0)
+    assert set(per_target.index) == {"GunPoint", "FiftyWords", "Wafer"}
+    assert per_target.loc["GunPoint", "k1_source"] == "Wafer"
+    assert per_target.loc["GunPoint", K1] == pytest.approx(0.95)
+    assert per_target.loc["Wafer", RANDOM] == pytest.approx((0.995 + 0.996) / 2)  # diagonal ignored
+    assert (out / "targets" / "Wafer.html").is_file() and (out / "figures" / "Wafer_acc.png").is_file()
+    inputs = inputs_from_files(tmp_path / "acc.csv", tmp_path / "base.csv", None)
+    assert np.isnan(inputs.accuracy.loc["Wafer", "Wafer"])
+    assert main(["report", "--matrix", str(tmp_path / "nope.csv"), "--baseline", str(tmp_path / "base.csv"),
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--matrix" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+def test_demo_layout_report_command_needs_inputs(capsys):
+    from tstransfer.cli import main
+
+    assert main(["report", "--out", os.devnull]) == 2
+    assert "give --study STUDY_DIR, or --matrix" in capsys.readouterr().err
