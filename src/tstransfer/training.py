@@ -48,6 +48,7 @@ class TrainConfig:
     amp: bool = False  # bf16 autocast on CUDA (not part of the paper's recipe)
     threads: int | None = None  # CPU threads for this process; None leaves torch's default
     test_every: int = 1  # log the test split every N epochs (the paper logs it every epoch)
+    dtype: str = "float32"  # "float64" for numerical checks (e.g. fused == sequential to 1e-9)
 
     def deviations(self) -> list[str]:
         """How this config departs from the paper's recipe, in words (empty: it is the recipe)."""
@@ -58,6 +59,8 @@ class TrainConfig:
                 out.append(f"{name}={getattr(self, name)} (paper: {getattr(paper, name)})")
         if self.amp:
             out.append("mixed precision (paper: float32)")
+        if self.dtype != "float32":
+            out.append(f"{self.dtype} (paper: float32)")
         return out
 
 
@@ -128,10 +131,26 @@ def evaluate_arrays(network: nn.Module, X: torch.Tensor, y: torch.Tensor, length
     for i in range(0, len(X), batch_size):
         lb = None if lengths is None else lengths[i : i + batch_size]
         with torch.autocast(X.device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = network(X[i : i + batch_size], lb).float()
+            logits = network(X[i : i + batch_size], lb)
+        logits = logits.float() if amp else logits
         loss_sum += F.cross_entropy(logits, y[i : i + batch_size], reduction="sum").item()
         correct += (logits.argmax(1) == y[i : i + batch_size]).sum().item()
     return loss_sum / len(X), correct / len(X)
+
+
+def device_arrays(dataset: Dataset, device: torch.device, dtype: str = "float32") -> tuple:
+    """Train and test tensors on the device for the whole run (these datasets are small); lengths only
+    for variable-length data. Returns X, y, lengths, X_test, y_test, len_test (test ones None without test)."""
+    variable = not dataset.equal_length
+
+    def put(X, y, lengths):
+        if X is None:
+            return None, None, None
+        return (torch.as_tensor(X, device=device).to(getattr(torch, dtype)), torch.as_tensor(y, device=device),
+                torch.as_tensor(lengths, device=device) if variable else None)
+
+    return (*put(dataset.X_train, dataset.y_train, dataset.len_train),
+            *put(dataset.X_test, dataset.y_test, dataset.len_test))
 
 
 def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: bool = True,
@@ -152,18 +171,9 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
     torch.manual_seed(config.seed)
     shuffler = torch.Generator().manual_seed(config.seed)
 
-    # These datasets are small: keep them on the device for the whole run.
-    variable = not dataset.equal_length
-    X = torch.as_tensor(dataset.X_train, device=device)
-    y = torch.as_tensor(dataset.y_train, device=device)
-    lengths = torch.as_tensor(dataset.len_train, device=device) if variable else None
-    has_test = dataset.X_test is not None
-    if has_test:
-        X_test = torch.as_tensor(dataset.X_test, device=device)
-        y_test = torch.as_tensor(dataset.y_test, device=device)
-        len_test = torch.as_tensor(dataset.len_test, device=device) if variable else None
-
-    network.to(device)
+    X, y, lengths, X_test, y_test, len_test = device_arrays(dataset, device, config.dtype)
+    has_test = X_test is not None
+    network.to(device=device, dtype=getattr(torch, config.dtype))
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=config.adam_eps)
     scheduler = make_scheduler(optimizer, config)
     batch_size = config.batch_size or batch_size_rule(len(y))
@@ -176,18 +186,19 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
     for epoch in bar:
         t0 = time.perf_counter()
         network.train()
-        loss_sum = torch.zeros((), device=device)
+        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
         correct = torch.zeros((), device=device, dtype=torch.long)
         for idx in _batches(len(y), batch_size, shuffler):
             idx = idx.to(device)
             xb, yb = X[idx], y[idx]
             lb = None
-            if variable:
+            if lengths is not None:
                 lb = lengths[idx]
                 xb = xb[..., : int(lb.max())]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = network(xb, lb)
-                loss = F.cross_entropy(logits.float(), yb)
+                logits = logits.float() if amp else logits  # bf16 logits: take the loss in float32
+                loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -244,7 +255,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, model: str = "fcn
     torch.manual_seed(config.seed)  # the initial weights depend on the seed only
     network = create_model(model, in_channels=dataset.in_channels, num_classes=dataset.n_classes)
     result = fit(network, dataset, config, progress=progress)
-    trained = TrainedModel(network.cpu().eval(), list(dataset.classes), dict(PREPROCESSING),
+    trained = TrainedModel(network.cpu().float().eval(), list(dataset.classes), dict(PREPROCESSING),
                            run_metadata(dataset, config, result, kind="pretrain"))
     return trained, result
 

@@ -36,7 +36,7 @@ def fine_tune(source: TrainedModel, dataset: Dataset, config: TrainConfig | None
     network = transfer_network(source.network, dataset.n_classes)
     result = fit(network, dataset, config, progress=progress, desc=f"{source_name}->{dataset.name}")
     metadata = run_metadata(dataset, config, result, kind="transfer", source=source_name)
-    return TrainedModel(network.cpu().eval(), list(dataset.classes), dict(PREPROCESSING), metadata), result
+    return TrainedModel(network.cpu().float().eval(), list(dataset.classes), dict(PREPROCESSING), metadata), result
 
 
 def transfer_to_files(source_path: str | Path, dataset: Dataset, out_dir: str | Path,
