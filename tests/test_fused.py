@@ -86,3 +86,16 @@ def test_models_keep_their_own_schedule():
     separate = [fit(net, dataset, config, progress=False) for net in _heads(_sources(2), dataset.n_classes, 0)]
     for fused, single in zip(results, separate):
         assert [h["lr"] for h in fused.history] == pytest.approx([h["lr"] for h in single.history])
+
+
+def test_fused_early_stopping_matches_separate_runs():
+    dataset = load_dataset("ECG200")
+    config = TrainConfig(epochs=12, seed=0, threads=1, lr_patience=1, min_delta=10.0, early_stopping=1,
+                         dtype="float64", test_every=100)
+    sources = _sources(2)
+    separate = [fit(net, dataset, config, progress=False) for net in _heads(sources, dataset.n_classes, 0)]
+    _, fused = fit_fused(_heads(sources, dataset.n_classes, 0), dataset, config, progress=False)
+    assert all(len(r.history) < 12 for r in separate)  # both stopped early
+    for a, b in zip(separate, fused):
+        assert len(a.history) == len(b.history) and a.best_epoch == b.best_epoch
+        assert a.test_acc == pytest.approx(b.test_acc)

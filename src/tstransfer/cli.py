@@ -23,6 +23,8 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amp", action="store_true", help="bf16 mixed precision on CUDA (not the paper's recipe)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     p.add_argument("--test-every", type=int, default=1, help="log test loss/accuracy every N epochs (paper: 1)")
+    p.add_argument("--early-stopping", type=int, default=None, metavar="P",
+                   help="stop after P epochs without improvement once the lr is at its floor (off: the paper)")
 
 
 def _config(args):
@@ -32,8 +34,10 @@ def _config(args):
         raise TSTransferError(f"--epochs {args.epochs}: must be at least 1")
     if args.test_every < 1:
         raise TSTransferError(f"--test-every {args.test_every}: must be at least 1")
+    if args.early_stopping is not None and args.early_stopping < 1:
+        raise TSTransferError(f"--early-stopping {args.early_stopping}: must be at least 1")
     return TrainConfig(epochs=args.epochs, seed=args.seed, device=args.device, amp=args.amp,
-                       threads=args.threads, test_every=args.test_every)
+                       threads=args.threads, test_every=args.test_every, early_stopping=args.early_stopping)
 
 
 def _dataset(spec: str, archive: str):
@@ -140,7 +144,7 @@ def _run_study(args, transfers: bool) -> None:
           f"engine {args.engine}")
     report = run_grid(args.archive, args.study, runs, config, engine=args.engine, workers=args.workers,
                       address=getattr(args, "address", None), gpus_per_run=getattr(args, "gpus_per_run", 0),
-                      retry_failed=args.retry_failed, progress=not args.quiet)
+                      retry_failed=args.retry_failed, progress=not args.quiet, fuse=getattr(args, "fuse", None))
     print(f"{report.done} runs done, {report.failed} failed, {report.skipped} already finished "
           f"({report.seconds:.0f}s)")
     if report.failed:
@@ -306,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--engine", choices=["local", "ray"], default="local")
             p.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
             p.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs per run with Ray (fractions share)")
+            p.add_argument("--fuse", type=int, default=None, help="fine-tunings of one target trained together "
+                           "(default: 8 on CUDA, 4 on CPU; 1: no fusing); fixed for a study")
         else:
             p.set_defaults(engine="local")
         p.add_argument("--workers", type=int, default=1, help="parallel runs (local: processes; CPU threads are "

@@ -79,16 +79,90 @@ def execute_run(spec: RunSpec, archive: str, study: str, config: dict) -> dict:
                 raise TSTransferError(f"no pre-trained model of {spec.source} (its pre-training failed)")
             source = load_model(source_path)
             trained, result = fine_tune(source, dataset, cfg, progress=False, source_name=spec.source)
-        model_path = Path(study) / spec.model_path
-        _, history_path, _ = save_run(trained, result, model_path.parent, spec.target)
-        return {"status": "done", "best_epoch": result.best_epoch, "train_loss": result.train_loss,
-                "train_acc": result.train_acc, "test_loss": result.test_loss, "test_acc": result.test_acc,
-                "seconds": result.seconds, "device": result.device, "model_path": spec.model_path,
-                "history_path": str(history_path.relative_to(study))}
+        _, history_path, _ = save_run(trained, result, (Path(study) / spec.model_path).parent, spec.target)
+        return _result_fields(spec, result, history_path, study)
     except Exception as err:  # a failed run is recorded, the study goes on
-        detail = str(err) if isinstance(err, TSTransferError) else traceback.format_exc(limit=3)
-        return {"status": "failed", "error": f"{type(err).__name__}: {detail}".strip(),
-                "seconds": time.perf_counter() - started}
+        return _failure(err, started)
+
+
+def _result_fields(spec: RunSpec, result, history_path: Path, study: str) -> dict:
+    return {"status": "done", "best_epoch": result.best_epoch, "train_loss": result.train_loss,
+            "train_acc": result.train_acc, "test_loss": result.test_loss, "test_acc": result.test_acc,
+            "seconds": result.seconds, "device": result.device, "model_path": spec.model_path,
+            "history_path": str(Path(history_path).relative_to(study))}
+
+
+def _failure(err: Exception, started: float) -> dict:
+    detail = str(err) if isinstance(err, TSTransferError) else traceback.format_exc(limit=3)
+    return {"status": "failed", "error": f"{type(err).__name__}: {detail}".strip(),
+            "seconds": time.perf_counter() - started}
+
+
+def execute_fused(specs: list[RunSpec], archive: str, study: str, config: dict) -> list[dict]:
+    """Fine-tune several sources on one target together (fused.fit_fused); one result per spec."""
+    import torch
+
+    from .data import PREPROCESSING, load_dataset
+    from .fused import fit_fused
+    from .models import TrainedModel, load_model
+    from .training import run_metadata, save_run
+    from .transfer import transfer_network
+
+    started = time.perf_counter()
+    results: list[dict | None] = [None] * len(specs)
+    try:
+        cfg = TrainConfig(**config)
+        dataset = load_dataset(specs[0].target, archive)
+        networks, members = [], []
+        for i, spec in enumerate(specs):
+            source_path = Path(study) / RunSpec("pretrain", "", spec.source).model_path
+            if not source_path.is_file():
+                results[i] = {"status": "failed", "seconds": 0.0, "error": "TSTransferError: no pre-trained "
+                              f"model of {spec.source} (its pre-training failed)"}
+                continue
+            source = load_model(source_path)
+            if source.in_channels != dataset.in_channels:
+                results[i] = {"status": "failed", "seconds": 0.0, "error": "TSTransferError: cannot transfer: "
+                              f"the source model takes {source.in_channels} channel(s), {dataset.name} has "
+                              f"{dataset.in_channels}"}
+                continue
+            torch.manual_seed(cfg.seed)  # each head starts as in a separate run (transfer.fine_tune)
+            networks.append(transfer_network(source.network, dataset.n_classes))
+            members.append(i)
+        if networks:
+            trained, run_results = fit_fused(networks, dataset, cfg, progress=False)
+            for i, network, result in zip(members, trained, run_results):
+                spec = specs[i]
+                model = TrainedModel(network, list(dataset.classes), dict(PREPROCESSING),
+                                     run_metadata(dataset, cfg, result, kind="transfer", source=spec.source,
+                                                  fused_with=len(networks)))
+                _, history_path, _ = save_run(model, result, (Path(study) / spec.model_path).parent, spec.target)
+                results[i] = _result_fields(spec, result, history_path, study)
+    except Exception as err:  # the whole group failed: each member records the error
+        failure = _failure(err, started)
+        results = [r if r is not None else failure for r in results]
+    return results
+
+
+def execute_job(specs: list[RunSpec], archive: str, study: str, config: dict) -> list[dict]:
+    """A unit of work for an engine: one run, or a group of fine-tunings of one target to fuse."""
+    if len(specs) == 1:
+        return [execute_run(specs[0], archive, study, config)]
+    return execute_fused(specs, archive, study, config)
+
+
+def plan_jobs(runs: list[RunSpec], fuse: int) -> list[tuple[RunSpec, ...]]:
+    """Pre-trainings alone; each target's fine-tunings in fixed groups of up to `fuse` (sorted by source),
+    so a resumed study groups its runs exactly as an uninterrupted one."""
+    jobs = [(r,) for r in runs if r.kind == "pretrain"]
+    by_target: dict[str, list[RunSpec]] = {}
+    for r in runs:
+        if r.kind == "transfer":
+            by_target.setdefault(r.target, []).append(r)
+    for target in by_target:
+        group = sorted(by_target[target], key=lambda r: r.source)
+        jobs += [tuple(group[i : i + max(1, fuse)]) for i in range(0, len(group), max(1, fuse))]
+    return jobs
 
 
 # ----------------------------------------------------------------------------- engines
@@ -106,9 +180,9 @@ class LocalEngine:
 
     def submit(self, *args) -> Future:
         if self.pool is not None:
-            return self.pool.submit(execute_run, *args)
+            return self.pool.submit(execute_job, *args)
         future: Future = Future()
-        future.set_result(execute_run(*args))
+        future.set_result(execute_job(*args))
         return future
 
     def wait(self, handles: list) -> list:
@@ -137,7 +211,7 @@ class RayEngine:
         if not ray.is_initialized():
             kwargs = {"address": address} if address else {"num_cpus": workers or os.cpu_count()}
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
-        self.remote = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0)(execute_run)
+        self.remote = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0)(execute_job)
         self.capacity = 1_000_000  # Ray queues what does not fit the cluster
 
     def submit(self, *args):
@@ -163,6 +237,14 @@ class GridReport:
     seconds: float
 
 
+def default_fuse(device: str = "auto") -> int:
+    """Fine-tunings per fused job: 8 on CUDA (small FCNs leave a GPU idle), 4 on CPU (benchmarks/training_speed.py:
+    the CPU is compute-bound, fusing mostly saves per-step overhead)."""
+    from .training import resolve_device
+
+    return 8 if resolve_device(device).type == "cuda" else 4
+
+
 class _StudyLock:
     """One driver per study folder: a second `grid` on the same folder is refused."""
 
@@ -179,8 +261,11 @@ class _StudyLock:
 
 def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config: TrainConfig,
              engine: str = "local", workers: int = 1, address: str | None = None, gpus_per_run: float = 0,
-             retry_failed: bool = False, progress: bool = True) -> GridReport:
-    """Run every planned run that is not finished yet; returns counts. Resumable after any kill."""
+             retry_failed: bool = False, progress: bool = True, fuse: int | None = None) -> GridReport:
+    """Run every planned run that is not finished yet; returns counts. Resumable after any kill.
+
+    `fuse`: fine-tunings of one target trained together per job (fused.fit_fused); None: `default_fuse`.
+    """
     from .data import find_dataset
 
     archive, study = Path(archive).resolve(), Path(study).resolve()
@@ -189,10 +274,14 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
     study.mkdir(parents=True, exist_ok=True)
     lock = _StudyLock(study)
     store = Store(study)
+    cpus = os.cpu_count() or 1
+    fuse = (fuse or store.settings().get("fuse")
+            or default_fuse(config.device if engine == "local" else ("cuda" if gpus_per_run else "cpu")))
     try:
-        store.check_settings({"epochs": config.epochs, "seed": config.seed,
+        # fusing changes float rounding, so a study keeps one --fuse for results equal after a resume
+        store.check_settings({"epochs": config.epochs, "seed": config.seed, "fuse": fuse,
                               "recipe": {k: v for k, v in asdict(config).items()
-                                         if k not in ("epochs", "seed", "device", "threads", "amp", "test_every")}})
+                                         if k not in ("epochs", "seed", "device", "threads", "test_every")}})
         with store.db:  # runs left 'running' by a killed driver start again from scratch
             store.db.execute("UPDATE runs SET status='pending' WHERE status='running'")
         for r in runs:
@@ -203,7 +292,6 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
         if not todo:
             return report
 
-        cpus = os.cpu_count() or 1
         if engine == "local":
             threads = config.threads or max(1, cpus // max(1, workers))
             runner = LocalEngine(workers)
@@ -217,32 +305,36 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
             device = "cuda" if gpus_per_run > 0 else "cpu"
         payload = {**asdict(config), "threads": threads, "device": device}
 
-        # A fine-tuning waits for its source's pre-training (in this grid or done before).
+        # A job of fine-tunings waits for the pre-trainings of all its sources (in this grid or done before).
         pending_sources = {r.target for r in todo if r.kind == "pretrain"}
-        ready = [r for r in todo if r.kind == "pretrain" or r.source not in pending_sources]
-        waiting = [r for r in todo if r not in ready]
+        jobs = plan_jobs(todo, fuse)
+        ready = [j for j in jobs if not any(r.source in pending_sources for r in j)]
+        waiting = [j for j in jobs if j not in ready]
         in_flight: dict = {}
         started = time.perf_counter()
         bar = tqdm(total=len(todo), unit="run", desc="study", disable=not progress, dynamic_ncols=True)
         try:
             while ready or in_flight:
                 while ready and len(in_flight) < runner.capacity:
-                    spec = ready.pop(0)
-                    store.set_status(rows[spec]["id"], "running", error=None)
-                    in_flight[runner.submit(spec, str(archive), str(study), payload)] = spec
-                for handle, result in runner.wait(list(in_flight)):
-                    spec = in_flight.pop(handle)
-                    status = result.pop("status")
-                    store.set_status(rows[spec]["id"], status, **result)
-                    failed = status == "failed"
-                    report.failed += failed
-                    report.done += not failed
-                    bar.update(1)
-                    bar.set_postfix(last=str(spec), failed=report.failed)
-                    if spec.kind == "pretrain":
-                        unblocked = [r for r in waiting if r.source == spec.target]
-                        waiting = [r for r in waiting if r.source != spec.target]
-                        ready.extend(unblocked)
+                    job = ready.pop(0)
+                    for spec in job:
+                        store.set_status(rows[spec]["id"], "running", error=None)
+                    in_flight[runner.submit(list(job), str(archive), str(study), payload)] = job
+                for handle, results in runner.wait(list(in_flight)):
+                    job = in_flight.pop(handle)
+                    # one transaction per job: a fused group is recorded whole or not at all
+                    store.set_many([(rows[spec]["id"], dict(result)) for spec, result in zip(job, results)])
+                    for spec, result in zip(job, results):
+                        status = result["status"]
+                        report.failed += status == "failed"
+                        report.done += status != "failed"
+                        bar.update(1)
+                        bar.set_postfix(last=str(spec), failed=report.failed)
+                        if spec.kind == "pretrain":
+                            pending_sources.discard(spec.target)
+                    unblocked = [j for j in waiting if not any(r.source in pending_sources for r in j)]
+                    waiting = [j for j in waiting if j not in unblocked]
+                    ready.extend(unblocked)
         finally:
             bar.close()
             runner.close()

@@ -20,7 +20,15 @@ from tqdm.auto import tqdm
 
 from .data import Dataset
 from .models import FCN, ConvBlock, MaskedBatchNorm1d
-from .training import TrainConfig, TrainResult, _batches, device_arrays, make_scheduler, resolve_device
+from .training import (
+    TrainConfig,
+    TrainResult,
+    _batches,
+    device_arrays,
+    make_scheduler,
+    resolve_device,
+    should_stop,
+)
 
 
 class StackedFCN(nn.Module):
@@ -93,13 +101,19 @@ class StackedFCN(nn.Module):
 
 
 class StackedAdam:
-    """Adam over stacked parameters with one learning rate per model (torch.optim.Adam's arithmetic)."""
+    """Adam over stacked parameters with one learning rate per model (torch.optim.Adam's arithmetic).
+
+    Each stacked tensor's leading dimension holds the K models one after the other, so a per-row
+    learning-rate column applies model k's lr to model k's rows in one vectorised update."""
 
     def __init__(self, model: StackedFCN, lr: float, betas=(0.9, 0.999), eps: float = 1e-7):
-        self.model, self.betas, self.eps = model, betas, eps
-        self.params = [(n, p) for n, p in model.named_parameters()]
+        self.k, self.betas, self.eps = model.k, betas, eps
+        self.params = [p for p in model.parameters()]
         self.lrs = [lr] * model.k
-        self.state = {n: (torch.zeros_like(p), torch.zeros_like(p)) for n, p in self.params}
+        self.state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
+        # which model owns each row of each stacked tensor, shaped to broadcast over the rest
+        self.owner = [torch.arange(self.k, device=p.device).repeat_interleave(p.shape[0] // self.k)
+                      .view(-1, *([1] * (p.dim() - 1))) for p in self.params]
         self.step_count = 0
 
     @torch.no_grad()
@@ -108,17 +122,15 @@ class StackedAdam:
         b1, b2 = self.betas
         bias1 = 1 - b1**self.step_count
         bias2_sqrt = (1 - b2**self.step_count) ** 0.5
-        for name, p in self.params:
-            m, v = self.state[name]
+        lrs = torch.tensor(self.lrs, dtype=self.params[0].dtype, device=self.params[0].device)
+        for p, (m, v), owner in zip(self.params, self.state, self.owner):
             m.lerp_(p.grad, 1 - b1)
             v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
             denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
-            for k, (pk, mk, dk) in enumerate(zip(self.model.model_slices(name, p), self.model.model_slices(name, m),
-                                                 self.model.model_slices(name, denom))):
-                pk.addcdiv_(mk, dk, value=-self.lrs[k] / bias1)
+            p.sub_(m / denom * (lrs[owner] / bias1))
 
     def zero_grad(self) -> None:
-        for _, p in self.params:
+        for p in self.params:
             p.grad = None
 
 
@@ -159,6 +171,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
     batch_size = config.batch_size or max(1, int(min(len(y) / 10, 16)))
 
     histories: list[list[dict]] = [[] for _ in range(k)]
+    stopped = [False] * k  # early stopping: a stopped model gets lr 0 and its record is closed
     best_loss = [float("inf")] * k
     best_epoch = [0] * k
     best_state = {n: t.clone() for n, t in model.state_dict().items()}
@@ -190,8 +203,8 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
         test_loss = test_acc = np.full(k, np.nan)
         if has_test and (epoch % config.test_every == 0 or epoch == config.epochs):
             test_loss, test_acc = _evaluate(model, X_test, y_test, len_test)
-        improved = []
-        for m in range(k):
+        improved, active = [], [m for m in range(k) if not stopped[m]]
+        for m in active:
             schedulers[m].step(float(train_loss[m]))
             optimizer.lrs[m] = holders[m].param_groups[0]["lr"]
             if train_loss[m] < best_loss[m]:
@@ -206,12 +219,16 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
                 parts, saved = model.model_slices(name, tensor), model.model_slices(name, best_state[name])
                 for m in improved:
                     saved[m].copy_(parts[m])
-        seconds = (time.perf_counter() - t0) / k
-        for m in range(k):
+        seconds = (time.perf_counter() - t0) / len(active)
+        for m in active:
             histories[m].append({"epoch": epoch, "train_loss": float(train_loss[m]), "train_acc": float(train_acc[m]),
                                  "test_loss": float(test_loss[m]), "test_acc": float(test_acc[m]), "lr": lrs[m],
                                  "seconds": seconds})
-        bar.set_postfix(loss=f"{float(train_loss.mean()):.4f}")
+            if should_stop(config, optimizer.lrs[m], epoch, best_epoch[m]):
+                stopped[m], optimizer.lrs[m] = True, 0.0
+        bar.set_postfix(loss=f"{float(train_loss.mean()):.4f}", active=k - sum(stopped))
+        if all(stopped):
+            break
     bar.close()
 
     model.load_state_dict(best_state)
@@ -229,6 +246,6 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
         best = histories[m][best_epoch[m] - 1]
         results.append(TrainResult(best_epoch[m], best["train_loss"], best["train_acc"],
                                    None if not has_test else float(final_loss[m]),
-                                   None if not has_test else float(final_acc[m]), config.epochs, elapsed,
+                                   None if not has_test else float(final_acc[m]), len(histories[m]), elapsed,
                                    str(device), histories[m]))
     return trained, results

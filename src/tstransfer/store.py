@@ -87,11 +87,18 @@ class Store:
                                (kind, source, target, seed, epochs)).fetchone()
 
     def set_status(self, run_id: int, status: str, **fields) -> None:
-        fields = {k: v for k, v in fields.items() if k in RESULT_FIELDS}
-        assignments = ", ".join(f"{k}=?" for k in fields)
+        self.set_many([(run_id, {"status": status, **fields})])
+
+    def set_many(self, updates: list[tuple[int, dict]]) -> None:
+        """Several (run id, {status, fields...}) updates in one transaction."""
         with self.db:
-            self.db.execute(f"UPDATE runs SET status=?, updated_at=?{', ' if fields else ''}{assignments} WHERE id=?",
-                            (status, time.time(), *fields.values(), run_id))
+            for run_id, fields in updates:
+                fields = dict(fields)
+                status = fields.pop("status")
+                fields = {k: v for k, v in fields.items() if k in RESULT_FIELDS}
+                assignments = "".join(f", {k}=?" for k in fields)
+                self.db.execute(f"UPDATE runs SET status=?, updated_at=?{assignments} WHERE id=?",
+                                (status, time.time(), *fields.values(), run_id))
 
     def runs(self, status: str | None = None) -> list[sqlite3.Row]:
         query = "SELECT * FROM runs" + (" WHERE status=?" if status else "") + " ORDER BY kind DESC, source, target"

@@ -49,6 +49,7 @@ class TrainConfig:
     threads: int | None = None  # CPU threads for this process; None leaves torch's default
     test_every: int = 1  # log the test split every N epochs (the paper logs it every epoch)
     dtype: str = "float32"  # "float64" for numerical checks (e.g. fused == sequential to 1e-9)
+    early_stopping: int | None = None  # stop after this many epochs without a new best once lr is at its floor
 
     def deviations(self) -> list[str]:
         """How this config departs from the paper's recipe, in words (empty: it is the recipe)."""
@@ -61,7 +62,16 @@ class TrainConfig:
             out.append("mixed precision (paper: float32)")
         if self.dtype != "float32":
             out.append(f"{self.dtype} (paper: float32)")
+        if self.early_stopping:
+            out.append(f"early stopping after {self.early_stopping} epochs at the lr floor (paper: none)")
         return out
+
+
+def should_stop(config: TrainConfig, lr: float, epoch: int, best_epoch: int) -> bool:
+    """The early-stopping rule (off by default): the lr has reached its floor and the training loss has
+    not improved for `config.early_stopping` epochs."""
+    return bool(config.early_stopping) and lr <= config.min_lr * (1 + 1e-6) and \
+        epoch - best_epoch >= config.early_stopping
 
 
 def batch_size_rule(n_train: int) -> int:
@@ -98,7 +108,7 @@ class TrainResult:
     train_acc: float
     test_loss: float | None  # of the kept weights
     test_acc: float | None
-    epochs: int
+    epochs: int  # epochs run (fewer than configured after an early stop)
     seconds: float
     device: str
     history: list[dict] = field(default_factory=list)
@@ -219,6 +229,8 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
         row["seconds"] = time.perf_counter() - t0
         history.append(row)
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}", best=best_epoch)
+        if should_stop(config, optimizer.param_groups[0]["lr"], epoch, best_epoch):
+            break
     bar.close()
 
     network.load_state_dict(best_state)
@@ -227,7 +239,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
         test_loss, test_acc = evaluate_arrays(network, X_test, y_test, len_test, amp=amp)
     best = history[best_epoch - 1]
     return TrainResult(best_epoch, best["train_loss"], best["train_acc"], test_loss, test_acc,
-                       config.epochs, time.perf_counter() - started, str(device), history)
+                       len(history), time.perf_counter() - started, str(device), history)
 
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
