@@ -198,3 +198,20 @@ def test_summary_counts_on_a_known_matrix():
     s = summarize(acc, base)
     assert (s["pairs"], s["improved"], s["unchanged"], s["degraded"]) == (6, 1, 4, 1)
     assert s["mean_change_points"] == pytest.approx(100 * (0.3 - 0.1) / 6)
+
+
+def test_fused_grid_records_every_run_and_resumes(tmp_path, toy_grid_archive, capsys):
+    from tstransfer.cli import main
+
+    study = tmp_path / "fused"
+    args = ["grid", "--archive", str(toy_grid_archive), "--study", str(study), "--datasets", *DATASETS,
+            "--epochs", "2", "--threads", "1", "--fuse", "2", "--quiet"]
+    assert main(args) == 0
+    assert "9 runs done, 0 failed" in capsys.readouterr().out
+    rows = Store(study).runs()
+    assert len(rows) == 9 and {r["status"] for r in rows} == {"done"}
+    transfer = next(r for r in rows if r["kind"] == "transfer")
+    assert load_model(study / transfer["model_path"]).metadata["fused_with"] == 2
+    assert main(args) == 0 and "9 already finished" in capsys.readouterr().out
+    assert main(args[:-3] + ["--fuse", "1", "--quiet"]) == 2  # a study keeps its --fuse
+    assert "this study was run with fuse=2, not 1" in capsys.readouterr().err

@@ -37,12 +37,16 @@ def test_same_padding_puts_the_extra_step_on_the_right():
     conv = model.blocks[0].conv
     assert model.blocks[0].pad == (3, 4) and model.blocks[1].pad == (2, 2) and model.blocks[2].pad == (1, 1)
     x = torch.randn(1, 1, 20)
-    ours = conv(F.pad(x, model.blocks[0].pad))
+    ours = model.blocks[0].same_conv(x)
     w = conv.weight[:, 0, :]
     xp = torch.cat([torch.zeros(3), x[0, 0], torch.zeros(4)])
     manual = torch.stack([w @ xp[t : t + 8] for t in range(20)], dim=1) + conv.bias[:, None]
     torch.testing.assert_close(ours[0], manual, rtol=1e-5, atol=1e-5)
     assert ours.shape[-1] == 20
+    for block in model.blocks[1:]:  # odd kernels: the symmetric padding inside the convolution is the same
+        h = torch.randn(1, block.conv.in_channels, 20)
+        torch.testing.assert_close(block.same_conv(h), F.conv1d(F.pad(h, block.pad), block.conv.weight,
+                                                                block.conv.bias))
 
 
 def test_glorot_uniform_kernels_and_zero_biases():

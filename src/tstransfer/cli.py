@@ -311,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
             p.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs per run with Ray (fractions share)")
             p.add_argument("--fuse", type=int, default=None, help="fine-tunings of one target trained together "
-                           "(default: 8 on CUDA, 4 on CPU; 1: no fusing); fixed for a study")
+                           "(default: 8 on CUDA, 1 = no fusing on CPU); fixed for a study")
         else:
             p.set_defaults(engine="local")
         p.add_argument("--workers", type=int, default=1, help="parallel runs (local: processes; CPU threads are "

@@ -238,11 +238,11 @@ class GridReport:
 
 
 def default_fuse(device: str = "auto") -> int:
-    """Fine-tunings per fused job: 8 on CUDA (small FCNs leave a GPU idle), 4 on CPU (benchmarks/training_speed.py:
-    the CPU is compute-bound, fusing mostly saves per-step overhead)."""
+    """Fine-tunings per fused job: 8 on CUDA (one small FCN leaves a GPU mostly idle), 1 on CPU, where
+    benchmarks/training_speed.py measured no gain (the CPU is already compute-bound by one FCN)."""
     from .training import resolve_device
 
-    return 8 if resolve_device(device).type == "cuda" else 4
+    return 8 if resolve_device(device).type == "cuda" else 1
 
 
 class _StudyLock:

@@ -46,7 +46,9 @@ class StackedFCN(nn.Module):
         self.bns = nn.ModuleList()
         self.pads = []
         for i, size in enumerate(first["kernels"]):
-            conv = nn.Conv1d(k * channels[i], k * channels[i + 1], size, groups=k)
+            symmetric = networks[0].blocks[i].symmetric
+            conv = nn.Conv1d(k * channels[i], k * channels[i + 1], size, groups=k,
+                             padding=networks[0].blocks[i].pad[0] if symmetric else 0)
             bn = MaskedBatchNorm1d(k * channels[i + 1], eps=networks[0].blocks[i].bn.eps,
                                    momentum=networks[0].blocks[i].bn.momentum)
             with torch.no_grad():
@@ -57,7 +59,7 @@ class StackedFCN(nn.Module):
                 bn.num_batches_tracked.copy_(networks[0].blocks[i].bn.num_batches_tracked)
             self.convs.append(conv)
             self.bns.append(bn)
-            self.pads.append(networks[0].blocks[i].pad)
+            self.pads.append(None if symmetric else networks[0].blocks[i].pad)
         self.head_weight = nn.Parameter(torch.stack([n.classifier.weight.detach() for n in networks]).clone())
         self.head_bias = nn.Parameter(torch.stack([n.classifier.bias.detach() for n in networks]).clone())
 
@@ -68,7 +70,7 @@ class StackedFCN(nn.Module):
             mask = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths[:, None]
         h = x.repeat(1, self.k, 1)
         for conv, bn, pad in zip(self.convs, self.bns, self.pads):
-            h = F.relu(bn(conv(F.pad(h, pad)), mask))
+            h = F.relu(bn(conv(F.pad(h, pad) if pad else h), mask))
         pooled = h.mean(-1) if mask is None else h.sum(-1) / lengths[:, None].to(h.dtype)
         pooled = pooled.view(x.shape[0], self.k, -1).transpose(0, 1)  # (K, batch, features)
         return torch.baddbmm(self.head_bias[:, None, :], pooled, self.head_weight.transpose(1, 2))
@@ -127,7 +129,7 @@ class StackedAdam:
             m.lerp_(p.grad, 1 - b1)
             v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
             denom = (v.sqrt() / bias2_sqrt).add_(self.eps)
-            p.sub_(m / denom * (lrs[owner] / bias1))
+            p.addcdiv_(m * (lrs[owner] / bias1), denom, value=-1.0)
 
     def zero_grad(self) -> None:
         for p in self.params:

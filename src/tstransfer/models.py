@@ -57,12 +57,17 @@ class ConvBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
         super().__init__()
         self.pad = ((kernel_size - 1) // 2, kernel_size // 2)
-        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size)
+        # An odd kernel pads symmetrically inside the convolution (no copy); an even one needs F.pad.
+        self.symmetric = kernel_size % 2 == 1
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=self.pad[0] if self.symmetric else 0)
         self.bn = MaskedBatchNorm1d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+
+    def same_conv(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x if self.symmetric else F.pad(x, self.pad))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         # The masked BatchNorm zeroes padded steps, and ReLU(0) = 0 keeps them zero for the next block.
-        return F.relu(self.bn(self.conv(F.pad(x, self.pad)), mask))
+        return F.relu(self.bn(self.same_conv(x), mask))
 
 
 class FCN(nn.Module):

@@ -9,7 +9,6 @@ Recipe (METHOD.md, identical for pre-training and fine-tuning):
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import platform
@@ -184,12 +183,15 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
     X, y, lengths, X_test, y_test, len_test = device_arrays(dataset, device, config.dtype)
     has_test = X_test is not None
     network.to(device=device, dtype=getattr(torch, config.dtype))
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=config.adam_eps)
+    # foreach: one kernel per step for all parameters instead of ~6 per tensor (the CPU default is per tensor)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=config.adam_eps,
+                                 foreach=True)
     scheduler = make_scheduler(optimizer, config)
     batch_size = config.batch_size or batch_size_rule(len(y))
 
     history: list[dict] = []
-    best_loss, best_epoch, best_state = float("inf"), 0, None
+    best_loss, best_epoch = float("inf"), 0
+    best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}  # refreshed in place
     started = time.perf_counter()
     bar = tqdm(range(1, config.epochs + 1), desc=desc or dataset.name, unit="epoch", disable=not progress,
                leave=False, dynamic_ncols=True)
@@ -221,7 +223,8 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
         scheduler.step(train_loss)
         if train_loss < best_loss:  # Keras ModelCheckpoint(monitor="loss", save_best_only=True)
             best_loss, best_epoch = train_loss, epoch
-            best_state = copy.deepcopy(network.state_dict())
+            for key, value in network.state_dict().items():
+                best_state[key].copy_(value)
         row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
                "test_loss": float("nan"), "test_acc": float("nan"), "lr": lr}
         if has_test and (epoch % config.test_every == 0 or epoch == config.epochs):

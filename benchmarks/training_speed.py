@@ -1,0 +1,255 @@
+"""Training speed, side by side in one run: tstransfer vs aeon's FCNClassifier vs a plain PyTorch loop,
+fused vs sequential fine-tuning, achieved GFLOP/s vs the machine's matmul GFLOP/s, peak memory, and a cost
+model of the paper's full 85 x 84 grid.
+
+Usage: python benchmarks/training_speed.py [--archive ../shared/ucr] [--epochs 20] [--skip-aeon]
+       [--gpu-gflops 20000] [--device auto]
+
+Same data, same architecture, same batch size (the paper's rule) for every contender. aeon's FCN runs
+on Keras/TensorFlow in a throw-away virtual environment (/tmp/tstransfer-aeon-venv) that this script
+creates with `pip install aeon tensorflow` when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tstransfer.data import ALIASES_2015_TO_2018, load_dataset
+from tstransfer.fused import fit_fused
+from tstransfer.models import create_model
+from tstransfer.training import TrainConfig, batch_size_rule, fit, resolve_device
+from tstransfer.transfer import transfer_network
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared"
+DATASETS = ["ItalyPowerDemand", "GunPoint", "Car"]  # small, medium, long series
+AEON_VENV = Path(tempfile.gettempdir()) / "tstransfer-aeon-venv"
+
+AEON_SCRIPT = r"""
+import sys, time, json, numpy as np
+from aeon.classification.deep_learning import FCNClassifier
+X, y = np.load(sys.argv[1]), np.load(sys.argv[2])
+epochs, batch = int(sys.argv[3]), int(sys.argv[4])
+clf = FCNClassifier(n_epochs=epochs, batch_size=batch, verbose=False, random_state=0)
+start = time.perf_counter(); clf.fit(X, y); print(json.dumps({"seconds": time.perf_counter() - start}))
+"""
+
+
+# ----------------------------------------------------------------------------- FLOPs
+
+
+def flops_per_sample_step(length: int, in_channels: int = 1, classes: int = 2) -> float:
+    """Multiply-adds x2 of one training step for one series: forward + backward ~ 3 x forward (convs dominate)."""
+    convs = [(in_channels, 128, 8), (128, 256, 5), (256, 128, 3)]
+    forward = sum(2 * cin * cout * k * length for cin, cout, k in convs) + 2 * 128 * classes
+    return 3.0 * forward
+
+
+def matmul_gflops(seconds: float = 2.0, n: int = 2048) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+# ----------------------------------------------------------------------------- contenders
+
+
+def plain_pytorch_epochs_per_s(ds, epochs: int) -> float:
+    """The textbook loop: nn.Sequential with padding='same', DataLoader, Adam."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv1d(ds.in_channels, 128, 8, padding="same"), nn.BatchNorm1d(128), nn.ReLU(),
+        nn.Conv1d(128, 256, 5, padding="same"), nn.BatchNorm1d(256), nn.ReLU(),
+        nn.Conv1d(256, 128, 3, padding="same"), nn.BatchNorm1d(128), nn.ReLU(),
+        nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(128, ds.n_classes))
+    loader = DataLoader(TensorDataset(torch.as_tensor(ds.X_train), torch.as_tensor(ds.y_train)),
+                        batch_size=batch_size_rule(len(ds.y_train)), shuffle=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for xb, yb in loader:
+            opt.zero_grad()
+            F.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    return epochs / (time.perf_counter() - start)
+
+
+def tstransfer_epochs_per_s(ds, epochs: int, device: str) -> float:
+    torch.manual_seed(0)
+    config = TrainConfig(epochs=epochs, seed=0, test_every=10**9, device=device)
+    result = fit(create_model("fcn", ds.in_channels, ds.n_classes), ds, config, progress=False)
+    return epochs / result.seconds
+
+
+def ensure_aeon_venv() -> Path | None:
+    python = AEON_VENV / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"creating {AEON_VENV} with aeon + tensorflow (one time) ...", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(AEON_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "aeon", "tensorflow"], check=True, timeout=1800)
+    except (subprocess.SubprocessError, OSError) as err:
+        print(f"aeon venv unavailable: {err}")
+        return None
+    return python
+
+
+def aeon_epochs_per_s(python: Path, ds, epochs: int) -> float | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(f"{tmp}/X.npy", ds.X_train.astype(np.float64))
+        np.save(f"{tmp}/y.npy", np.asarray(ds.classes)[ds.y_train].astype(str))
+        script = Path(tmp) / "fit.py"
+        script.write_text(AEON_SCRIPT)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+        proc = subprocess.run([str(python), str(script), f"{tmp}/X.npy", f"{tmp}/y.npy", str(epochs),
+                               str(batch_size_rule(len(ds.y_train)))], capture_output=True, text=True, env=env,
+                              cwd=tmp, timeout=3600)
+    match = re.search(r"\{.*\}", proc.stdout)
+    if proc.returncode != 0 or not match:
+        print(f"aeon failed: {proc.stderr[-500:]}")
+        return None
+    return epochs / json.loads(match.group(0))["seconds"]
+
+
+def peak_memory_mb(archive: str, name: str, epochs: int) -> float:
+    """Max RSS of a fresh process that trains one model (what one grid worker needs)."""
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
+    code = ("import re, sys; from tstransfer.data import load_dataset; from tstransfer.training import "
+            "TrainConfig, train; train(load_dataset(sys.argv[1], sys.argv[2]), TrainConfig(epochs=int(sys.argv[3])), "
+            "progress=False); print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
+    out = subprocess.run([sys.executable, "-c", code, name, archive, str(epochs)], capture_output=True, text=True,
+                         check=True).stdout
+    return int(out.split()[-1]) / 1024
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def throughput(archive: str, epochs: int, device: str, with_aeon: bool) -> dict:
+    print(f"\n1. Training throughput, epochs/s ({epochs} epochs, no per-epoch test logging), device {device}")
+    python = ensure_aeon_venv() if with_aeon else None
+    print(f"{'dataset':<18}{'n x L':>10}{'batch':>6}{'tstransfer':>12}{'plain torch':>12}{'aeon (TF)':>11}"
+          f"{'vs aeon':>9}{'vs plain':>9}{'GFLOP/s':>9}")
+    achieved = {}
+    for name in DATASETS:
+        ds = load_dataset(name, archive)
+        ours = tstransfer_epochs_per_s(ds, epochs, device)
+        plain = plain_pytorch_epochs_per_s(ds, epochs)
+        theirs = aeon_epochs_per_s(python, ds, epochs) if python else None
+        flops = flops_per_sample_step(ds.X_train.shape[-1], ds.in_channels, ds.n_classes) * len(ds.y_train)
+        achieved[name] = ours * flops / 1e9
+        print(f"{name:<18}{f'{len(ds.y_train)}x{ds.X_train.shape[-1]}':>10}{batch_size_rule(len(ds.y_train)):>6}"
+              f"{ours:>12.2f}{plain:>12.2f}{theirs if theirs else float('nan'):>11.2f}"
+              f"{ours / theirs if theirs else float('nan'):>9.2f}{ours / plain:>9.2f}{achieved[name]:>9.1f}",
+              flush=True)
+    return achieved
+
+
+def fresh_heads(sources: list[nn.Module], num_classes: int) -> list[nn.Module]:
+    out = []
+    for source in sources:
+        torch.manual_seed(0)
+        out.append(transfer_network(source, num_classes))
+    return out
+
+
+def fused_vs_sequential(archive: str, epochs: int, device: str) -> None:
+    print(f"\n2. Fused vs sequential fine-tuning of K sources on one target ({epochs} epochs each)")
+    print(f"{'target':<18}{'K':>4}{'sequential s':>14}{'fused s':>9}{'speed-up':>10}")
+    for name in ("ItalyPowerDemand", "GunPoint"):
+        ds = load_dataset(name, archive)
+        config = TrainConfig(epochs=epochs, seed=0, test_every=10**9, device=device)
+        for k in (5, 10, 39):
+            sources = []
+            for i in range(k):
+                torch.manual_seed(i)
+                sources.append(create_model("fcn", 1, 2 + i % 5))
+
+            start = time.perf_counter()
+            for net in fresh_heads(sources, ds.n_classes):
+                fit(net, ds, config, progress=False)
+            sequential = time.perf_counter() - start
+            start = time.perf_counter()
+            fit_fused(fresh_heads(sources, ds.n_classes), ds, config, progress=False)
+            fused = time.perf_counter() - start
+            print(f"{name:<18}{k:>4}{sequential:>14.2f}{fused:>9.2f}{sequential / fused:>10.2f}", flush=True)
+
+
+def paper_datasets() -> list[dict]:
+    with open(SHARED / "reference" / "dl-4-tsc_results-uea-avg-std.csv") as f:
+        names = [row[""] for row in csv.DictReader(f) if row[""] not in ("Average_Rank", "Wins")]
+    with open(SHARED / "reference" / "UCR2018_DataSummary.csv", encoding="utf-8-sig") as f:
+        table = {row["Name"]: row for row in csv.DictReader(f)}
+    out = []
+    for name in names:
+        row = table[ALIASES_2015_TO_2018.get(name, name)]
+        length = row["Length"]
+        out.append({"name": row["Name"], "train": int(row["Train"]), "test": int(row["Test"]),
+                    "classes": int(row["Class"]), "length": int(length) if length.isdigit() else 500})
+    return out
+
+
+def cost_model(cpu_gflops: float, gpu_gflops: float) -> None:
+    """Each dataset is the target of 85 runs (its pre-training and 84 fine-tunings), 2000 epochs each, with the
+    test split logged every epoch as the paper does (a forward pass = 1/3 of a training step)."""
+    data = paper_datasets()
+    total = 0.0
+    for d in data:
+        step = flops_per_sample_step(d["length"], 1, d["classes"])
+        per_epoch = step * d["train"] + step / 3 * d["test"]
+        total += 85 * 2000 * per_epoch
+    print(f"\n5. Cost model of the paper's grid: {len(data)} datasets, {len(data)} x {len(data) - 1} fine-tunings + "
+          f"{len(data)} pre-trainings, 2000 epochs, test logged every epoch")
+    print(f"   total work {total / 1e15:.1f} PFLOP")
+    print(f"   this CPU at the measured {cpu_gflops:.0f} GFLOP/s: {total / cpu_gflops / 1e9 / 86400:.0f} days")
+    print(f"   one GPU at a sustained {gpu_gflops:.0f} GFLOP/s (stated, not measured): "
+          f"{total / gpu_gflops / 1e9 / 3600:.1f} hours")
+    print("   (variable-length datasets counted at length 500)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archive", default=str(SHARED / "ucr"))
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--skip-aeon", action="store_true")
+    parser.add_argument("--gpu-gflops", type=float, default=20000.0,
+                        help="sustained GFLOP/s assumed for one GPU in the cost model")
+    args = parser.parse_args()
+    device = str(resolve_device(args.device))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
+    achieved = throughput(args.archive, args.epochs, device, not args.skip_aeon)
+    fused_vs_sequential(args.archive, max(2, args.epochs // 4), device)
+    peak = matmul_gflops()
+    print(f"\n3. Achieved GFLOP/s of a training step vs this machine's float32 matmul ({peak:.0f} GFLOP/s):")
+    for name, value in achieved.items():
+        print(f"   {name:<18}{value:>8.1f} GFLOP/s = {100 * value / peak:.0f}% of matmul")
+    print("\n4. Peak memory of one training process (max RSS):")
+    for name in DATASETS:
+        print(f"   {name:<18}{peak_memory_mb(args.archive, name, 3):>8.0f} MB")
+    cost_model(float(np.mean(list(achieved.values()))), args.gpu_gflops)
+
+
+if __name__ == "__main__":
+    main()
