@@ -54,3 +54,18 @@ def toy_grid_archive(tmp_path: Path) -> Path:
     write_ucr2018(root, "Beta", toy_rows(4, 20, labels=(0, 1, 2), seed=3), toy_rows(2, 20, labels=(0, 1, 2), seed=4))
     write_ucr2018(root, "Gamma", toy_rows(5, 28, labels=(-1, 1), seed=5), toy_rows(3, 28, labels=(-1, 1), seed=6))
     return root
+
+
+@pytest.fixture(scope="session")
+def zoo_dir(tmp_path_factory):
+    """A real zoo: 3 mini-archive datasets pre-trained (3 epochs) with their prototypes."""
+    from tstransfer.experiments import plan_runs, run_grid
+    from tstransfer.similarity import compute_similarity
+    from tstransfer.training import TrainConfig
+
+    names = ["ECG200", "GunPoint", "SonyAIBORobotSurface1"]
+    study = tmp_path_factory.mktemp("zoo") / "study"
+    config = TrainConfig(epochs=3, threads=2, test_every=10)
+    run_grid(MINI_ARCHIVE, study, plan_runs(names, transfers=False), config, progress=False)
+    compute_similarity(MINI_ARCHIVE, study, names, jobs=1, progress=False)
+    return study

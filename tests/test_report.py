@@ -181,3 +181,29 @@ def test_demo_layout_report_command_needs_inputs(capsys):
 
     assert main(["report", "--out", os.devnull]) == 2
     assert "give --study STUDY_DIR, or --matrix" in capsys.readouterr().err
+
+
+def test_evaluate_selection_leave_one_target_out(real_study, capsys):
+    from tstransfer.cli import main
+    from tstransfer.data import MINI_ARCHIVE
+    from tstransfer.report import load_study
+
+    write_report(inputs_from_study(real_study), real_study / "report", progress=False)
+    assert main(["evaluate-selection", "--study", str(real_study), "--archive", str(MINI_ARCHIVE),
+                 "--validate-epochs", "1", "--quiet"]) == 0
+    assert "report updated" in capsys.readouterr().out
+    summary = pd.read_csv(real_study / "selection_strategies.csv").set_index("strategy")
+    assert list(summary.index) == ["no transfer", "similarity", "validate", "transferability", "oracle"]
+    per_target = pd.read_csv(real_study / "selection_strategies_per_target.csv", index_col=0)
+    tables = load_study(real_study)
+    neighbours = pd.read_csv(real_study / "similarity" / "neighbours.csv", index_col=0)
+    for target, row in per_target.iterrows():
+        # similarity = K_1 among the other datasets; every choice's accuracy is the grid's cell
+        assert row["similarity_source"] == neighbours.loc[target, "K_1"]
+        for strategy in ("similarity", "validate", "transferability"):
+            assert row[strategy] == pytest.approx(tables.accuracy.loc[row[f"{strategy}_source"], target], abs=1e-6)
+            assert row[f"{strategy}_source"] != target
+        assert row["oracle"] == pytest.approx(tables.accuracy[target].max(), abs=1e-6)
+    wdl = summary.loc["oracle", ["wins", "draws", "losses"]]
+    assert wdl["losses"] == 0 and wdl.sum() == 3
+    assert "Selection strategies, leave-one-target-out" in (real_study / "report" / "index.html").read_text()

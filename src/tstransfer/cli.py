@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 from .errors import TSTransferError
 
@@ -261,6 +264,71 @@ def cmd_plot_loss(args) -> None:
     print(f"loss curves: {path}")
 
 
+def cmd_zoo(args) -> None:
+    """zoo.Zoo.table"""
+    from .zoo import Zoo
+
+    zoo = Zoo(args.zoo)
+    table = zoo.table()
+    if args.action == "show":
+        if args.name not in zoo.entries:
+            raise TSTransferError(f"--zoo {args.zoo}: no model of {args.name!r}")
+        model = zoo.model(args.name)
+        print(json.dumps({"file": str(zoo.entries[args.name].path), "classes": model.classes,
+                          "architecture": model.network.config, "preprocessing": model.preprocessing,
+                          "prototypes": str(zoo.entries[args.name].prototypes), **model.metadata},
+                         indent=2, default=str))
+        return
+    print(f"{'dataset':<28}{'classes':>8}{'length':>8}{'n_train':>8}{'accuracy':>10}  prototypes  file")
+    for r in table.itertuples():
+        acc = "" if r.accuracy is None or pd.isna(r.accuracy) else f"{r.accuracy:.4f}"
+        print(f"{r.dataset:<28}{r.classes:>8}{r.length or '':>8}{r.n_train or '':>8}{acc:>10}  "
+              f"{'yes' if r.prototypes else 'no':<10}  {r.file}")
+
+
+def cmd_fit(args) -> None:
+    """zoo.fit_from_zoo"""
+    from .data import load_files
+    from .training import evaluate
+    from .zoo import fit_from_zoo
+
+    config = _config(args)
+    dataset = load_files(args.train, args.test)
+    _print_deviations(config)
+    report = fit_from_zoo(dataset, args.zoo, select=args.select, config=config, top_k=args.top_k,
+                          validate_epochs=args.validate_epochs, compare_scratch=args.compare_scratch,
+                          progress=not args.quiet)
+    path = report.model.save(args.out)
+    rank = f", similarity rank {report.similarity_rank}" if report.similarity_rank else ""
+    print(f"chosen source: {report.source} (--select {report.select}{rank})")
+    print(report.ranking.head(5).to_string(index=False))
+    if dataset.X_test is not None:
+        print(f"test accuracy: {evaluate(report.model, dataset)['accuracy']:.4f}")
+        if report.scratch is not None:
+            print(f"from scratch:  {report.scratch.test_acc:.4f}")
+    print(f"model: {path}")
+
+
+def cmd_evaluate_selection(args) -> None:
+    """zoo.evaluate_selection"""
+    from .files import atomic_write_text
+    from .zoo import evaluate_selection
+
+    summary, per_target = evaluate_selection(args.study, args.archive, top_k=args.top_k,
+                                             validate_epochs=args.validate_epochs, progress=not args.quiet)
+    out = Path(args.study) / "selection_strategies.csv"
+    atomic_write_text(out, summary.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(out.with_name("selection_strategies_per_target.csv"), per_target.to_csv(float_format="%.6g"))
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"written: {out}")
+    report = Path(args.study) / "report"
+    if (report / "index.html").is_file():  # the report of this study exists: add the table to it
+        from .report import inputs_from_study, write_report
+
+        write_report(inputs_from_study(args.study), report, progress=False)
+        print(f"report updated: {report / 'index.html'}")
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -363,6 +431,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", nargs="+", help="sources (default: the most and the least similar)")
     p.add_argument("--out", help="PNG file (default: STUDY/figures/<TARGET>_loss.png)")
     p.set_defaults(func=cmd_plot_loss)
+
+    p = sub.add_parser("zoo", help="list the pre-trained models of a zoo, or show one")
+    p.add_argument("action", choices=["list", "show"])
+    p.add_argument("name", nargs="?", help="dataset name (for show)")
+    p.add_argument("--zoo", required=True, help="zoo folder: a study folder or *.safetensors + prototypes/")
+    p.set_defaults(func=cmd_zoo)
+
+    p = sub.add_parser("fit", help="choose a source in a zoo for your data and fine-tune it")
+    p.add_argument("--train", required=True, help="your training file (.tsv/.csv/.ts, labels of any kind)")
+    p.add_argument("--test", help="a test file: reports the accuracy (never used to choose)")
+    p.add_argument("--zoo", required=True, help="zoo folder (see `tstransfer zoo`)")
+    p.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    p.add_argument("--select", choices=["similarity", "validate", "transferability"], default="similarity",
+                   help="similarity: Algorithm 1's K_1 (paper); validate: brief fine-tunes of the top-k on a "
+                   "validation split; transferability: LogME of frozen features")
+    p.add_argument("--top-k", type=int, default=3, help="candidates for --select validate")
+    p.add_argument("--validate-epochs", type=int, help="epochs of each brief fine-tune (default: epochs/10)")
+    p.add_argument("--compare-scratch", action="store_true", help="also train from scratch and report it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_recipe_options(p)
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("evaluate-selection", help="every source-selection strategy, leave-one-target-out, "
+                       "on a finished grid")
+    p.add_argument("--study", required=True, help="study folder with a finished grid and `similarity`")
+    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--top-k", type=int, default=3, help="candidates for the validate strategy")
+    p.add_argument("--validate-epochs", type=int, help="epochs of each brief fine-tune (default: study epochs/10)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_evaluate_selection)
 
     p = sub.add_parser("results", help="accuracy and accuracy-variation matrices of a study (CSV) and a summary")
     p.add_argument("--study", required=True, help="study folder")

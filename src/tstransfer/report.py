@@ -184,6 +184,7 @@ class ReportInputs:
     histories: dict[tuple[str, str], Path]  # (source or '', target) -> history CSV
     settings: dict
     origin: str
+    strategies: pd.DataFrame | None = None  # `tstransfer evaluate-selection` results, when they exist
 
 
 def _read_table(path: str | Path, what: str, **kwargs) -> pd.DataFrame:
@@ -251,7 +252,10 @@ def inputs_from_study(study: str | Path) -> ReportInputs:
     done = tables.runs[tables.runs.status == "done"]
     histories = {(r.source, r.target): study / r.history_path for r in done.itertuples()}
     settings = {**tables.settings, "deviations_from_paper": deviations(tables.settings), "study": str(study)}
-    return ReportInputs(tables.accuracy, tables.baseline, neighbours, distances, histories, settings, "study")
+    strategies_csv = study / "selection_strategies.csv"
+    strategies = pd.read_csv(strategies_csv) if strategies_csv.is_file() else None
+    return ReportInputs(tables.accuracy, tables.baseline, neighbours, distances, histories, settings, "study",
+                        strategies)
 
 
 # ----------------------------------------------------------------------------- the HTML report
@@ -407,6 +411,11 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True) -
         " broken baseline can dominate % averages.</p>",
         _table(selection, "selection"), "<img src='figures/selection.png' alt='selection'>",
     ]
+    if inputs.strategies is not None:
+        body.append("<h3>Selection strategies, leave-one-target-out (tstransfer evaluate-selection)</h3>"
+                    "<p>Each target chooses among the other datasets' models from its training set only; "
+                    "oracle_gain_share: the share of the best source's mean gain over no transfer.</p>"
+                    + _table(inputs.strategies, "strategies"))
     if cd is not None:
         body.append("<h3>Critical difference diagram (Wilcoxon, Holm)</h3><img src='figures/cd_diagram.png' alt='cd'>")
     if inputs.neighbours is None:

@@ -44,7 +44,8 @@ def dtw(x: np.ndarray, y: np.ndarray) -> float:
 def _trimmed(dataset: Dataset, y: int) -> list[np.ndarray]:
     """The training series of class y, each (channels, own length), float64."""
     idx = np.flatnonzero(dataset.y_train == y)
-    return [dataset.X_train[i, :, : dataset.len_train[i]].astype(np.float64) for i in idx]
+    # C-contiguous float64 always: numba compiles one specialisation per array layout and dtype
+    return [np.ascontiguousarray(dataset.X_train[i, :, : dataset.len_train[i]], dtype=np.float64) for i in idx]
 
 
 def medoid_index(series: list[np.ndarray]) -> int:

@@ -260,7 +260,8 @@ def write_history(history: list[dict], path) -> None:
 def run_metadata(dataset: Dataset, config: TrainConfig, result: TrainResult, **extra) -> dict:
     """The training record stored in a model file."""
     return {"dataset": dataset.name, "config": asdict(config), "deviations": config.deviations(),
-            **result.summary(), "n_train": len(dataset.y_train), "environment": environment(), **extra}
+            **result.summary(), "n_train": len(dataset.y_train), "length": int(dataset.X_train.shape[-1]),
+            "environment": environment(), **extra}
 
 
 def train(dataset: Dataset, config: TrainConfig | None = None, model: str = "fcn",

@@ -1,0 +1,107 @@
+"""scikit-learn estimators: `FCNClassifier` (the paper's FCN and recipe, no transfer) and
+`TransferClassifier` (choose a source in a zoo, fine-tune it). numpy input of shape (n, length) or
+(n, channels, length), NaN-padded for unequal lengths; labels of any type. They work inside Pipeline,
+cross_val_score and clone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .data import Dataset, Split, preprocess
+from .errors import TSTransferError
+from .training import TrainConfig
+
+
+def _validate(estimator, X, y=None, reset: bool = True):
+    """sklearn's input validation (dtype, shape, sparse, complex, n_features_in_); NaN = missing values or
+    the padding of shorter series, so it is allowed; 2-d X is (n, length), 3-d X is (n, channels, length)."""
+    kwargs = {"allow_nd": True, "ensure_all_finite": "allow-nan", "dtype": np.float64,
+              "ensure_min_features": 2 if reset else 1}
+    if y is None and not reset:
+        X = validate_data(estimator, X, reset=False, **kwargs)
+    else:
+        X, y = validate_data(estimator, X, y, reset=reset, **kwargs)
+    if X.ndim == 2:
+        X = X[:, None, :]
+    if X.ndim != 3:
+        raise TSTransferError(f"X: expected shape (n, length) or (n, channels, length), got {X.shape}")
+    return X, y
+
+
+class FCNClassifier(ClassifierMixin, BaseEstimator):
+    """The paper's FCN trained from scratch with its recipe (2000 epochs by default)."""
+
+    def __init__(self, epochs: int = 2000, random_state: int = 0, device: str = "auto", threads: int | None = None,
+                 early_stopping: int | None = None, verbose: bool = False):
+        self.epochs = epochs
+        self.random_state = random_state
+        self.device = device
+        self.threads = threads
+        self.early_stopping = early_stopping
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, seed=int(self.random_state or 0), device=self.device,
+                           threads=self.threads, early_stopping=self.early_stopping, test_every=10**9)
+
+    def _dataset(self, X, y) -> Dataset:
+        X, y = _validate(self, X, y)
+        check_classification_targets(y)
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise TSTransferError(f"y: a classifier needs at least 2 classes, got 1 class {self.classes_[0]!r}")
+        Xp, lengths = preprocess(Split(list(X), encoded, Path("X")))
+        return Dataset("X", Xp, encoded, lengths, None, None, None, list(range(len(self.classes_))))
+
+    def fit(self, X, y):
+        from .training import train
+
+        self.model_, self.result_ = train(self._dataset(X, y), self._config(), progress=self.verbose)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        X, _ = _validate(self, X, reset=False)
+        Xp, lengths = preprocess(Split(list(X), np.zeros(len(X)), Path("X")))
+        return self.model_.predict_proba(Xp, None if np.all(lengths == Xp.shape[-1]) else lengths)
+
+    def predict(self, X) -> np.ndarray:
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
+        return self.classes_[proba.argmax(axis=1)]
+
+
+class TransferClassifier(FCNClassifier):
+    """Choose the source in a model zoo (`select`: similarity | validate | transferability) and fine-tune it
+    with the paper's recipe. `source_` is the chosen source, `ranking_` the ranking that chose it."""
+
+    def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int = 2000, random_state: int = 0,
+                 top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
+                 threads: int | None = None, early_stopping: int | None = None, verbose: bool = False):
+        super().__init__(epochs=epochs, random_state=random_state, device=device, threads=threads,
+                         early_stopping=early_stopping, verbose=verbose)
+        self.zoo = zoo
+        self.select = select
+        self.top_k = top_k
+        self.validate_epochs = validate_epochs
+
+    def fit(self, X, y):
+        from .zoo import fit_from_zoo
+
+        if self.zoo is None:
+            raise TSTransferError("zoo: give the folder of pre-trained models (TransferClassifier(zoo=...))")
+        report = fit_from_zoo(self._dataset(X, y), self.zoo, select=self.select, config=self._config(),
+                              top_k=self.top_k, validate_epochs=self.validate_epochs, progress=self.verbose)
+        self.model_, self.result_ = report.model, report.result
+        self.source_, self.ranking_ = report.source, report.ranking
+        return self

@@ -1,0 +1,82 @@
+"""The scikit-learn estimators: the estimator checks that apply, Pipeline / cross_val_score / clone, any
+label type, (n, C, L) input, and TransferClassifier on a real dataset outside the zoo."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import check_estimator
+
+from tstransfer import FCNClassifier, TransferClassifier
+from tstransfer.data import MINI_ARCHIVE, load_dataset
+
+# Checks that cannot apply to a time-series classifier, with the reason.
+NOT_APPLICABLE = {
+    "check_classifiers_train": "it expects >83% accuracy on 2-4-feature blobs; each row is z-normalised as a "
+                               "time series, which removes what separates the blobs",
+}
+
+
+def _run_checks(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, on_fail=None, expected_failed_checks=NOT_APPLICABLE)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) > 40
+
+
+def test_fcn_classifier_passes_sklearn_checks():
+    _run_checks(FCNClassifier(epochs=2, threads=1))
+
+
+def test_transfer_classifier_passes_sklearn_checks(zoo_dir):
+    # LogME selection keeps the ~50 fits of the checks fast; the similarity path is tested end to end below
+    _run_checks(TransferClassifier(zoo=str(zoo_dir), select="transferability", epochs=2, threads=1))
+
+
+def _raw(name):
+    rows = np.loadtxt(MINI_ARCHIVE / name / f"{name}_TRAIN.tsv", delimiter="\t")
+    return rows[:, 1:], rows[:, 0]
+
+
+def test_pipeline_cross_val_and_clone_with_string_labels():
+    X, y = _raw("GunPoint")
+    labels = np.where(y == 1, "gun", "point")
+    pipe = make_pipeline(FunctionTransformer(lambda a: a * 2.0), FCNClassifier(epochs=3, threads=2))
+    scores = cross_val_score(pipe, X, labels, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    fitted = pipe.fit(X, labels)
+    assert set(fitted.predict(X)) <= {"gun", "point"}
+    twin = clone(FCNClassifier(epochs=7, random_state=3))
+    assert twin.get_params()["epochs"] == 7 and not hasattr(twin, "model_")
+
+
+def test_three_d_input_and_determinism():
+    X, y = _raw("ECG200")
+    X3 = X[:, None, :]
+    a = FCNClassifier(epochs=3, random_state=5, threads=2).fit(X3, y)
+    b = FCNClassifier(epochs=3, random_state=5, threads=2).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X3), b.predict_proba(X))
+    assert set(a.classes_) == {-1.0, 1.0}
+    assert 0.0 <= a.score(X3, y) <= 1.0
+
+
+def test_transfer_classifier_on_a_dataset_outside_the_zoo(zoo_dir):
+    X, y = _raw("ItalyPowerDemand")
+    ds = load_dataset("ItalyPowerDemand")
+    clf = TransferClassifier(zoo=str(zoo_dir), epochs=3, random_state=0, threads=2).fit(X, y)
+    assert clf.source_ in {"ECG200", "GunPoint", "SonyAIBORobotSurface1"}
+    assert clf.ranking_.source.iloc[0] == clf.source_
+    test = np.loadtxt(MINI_ARCHIVE / "ItalyPowerDemand" / "ItalyPowerDemand_TEST.tsv", delimiter="\t")
+    proba = clf.predict_proba(test[:, 1:])
+    assert proba.shape == (len(ds.y_test), 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert clf.model_.metadata["source"] == clf.source_
+    with pytest.raises(ValueError, match="zoo"):
+        TransferClassifier(epochs=1).fit(X, y)
