@@ -23,11 +23,12 @@ from .models import FCN, ConvBlock, MaskedBatchNorm1d
 from .training import (
     TrainConfig,
     TrainResult,
-    _batches,
+    batch_size_rule,
     device_arrays,
     make_scheduler,
     resolve_device,
     should_stop,
+    shuffled_batches,
 )
 
 
@@ -170,7 +171,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
     # one torch ReduceLROnPlateau per model, each driving the lr of a one-number stand-in optimizer
     holders = [torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr) for _ in range(k)]
     schedulers = [make_scheduler(h, config) for h in holders]
-    batch_size = config.batch_size or max(1, int(min(len(y) / 10, 16)))
+    batch_size = config.batch_size or batch_size_rule(len(y))
 
     histories: list[list[dict]] = [[] for _ in range(k)]
     stopped = [False] * k  # early stopping: a stopped model gets lr 0 and its record is closed
@@ -185,13 +186,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
         model.train()
         loss_sum = torch.zeros(k, device=device, dtype=torch.float64)
         correct = torch.zeros(k, device=device)
-        for idx in _batches(len(y), batch_size, shuffler):
-            idx = idx.to(device)
-            xb, yb = X[idx], y[idx]
-            lb = None
-            if lengths is not None:
-                lb = lengths[idx]
-                xb = xb[..., : int(lb.max())]
+        for xb, yb, lb in shuffled_batches(X, y, lengths, batch_size, shuffler):
             logits = model(xb, lb)  # (K, batch, classes)
             losses = F.cross_entropy(logits.transpose(1, 2), yb[None].expand(k, -1), reduction="none").mean(1)
             optimizer.zero_grad()

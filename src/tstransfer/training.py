@@ -126,9 +126,18 @@ def environment() -> dict:
             "python": platform.python_version()}
 
 
-def _batches(n: int, batch_size: int, generator: torch.Generator):
-    order = torch.randperm(n, generator=generator)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+def shuffled_batches(X: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor | None, batch_size: int,
+                     generator: torch.Generator):
+    """One epoch of (x, y, lengths) batches in a fresh random order, the last partial batch kept; a
+    variable-length batch is cut to its longest series."""
+    order = torch.randperm(len(y), generator=generator)
+    for i in range(0, len(y), batch_size):
+        idx = order[i : i + batch_size].to(X.device)
+        xb, yb, lb = X[idx], y[idx], None
+        if lengths is not None:
+            lb = lengths[idx]
+            xb = xb[..., : int(lb.max())]
+        yield xb, yb, lb
 
 
 @torch.no_grad()
@@ -200,13 +209,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
         network.train()
         loss_sum = torch.zeros((), device=device, dtype=torch.float64)
         correct = torch.zeros((), device=device, dtype=torch.long)
-        for idx in _batches(len(y), batch_size, shuffler):
-            idx = idx.to(device)
-            xb, yb = X[idx], y[idx]
-            lb = None
-            if lengths is not None:
-                lb = lengths[idx]
-                xb = xb[..., : int(lb.max())]
+        for xb, yb, lb in shuffled_batches(X, y, lengths, batch_size, shuffler):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = network(xb, lb)
                 logits = logits.float() if amp else logits  # bf16 logits: take the loss in float32
