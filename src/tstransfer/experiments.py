@@ -65,7 +65,7 @@ def execute_run(spec: RunSpec, archive: str, study: str, config: dict) -> dict:
     """Run one pre-training or fine-tuning (in a worker); returns its numbers or its error. Never raises."""
     from .data import load_dataset
     from .training import save_run, train
-    from .transfer import fine_tune, load_model
+    from .transfer import fine_tune
 
     started = time.perf_counter()
     try:
@@ -74,15 +74,22 @@ def execute_run(spec: RunSpec, archive: str, study: str, config: dict) -> dict:
         if spec.kind == "pretrain":
             trained, result = train(dataset, cfg, progress=False)
         else:
-            source_path = Path(study) / RunSpec("pretrain", "", spec.source).model_path
-            if not source_path.is_file():
-                raise TSTransferError(f"no pre-trained model of {spec.source} (its pre-training failed)")
-            source = load_model(source_path)
+            source = load_source(study, spec.source)
             trained, result = fine_tune(source, dataset, cfg, progress=False, source_name=spec.source)
         _, history_path, _ = save_run(trained, result, (Path(study) / spec.model_path).parent, spec.target)
         return _result_fields(spec, result, history_path, study)
     except Exception as err:  # a failed run is recorded, the study goes on
         return _failure(err, started)
+
+
+def load_source(study: str | Path, source: str):
+    """The pre-trained model of `source` in a study folder."""
+    from .models import load_model
+
+    path = Path(study) / RunSpec("pretrain", "", source).model_path
+    if not path.is_file():
+        raise TSTransferError(f"no pre-trained model of {source} (its pre-training failed)")
+    return load_model(path)
 
 
 def _result_fields(spec: RunSpec, result, history_path: Path, study: str) -> dict:
@@ -100,13 +107,11 @@ def _failure(err: Exception, started: float) -> dict:
 
 def execute_fused(specs: list[RunSpec], archive: str, study: str, config: dict) -> list[dict]:
     """Fine-tune several sources on one target together (fused.fit_fused); one result per spec."""
-    import torch
-
     from .data import PREPROCESSING, load_dataset
     from .fused import fit_fused
-    from .models import TrainedModel, load_model
+    from .models import TrainedModel
     from .training import run_metadata, save_run
-    from .transfer import transfer_network
+    from .transfer import target_network
 
     started = time.perf_counter()
     results: list[dict | None] = [None] * len(specs)
@@ -115,20 +120,11 @@ def execute_fused(specs: list[RunSpec], archive: str, study: str, config: dict) 
         dataset = load_dataset(specs[0].target, archive)
         networks, members = [], []
         for i, spec in enumerate(specs):
-            source_path = Path(study) / RunSpec("pretrain", "", spec.source).model_path
-            if not source_path.is_file():
-                results[i] = {"status": "failed", "seconds": 0.0, "error": "TSTransferError: no pre-trained "
-                              f"model of {spec.source} (its pre-training failed)"}
-                continue
-            source = load_model(source_path)
-            if source.in_channels != dataset.in_channels:
-                results[i] = {"status": "failed", "seconds": 0.0, "error": "TSTransferError: cannot transfer: "
-                              f"the source model takes {source.in_channels} channel(s), {dataset.name} has "
-                              f"{dataset.in_channels}"}
-                continue
-            torch.manual_seed(cfg.seed)  # each head starts as in a separate run (transfer.fine_tune)
-            networks.append(transfer_network(source.network, dataset.n_classes))
-            members.append(i)
+            try:
+                networks.append(target_network(load_source(study, spec.source), dataset, cfg.seed))
+                members.append(i)
+            except TSTransferError as err:  # this member fails, the others are fused
+                results[i] = _failure(err, started)
         if networks:
             trained, run_results = fit_fused(networks, dataset, cfg, progress=False)
             for i, network, result in zip(members, trained, run_results):

@@ -24,16 +24,22 @@ def transfer_network(source: nn.Module, num_classes: int) -> nn.Module:
     return network
 
 
+def target_network(source: TrainedModel, dataset: Dataset, seed: int) -> nn.Module:
+    """The network a fine-tuning starts from: the source's body and a fresh head for the dataset's classes,
+    the head's initial weights depending on `seed` only."""
+    if source.in_channels != dataset.in_channels:
+        raise TSTransferError(f"cannot transfer: the source model takes {source.in_channels} channel(s), "
+                              f"{dataset.name} has {dataset.in_channels}")
+    torch.manual_seed(seed)
+    return transfer_network(source.network, dataset.n_classes)
+
+
 def fine_tune(source: TrainedModel, dataset: Dataset, config: TrainConfig | None = None,
               progress: bool = True, source_name: str | None = None) -> tuple[TrainedModel, TrainResult]:
     """Fine-tune a pre-trained model on a target dataset (all layers, fresh optimiser, the recipe)."""
     config = config or TrainConfig()
-    if source.in_channels != dataset.in_channels:
-        raise TSTransferError(f"cannot transfer: the source model takes {source.in_channels} channel(s), "
-                              f"{dataset.name} has {dataset.in_channels}")
     source_name = source_name or source.metadata.get("dataset", "?")
-    torch.manual_seed(config.seed)  # the fresh head depends on the seed only
-    network = transfer_network(source.network, dataset.n_classes)
+    network = target_network(source, dataset, config.seed)
     result = fit(network, dataset, config, progress=progress, desc=f"{source_name}->{dataset.name}")
     metadata = run_metadata(dataset, config, result, kind="transfer", source=source_name)
     return TrainedModel(network.cpu().float().eval(), list(dataset.classes), dict(PREPROCESSING), metadata), result
