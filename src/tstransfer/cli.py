@@ -329,6 +329,58 @@ def cmd_evaluate_selection(args) -> None:
         print(f"report updated: {report / 'index.html'}")
 
 
+def cmd_import_keras(args) -> None:
+    """keras_import.import_keras / import_for_dataset / import_tree"""
+    from .data import load_dataset
+    from .keras_import import find_models, import_for_dataset, import_keras, import_tree, locate
+
+    source = Path(args.model)
+    tree = source.is_dir() and not _holds_model(source) and find_models(source)
+    if tree:
+        if args.classes or args.dataset or args.weights:
+            raise TSTransferError(f"{source}: a folder of model folders; --classes, --dataset and --weights apply "
+                                  "to one model (each folder name is taken as its dataset)")
+        rows = import_tree(source, args.out, args.archive, progress=not args.quiet)
+        accuracies = [r["test_acc"] for r in rows if r["test_acc"] is not None]
+        for r in rows:
+            if r["status"] != "kept" and r["status"] != "imported":
+                print(f"{r['dataset']}: {r['status']}")
+        print(f"{len(rows)} models in {args.out} ({sum(r['status'] != 'kept' for r in rows)} imported now)"
+              + (f"; mean test accuracy {sum(accuracies) / len(accuracies):.4f} over {len(accuracies)}"
+                 if accuracies else ""))
+        return
+    if args.out.endswith(os.sep) or Path(args.out).is_dir():
+        raise TSTransferError(f"--out {args.out}: a folder; give the model file to write (.safetensors)")
+    if args.classes and args.dataset:
+        raise TSTransferError("give --classes or --dataset, not both")
+    locate(source, args.weights)  # bad paths fail before a dataset is loaded
+    if args.dataset:
+        model = import_for_dataset(source, load_dataset(args.dataset, args.archive), args.weights)
+    else:
+        classes = None
+        if args.classes:
+            from .data import parse_labels
+
+            classes = [c.item() if hasattr(c, "item") else c for c in parse_labels(args.classes.split(","))]
+        model = import_keras(source, args.weights, classes=classes)
+    path = model.save(args.out)
+    config = model.network.config
+    print(f"imported {model.metadata['imported_from']}: FCN {config['in_channels']} channel(s), filters "
+          f"{config['filters']}, kernels {config['kernels']}, {config['num_classes']} classes {model.classes}")
+    if not (args.classes or args.dataset):
+        print("NOTE: Keras files carry no labels; the classes are the output indices 0..C-1 "
+              "(give --dataset NAME or --classes a,b,c for the real labels)")
+    if "test_acc" in model.metadata:
+        print(f"{model.metadata['dataset']} test accuracy: {model.metadata['test_acc']:.4f}")
+    print(f"model: {path}")
+
+
+def _holds_model(folder: Path) -> bool:
+    from .keras_import import ARCHITECTURE_NAME, WHOLE_MODEL_NAMES
+
+    return any((folder / n).is_file() for n in (*WHOLE_MODEL_NAMES, ARCHITECTURE_NAME)) or any(folder.glob("*.keras"))
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -461,6 +513,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validate-epochs", type=int, help="epochs of each brief fine-tune (default: study epochs/10)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_evaluate_selection)
+
+    p = sub.add_parser("import-keras", help="convert a Keras FCN (the paper's released models) into a tstransfer "
+                       "model file")
+    p.add_argument("model", help="best_model.hdf5 (architecture + weights), architecture.txt (+ its weights), a "
+                   ".keras file, a folder holding one, or a tree of such folders (the authors' archives)")
+    p.add_argument("--out", required=True, help="model file to write (.safetensors); a folder for a tree")
+    p.add_argument("--weights", help="weights for architecture.txt (default: best_model_weights.hdf5 beside it)")
+    p.add_argument("--dataset", help="the dataset the model was trained on (in --archive): its sorted labels are "
+                   "the classes and its test accuracy is recorded")
+    p.add_argument("--classes", help="comma-separated labels of the outputs, in order (default: 0..C-1)")
+    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import_keras)
 
     p = sub.add_parser("results", help="accuracy and accuracy-variation matrices of a study (CSV) and a summary")
     p.add_argument("--study", required=True, help="study folder")
