@@ -264,6 +264,8 @@ def test_import_tree_of_the_authors_archives_builds_a_zoo(tmp_path, mini_archive
     data = load_dataset("GunPoint", mini_archive)
     accuracy = float((gunpoint.predict(data.X_test) == np.array(data.classes)[data.y_test]).mean())
     assert zoo.entries["GunPoint"].accuracy == pytest.approx(accuracy)
+    assert main(["import-keras", str(pretrained), "--out", str(zoo_dir / "GunPoint.safetensors"), *args]) == 2
+    assert "a tree of models writes a folder" in capsys.readouterr().err
 
     out = tmp_path / "finetuned_models"
     assert main(["import-keras", str(finetuned), "--out", str(out), *args]) == 0

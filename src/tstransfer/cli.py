@@ -340,6 +340,8 @@ def cmd_import_keras(args) -> None:
         if args.classes or args.dataset or args.weights:
             raise TSTransferError(f"{source}: a folder of model folders; --classes, --dataset and --weights apply "
                                   "to one model (each folder name is taken as its dataset)")
+        if Path(args.out).is_file():
+            raise TSTransferError(f"--out {args.out}: a file; importing a tree of models writes a folder")
         rows = import_tree(source, args.out, args.archive, progress=not args.quiet)
         accuracies = [r["test_acc"] for r in rows if r["test_acc"] is not None]
         for r in rows:

@@ -239,6 +239,10 @@ def parse_fcn(layers: list[dict], where: Path) -> dict:
             found = " -> ".join(layer["class_name"] for layer in rest[i + 1 : i + 3])
             raise TSTransferError(f"{where}: Conv1D {conv['name']!r} is followed by {found}; " + refuse)
         bn = _layer_config(rest[i + 1])
+        axis = bn.get("axis", -1)
+        if (axis[0] if isinstance(axis, list) and len(axis) == 1 else axis) not in (-1, 2):
+            raise TSTransferError(f"{where}: BatchNormalization {bn['name']!r} normalises axis {axis}, not the "
+                                  "channels; " + refuse)
         if not bn.get("center", True) or not bn.get("scale", True):
             raise TSTransferError(f"{where}: BatchNormalization {bn['name']!r} without center/scale; " + refuse)
         if abs(float(bn.get("epsilon", BN_EPS)) - BN_EPS) > 1e-12:
@@ -258,6 +262,8 @@ def parse_fcn(layers: list[dict], where: Path) -> dict:
                      and (tail[2] == "Softmax" or _layer_config(rest[i + 2]).get("activation") == "softmax"))
     if tail[:2] != ["GlobalAveragePooling1D", "Dense"] or not (softmax or softmax_after):
         raise TSTransferError(f"{where}: after the conv blocks comes {' -> '.join(tail) or 'nothing'}; " + refuse)
+    if _layer_config(rest[i]).get("data_format", "channels_last") != "channels_last":
+        raise TSTransferError(f"{where}: GlobalAveragePooling1D pools channels_first; " + refuse)
     if not dense.get("use_bias", True):
         raise TSTransferError(f"{where}: Dense {dense['name']!r} has no bias; " + refuse)
     first = layers[0] if layers[0]["class_name"] == "InputLayer" else rest[0]
