@@ -332,10 +332,10 @@ def cmd_evaluate_selection(args) -> None:
 def cmd_import_keras(args) -> None:
     """keras_import.import_keras / import_for_dataset / import_tree"""
     from .data import load_dataset
-    from .keras_import import find_models, import_for_dataset, import_keras, import_tree, locate
+    from .keras_import import find_models, import_for_dataset, import_keras, import_tree, locate, model_file
 
     source = Path(args.model)
-    tree = source.is_dir() and not _holds_model(source) and find_models(source)
+    tree = source.is_dir() and model_file(source) is None and find_models(source)
     if tree:
         if args.classes or args.dataset or args.weights:
             raise TSTransferError(f"{source}: a folder of model folders; --classes, --dataset and --weights apply "
@@ -345,7 +345,7 @@ def cmd_import_keras(args) -> None:
         rows = import_tree(source, args.out, args.archive, progress=not args.quiet)
         accuracies = [r["test_acc"] for r in rows if r["test_acc"] is not None]
         for r in rows:
-            if r["status"] != "kept" and r["status"] != "imported":
+            if r["status"] not in ("kept", "imported"):
                 print(f"{r['dataset']}: {r['status']}")
         print(f"{len(rows)} models in {args.out} ({sum(r['status'] != 'kept' for r in rows)} imported now)"
               + (f"; mean test accuracy {sum(accuracies) / len(accuracies):.4f} over {len(accuracies)}"
@@ -375,12 +375,6 @@ def cmd_import_keras(args) -> None:
     if "test_acc" in model.metadata:
         print(f"{model.metadata['dataset']} test accuracy: {model.metadata['test_acc']:.4f}")
     print(f"model: {path}")
-
-
-def _holds_model(folder: Path) -> bool:
-    from .keras_import import ARCHITECTURE_NAME, WHOLE_MODEL_NAMES
-
-    return any((folder / n).is_file() for n in (*WHOLE_MODEL_NAMES, ARCHITECTURE_NAME)) or any(folder.glob("*.keras"))
 
 
 # ----------------------------------------------------------------------------- parser

@@ -88,14 +88,9 @@ def locate(path: str | Path, weights: str | Path | None = None) -> KerasSource:
     if not path.exists():
         raise TSTransferError(f"{path}: no such file or folder")
     if path.is_dir():
-        for name in WHOLE_MODEL_NAMES:
-            if (path / name).is_file():
-                return locate(path / name, weights)
-        if (path / ARCHITECTURE_NAME).is_file():
-            return locate(path / ARCHITECTURE_NAME, weights)
-        kept = sorted(path.glob("*.keras"))
-        if kept:
-            return locate(kept[0], weights)
+        found = model_file(path)
+        if found is not None:
+            return locate(found, weights)
         raise TSTransferError(f"{path}: no Keras model in the folder (looked for {', '.join(WHOLE_MODEL_NAMES)}, "
                               f"{ARCHITECTURE_NAME} or *.keras)")
     if path.suffix == ".keras":
@@ -109,6 +104,14 @@ def locate(path: str | Path, weights: str | Path | None = None) -> KerasSource:
             weights = found[0]
         return KerasSource(path, Path(weights))
     return KerasSource(path, Path(weights) if weights else path)
+
+
+def model_file(folder: Path) -> Path | None:
+    """The file of the folder's model: a whole model first, then an architecture, then a .keras archive."""
+    for candidate in (*(folder / n for n in (*WHOLE_MODEL_NAMES, ARCHITECTURE_NAME)), *sorted(folder.glob("*.keras"))):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _is_json(path: Path) -> bool:
