@@ -363,7 +363,7 @@ def cmd_import_keras(args) -> None:
         if args.classes:
             from .data import parse_labels
 
-            classes = [c.item() if hasattr(c, "item") else c for c in parse_labels(args.classes.split(","))]
+            classes = parse_labels(args.classes.split(",")).tolist()
         model = import_keras(source, args.weights, classes=classes)
     path = model.save(args.out)
     config = model.network.config

@@ -330,13 +330,12 @@ def _take(weights: dict, names: tuple, layer: str, where: Path) -> list[np.ndarr
     return [weights[n] for n in names]
 
 
-def state_dict(fcn: dict, weights: _Weights, in_channels: int | None = None) -> tuple[dict, int]:
+def state_dict(fcn: dict, weights: _Weights) -> tuple[dict, int]:
     """The torch state dict of `tstransfer.models.FCN` from Keras weights, and the input channels."""
     state, where = {}, weights.path
     for i, block in enumerate(fcn["blocks"]):
         kernel, bias = _take(weights.layer(block["conv"], "Conv1D"), ("kernel", "bias"), block["conv"], where)
-        if i == 0:
-            in_channels = kernel.shape[1]
+        in_channels = kernel.shape[1] if i == 0 else fcn["blocks"][i - 1]["filters"]
         expected = (block["kernel"], in_channels, block["filters"])
         if kernel.shape != expected:
             raise TSTransferError(f"{where}: Conv1D {block['conv']!r} kernel has shape {kernel.shape}, the "
@@ -347,11 +346,10 @@ def state_dict(fcn: dict, weights: _Weights, in_channels: int | None = None) -> 
             "BatchNormalization"], block["bn"], where)
         state[f"blocks.{i}.bn.weight"], state[f"blocks.{i}.bn.bias"] = gamma, beta
         state[f"blocks.{i}.bn.running_mean"], state[f"blocks.{i}.bn.running_var"] = mean, var
-        in_channels = block["filters"]
     kernel, bias = _take(weights.layer(fcn["dense"], "Dense"), ("kernel", "bias"), fcn["dense"], where)
-    if kernel.shape != (in_channels, fcn["num_classes"]):
-        raise TSTransferError(f"{where}: Dense {fcn['dense']!r} kernel has shape {kernel.shape}, expected "
-                              f"{(in_channels, fcn['num_classes'])}")
+    expected = (fcn["blocks"][-1]["filters"], fcn["num_classes"])
+    if kernel.shape != expected:
+        raise TSTransferError(f"{where}: Dense {fcn['dense']!r} kernel has shape {kernel.shape}, expected {expected}")
     state["classifier.weight"], state["classifier.bias"] = kernel.T, bias  # (in, out) -> (out, in)
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
     for i in range(len(fcn["blocks"])):  # Keras keeps no step count; torch only uses it for momentum=None
@@ -372,6 +370,12 @@ def import_keras(path: str | Path, weights: str | Path | None = None, classes: l
         fcn = parse_fcn(layer_chain(config, source.architecture), source.architecture)
     except (KeyError, TypeError, IndexError, AttributeError) as err:
         raise TSTransferError(f"{source.architecture}: not a Keras model architecture ({err!r})") from None
+    num_classes = fcn["num_classes"]
+    if classes is None:
+        classes = list(range(num_classes))
+    elif len(classes) != num_classes:
+        raise TSTransferError(f"{classes_from}: {len(classes)} classes {classes}, but the model "
+                              f"{source.architecture} has {num_classes} outputs")
     reader = _Weights(source.weights)
     try:
         tensors, in_channels = state_dict(fcn, reader)
@@ -381,12 +385,6 @@ def import_keras(path: str | Path, weights: str | Path | None = None, classes: l
         raise TSTransferError(f"{source.weights}: unreadable Keras weights ({err})") from None
     finally:
         reader.close()
-    num_classes = fcn["num_classes"]
-    if classes is None:
-        classes = list(range(num_classes))
-    elif len(classes) != num_classes:
-        raise TSTransferError(f"{classes_from}: {len(classes)} classes {classes}, but the model "
-                              f"{source.architecture} has {num_classes} outputs")
     network = create_model("fcn", in_channels=in_channels, num_classes=num_classes,
                            filters=[b["filters"] for b in fcn["blocks"]], kernels=[b["kernel"] for b in fcn["blocks"]])
     network.load_state_dict(tensors)
