@@ -2,4 +2,10 @@
 
 
 class TSTransferError(ValueError):
-    """Bad input or a state tstransfer cannot work with. The CLI prints it without a traceback."""
+    """Bad input or a state tstransfer cannot work with. The CLI prints it without a traceback and exits
+    with `exit_code`: 2 for bad input (an argument, a file given; argparse's convention), 1 for a failure
+    while working (a run that failed, a download cut off, a full disk, a zoo that fails verification)."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code

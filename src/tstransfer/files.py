@@ -1,28 +1,120 @@
-"""Atomic file writes: readers see the old file or the complete new one, never a torn one."""
+"""Files: atomic writes (readers see the old file or the complete new one, never a torn one), the one
+rule by which a name read from data becomes a file name, and sha256 of files."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
+
+from .errors import TSTransferError
+
+# Names from data (dataset folders, CSV headers, manifests) become file names only through safe_name.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:]")
+MAX_NAME = 200
+
+
+def safe_name(name, what: str = "name") -> str:
+    """`name` unchanged if it is safe as one file name component; otherwise a TSTransferError.
+
+    Refused: empty, '.', '..', a leading '.', '/', '\\', ':', NUL and control characters, over 200 characters.
+    So a name read from a file can never point outside the folder it is joined to."""
+    text = str(name)
+    if (not text or text in (".", "..") or text.startswith(".") or _UNSAFE.search(text)
+            or len(text) > MAX_NAME or text != text.strip()):
+        raise TSTransferError(f"{what} {text[:80]!r}: not usable as a file name (no path separators, '..', "
+                              "leading dot, control characters, surrounding spaces; at most 200 characters)")
+    return text
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _describe_os_error(err: OSError, path: Path) -> TSTransferError:
+    if err.errno == errno.ENOSPC:
+        return TSTransferError(f"{path}: the disk is full; nothing was written")
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return TSTransferError(f"{path}: not writable ({err.strerror})")
+    return TSTransferError(f"{path}: cannot write ({err.strerror or err})")
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path in the target's folder; rename it onto `path` if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    """Yield a temporary path in the target's folder; rename it onto `path` if the block succeeds.
+
+    The file gets the permissions a plain `open()` would give (0666 less the umask), not mkstemp's 0600,
+    so a study on a shared file system stays readable. An OSError (disk full, read-only) becomes one
+    TSTransferError naming the file; the temporary file is removed and the old file is left untouched."""
+    with atomic_paths(path) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths: str | Path):
+    """Several files written as one: yield a temporary path for each; only when every one is complete are
+    they renamed into place (the first path last: it is the one readers look for), so a failure such as a
+    full disk leaves all the old files and none of the new."""
+    paths = [Path(p) for p in paths]
+    temps: list[Path] = []
     try:
-        yield Path(tmp)
-        os.replace(tmp, path)
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            temps.append(Path(tmp))
+        yield temps
+        for tmp, path in reversed(list(zip(temps, paths))):
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+    except OSError as err:
+        raise _describe_os_error(err, paths[0] if len(paths) == 1 else
+                                 Path(", ".join(str(p) for p in paths))) from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def check_writable_dir(path: str | Path, what: str) -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be created or written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise TSTransferError(f"{what} {path}: is a file, expected a folder")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise TSTransferError(f"{what} {path}: not writable")
+    return path
+
+
+def check_writable_file(path: str | Path, what: str, force: bool = True) -> Path:
+    """Refuse, before any work, an output file that is a folder, sits in an unwritable folder, or exists
+    (unless `force`)."""
+    path = Path(path)
+    if str(path).endswith(os.sep) or path.is_dir():
+        raise TSTransferError(f"{what} {path}: is a folder, expected a file name")
+    if path.exists() and not force:
+        raise TSTransferError(f"{what} {path}: already exists; give --force to overwrite it")
+    check_writable_dir(path.parent if str(path.parent) else Path("."), what)
+    return path
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
