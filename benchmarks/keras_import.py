@@ -75,7 +75,7 @@ def main() -> None:
         import_s = time.perf_counter() - start
         imported.save(folder / f"{name}.safetensors")
         start = time.perf_counter()
-        ours = imported.predict_proba(ds.X_test)
+        ours = imported.proba(ds.X_test)
         ours_s = time.perf_counter() - start
         keras_acc = float((keras_proba.argmax(1) == ds.y_test).mean())
         print(f"{name:<20}{100 * keras_acc:>10.1f}{100 * imported.metadata['test_acc']:>10.1f}"

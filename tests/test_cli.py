@@ -12,6 +12,7 @@ import torch
 
 from conftest import toy_rows, write_ucr2018
 from tstransfer.cli import main
+from tstransfer.data import PREPROCESSING
 from tstransfer.models import TrainedModel, create_model
 
 
@@ -50,7 +51,8 @@ def test_datasets_listing(capsys, mini_archive):
 @pytest.fixture
 def saved_model(tmp_path):
     torch.manual_seed(0)
-    return TrainedModel(create_model("fcn", 1, 2), [1, 2], {}, {}).save(tmp_path / "model.safetensors")
+    model = TrainedModel(create_model("fcn", 1, 2), [1, 2], dict(PREPROCESSING), {"length": 10})
+    return model.save(tmp_path / "model.safetensors")
 
 
 def _expect_error(capsys, argv, message, out_dir=None):

@@ -75,7 +75,7 @@ def test_real_keras_hdf5_model_predicts_the_same_probabilities(keras_files, mini
                  "--dataset", "GunPoint", "--archive", str(mini_archive)]) == 0
     model = load_model(out)
     data = load_dataset("GunPoint", mini_archive)
-    np.testing.assert_allclose(model.predict_proba(data.X_test), expected, atol=1e-5)
+    np.testing.assert_allclose(model.proba(data.X_test), expected, atol=1e-5)
     assert model.classes == [1, 2]
     assert model.network.config["kernels"] == [8, 5, 3] and model.network.config["filters"] == [128, 256, 128]
     keras_accuracy = float((np.array([1, 2])[expected.argmax(1)] == np.array(data.classes)[data.y_test]).mean())
@@ -93,7 +93,7 @@ def test_real_keras_architecture_with_weights(keras_files, mini_archive, weights
     else:
         model = import_keras(keras_files / "architecture.txt", keras_files / weights)
     data = load_dataset("GunPoint", mini_archive)
-    np.testing.assert_allclose(model.predict_proba(data.X_test), np.load(keras_files / "proba.npy"), atol=1e-5)
+    np.testing.assert_allclose(model.proba(data.X_test), np.load(keras_files / "proba.npy"), atol=1e-5)
     assert model.classes == [0, 1]  # no labels in Keras files: the output indices
 
 
@@ -208,7 +208,7 @@ def test_keras2_layout_multichannel_matches_numpy_reference(tmp_path):
     write_keras2_finetuned(tmp_path / "finetuned", config, weights)
     for source in (tmp_path / "best_model.hdf5", tmp_path / "finetuned"):
         model = import_keras(source, classes=["a", "b", "c", "d"])
-        np.testing.assert_allclose(model.predict_proba(X), expected, atol=1e-5)
+        np.testing.assert_allclose(model.proba(X), expected, atol=1e-5)
         assert model.network.config == {"name": "fcn", "in_channels": 3, "num_classes": 4,
                                         "filters": list(filters), "kernels": list(kernels)}
         assert model.metadata["keras_version"] == "2.2.4"
@@ -234,7 +234,7 @@ def test_keras2_sequential_and_separate_softmax(tmp_path):
     for name, config in (("sequential", sequential), ("split", split)):
         write_keras2_model(tmp_path / f"{name}.hdf5", config, weights)
         model = import_keras(tmp_path / f"{name}.hdf5")
-        np.testing.assert_allclose(model.predict_proba(X), expected, atol=1e-5)
+        np.testing.assert_allclose(model.proba(X), expected, atol=1e-5)
     assert import_keras(tmp_path / "sequential.hdf5").metadata["input_length"] == 29
 
 def test_import_tree_of_the_authors_archives_builds_a_zoo(tmp_path, mini_archive, capsys):

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tstransfer.data import PREPROCESSING
 from tstransfer.errors import TSTransferError
 from tstransfer.models import TrainedModel, count_parameters, create_model, list_models, load_model
 
@@ -111,7 +112,7 @@ def _trained_like(tmp_path):
     torch.manual_seed(1)
     net = create_model("fcn", 1, 3)
     net.blocks[0].bn.running_mean.uniform_(-1, 1)  # saved with the weights
-    return TrainedModel(net, [-1, 1, 7], {"normalisation": "z"}, {"dataset": "X", "best_epoch": 3})
+    return TrainedModel(net, [-1, 1, 7], dict(PREPROCESSING), {"dataset": "X", "best_epoch": 3})
 
 
 def test_save_load_round_trip_gives_identical_predictions(tmp_path):

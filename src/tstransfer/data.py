@@ -20,7 +20,7 @@ import os
 import shutil
 import socket
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,11 +120,15 @@ class Dataset:
 
 @dataclass
 class Split:
-    """A split as read from disk, before preprocessing: one (channels, length) array per series."""
+    """A split as read from disk, before preprocessing: one (channels, length) array per series.
+
+    `labels` are parsed for this file alone; `label_tokens` keep the text so that a dataset types its
+    labels once over train and test together (see `build_dataset`). A file read without labels has None."""
 
     series: list[np.ndarray]
-    labels: np.ndarray
+    labels: np.ndarray | None
     path: Path
+    label_tokens: list[str] | None = None
 
 
 # ----------------------------------------------------------------------------- file readers
@@ -146,8 +150,9 @@ def parse_labels(tokens) -> np.ndarray:
     return np.asarray([str(t).strip() for t in tokens], dtype=object)
 
 
-def read_delimited(path: Path) -> Split:
-    """A UCR 2018 (.tsv), UCR 2015 (comma) or plain .csv file: one series per row, label first."""
+def read_delimited(path: Path, labels: str = "first") -> Split:
+    """A UCR 2018 (.tsv), UCR 2015 (comma) or plain .csv file: one series per row, the label first
+    (`labels="first"`) or no label column (`labels="none"`)."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
@@ -168,9 +173,10 @@ def read_delimited(path: Path) -> Split:
         io.StringIO("\n".join(lines)), sep=sep if sep else r"\s+", header=None, dtype=str,
         keep_default_na=False, engine="c" if sep else "python",
     )
-    if frame.shape[1] < 2:
+    first = 1 if labels == "first" else 0
+    if frame.shape[1] < first + 1:
         raise TSTransferError(f"{path}: each row needs a label and at least one value")
-    raw = frame.iloc[:, 1:].to_numpy()
+    raw = frame.iloc[:, first:].to_numpy()
     try:
         values = raw.astype(np.float64)
     except ValueError:
@@ -180,11 +186,23 @@ def read_delimited(path: Path) -> Split:
                     float(token)
                 except ValueError:
                     raise TSTransferError(
-                        f"{path}: line {i + 1}, column {j + 2}: {token!r} is not a number"
+                        f"{path}: line {i + 1}, column {j + 1 + first}: {token!r} is not a number"
                     ) from None
         raise
-    labels = parse_labels(frame.iloc[:, 0])
-    return Split([row[None, :] for row in values], labels, path)
+    check_finite_values(values, path, column_offset=first)
+    if not first:
+        return Split([row[None, :] for row in values], None, path)
+    tokens = [str(t).strip() for t in frame.iloc[:, 0]]
+    return Split([row[None, :] for row in values], parse_labels(tokens), path, tokens)
+
+
+def check_finite_values(values: np.ndarray, where, column_offset: int = 0) -> None:
+    """Refuse infinite values (NaN is allowed: missing values and the padding of shorter series)."""
+    bad = np.isinf(values)
+    if bad.any():
+        i, j = np.argwhere(bad)[0][:2]
+        raise TSTransferError(f"{where}: line {i + 1}, column {j + 1 + column_offset}: {values[i, j]} is not a "
+                              "finite number (only NaN may mark a missing value)")
 
 
 def read_ts(path: Path) -> Split:
@@ -196,17 +214,23 @@ def read_ts(path: Path) -> Split:
     except Exception as err:  # aeon raises IOError/ValueError/TypeError for malformed files
         raise TSTransferError(f"{path}: not a readable .ts file ({err})") from None
     series = [np.asarray(x, dtype=np.float64).reshape(np.shape(x)[0], -1) for x in X]
-    return Split(series, parse_labels(y), path)
+    for i, x in enumerate(series):
+        if np.isinf(x).any():
+            raise TSTransferError(f"{path}: series {i + 1} holds an infinite value (only NaN may mark a missing "
+                                  "value)")
+    tokens = [str(t).strip() for t in y]
+    return Split(series, parse_labels(tokens), path, tokens)
 
 
-def read_split(path: str | Path) -> Split:
-    """Read one split file; the format is detected from the name and content."""
+def read_split(path: str | Path, labels: str = "first") -> Split:
+    """Read one split file; the format is detected from the name and content. `labels`: "first" (the
+    first column is the label, UCR's layout) or "none" (every column is a value; not for .ts files)."""
     path = Path(path)
     if not path.exists():
         raise TSTransferError(f"{path}: no such file")
     if path.is_dir():
         raise TSTransferError(f"{path}: is a folder, expected a data file")
-    split = read_ts(path) if path.suffix.lower() == ".ts" else read_delimited(path)
+    split = read_ts(path) if path.suffix.lower() == ".ts" else read_delimited(path, labels)
     if len(split.series) == 0:
         raise TSTransferError(f"{path}: the file has no rows")
     return split
@@ -257,6 +281,17 @@ def _to_python(label):
 
 def encode_labels(train: Split, test: Split | None) -> tuple[list, np.ndarray, np.ndarray | None]:
     """Classes (sorted training labels), encoded train labels, encoded test labels."""
+    for split in (train, test):
+        if split is None:
+            continue
+        if split.labels is None:
+            raise TSTransferError(f"{split.path}: read without labels; a dataset needs its label column")
+        for i, v in enumerate(split.labels):
+            if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+                raise TSTransferError(f"{split.path}: line {i + 1}: the label {v} is not a class label "
+                                      "(missing or infinite)")
+            if isinstance(v, str) and not v:
+                raise TSTransferError(f"{split.path}: line {i + 1}: the label is empty")
     classes = sorted({_to_python(v) for v in train.labels}, key=_sort_key)
     if len(classes) < 2:
         raise TSTransferError(f"{train.path}: a classification split needs at least 2 classes, found {classes}")
@@ -271,8 +306,19 @@ def encode_labels(train: Split, test: Split | None) -> tuple[list, np.ndarray, n
     return classes, y_train, y_test
 
 
+def type_labels_together(train: Split, test: Split | None) -> tuple[Split, Split | None]:
+    """Labels typed once per dataset: numbers only when every label of train and test is a number, so
+    training labels {1, 2, x} and test labels {1, 2} are all strings, as they must be to match."""
+    if test is None or train.label_tokens is None or test.label_tokens is None:
+        return train, test
+    both = parse_labels(train.label_tokens + test.label_tokens)
+    n = len(train.label_tokens)
+    return replace(train, labels=both[:n]), replace(test, labels=both[n:])
+
+
 def build_dataset(name: str, train: Split, test: Split | None) -> Dataset:
     """Preprocess and label-encode a train (and optional test) split into a Dataset."""
+    train, test = type_labels_together(train, test)
     classes, y_train, y_test = encode_labels(train, test)
     X_train, len_train = preprocess(train)
     X_test = len_test = None
@@ -396,3 +442,112 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
         socket.setdefaulttimeout(previous)
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _peek_delimited(path: Path) -> tuple[int, int]:
+    """(rows, values per row) of a delimited split from its text, without parsing the numbers."""
+    rows, width = 0, 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.strip():
+                if rows == 0:
+                    sep = "\t" if "\t" in line else "," if "," in line else None
+                    width = len(line.split(sep)) - 1
+                rows += 1
+    return rows, width
+
+
+def dataset_shape(name: str, archive: str | Path) -> dict:
+    """n_train, n_test, length (the longest) and channels of a dataset, cheaply: delimited files are only
+    counted, not parsed (`.ts` files are read)."""
+    _, layout, train, test = find_dataset(name, archive)
+    if layout == "ts":
+        ds = load_dataset(name, archive)
+        return {"n_train": len(ds.y_train), "n_test": 0 if ds.y_test is None else len(ds.y_test),
+                "length": int(ds.X_train.shape[-1]), "channels": ds.in_channels}
+    n_train, length = _peek_delimited(train)
+    n_test = _peek_delimited(test)[0] if test is not None else 0
+    return {"n_train": n_train, "n_test": n_test, "length": length, "channels": 1}
+
+
+def _numeric(a, where: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "biuf":
+        raise TSTransferError(f"{where}: values must be real numbers, got {a.dtype} data")
+    return a.astype(np.float64)
+
+
+def series_from_arrays(X, where: str = "X") -> list[np.ndarray]:
+    """Series given in Python as a list of (channels, length) float64 arrays.
+
+    X: one series (1-D), (n, length), (n, channels, length), or a list of 1-D / (channels, length) series of
+    unequal lengths. Any int or float dtype. NaN marks missing values or padding; infinity is refused."""
+    series = None
+    if isinstance(X, (list, tuple)):
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (ValueError, TypeError):  # ragged: one array per series
+            items = [_numeric(x, where) for x in X]
+            series = [x[None, :] if x.ndim == 1 else x for x in items]
+            if any(x.ndim != 2 for x in series):
+                raise TSTransferError(f"{where}: each series must be 1-D (length) or 2-D (channels, "
+                                      "length)") from None
+    if series is None:
+        arr = _numeric(X, where)
+        if arr.ndim == 1:
+            arr = arr[None, None, :]
+        elif arr.ndim == 2:
+            arr = arr[:, None, :]
+        elif arr.ndim != 3:
+            raise TSTransferError(f"{where}: expected one series, (n, length) or (n, channels, length), got shape "
+                                  f"{arr.shape}")
+        series = list(arr)
+    if not series or any(x.shape[-1] == 0 for x in series):
+        raise TSTransferError(f"{where}: no series (or a series of length 0)")
+    for i, x in enumerate(series):
+        if np.isinf(x).any():
+            raise TSTransferError(f"{where}: series {i + 1} holds an infinite value (only NaN may mark a missing "
+                                  "value)")
+    return series
+
+
+def label_column(path: str | Path, classes: list, length: int | None) -> str | None:
+    """Whether a delimited file to predict has a label column, when its width makes that certain:
+    "first" when each row is one value longer than the model's training length and every first value is
+    one of its classes; "none" when rows are exactly that length and some first value is not a class;
+    None (ambiguous: the user must say) otherwise. `.ts` files declare their labels themselves."""
+    path = Path(path)
+    if not path.is_file():
+        raise TSTransferError(f"{path}: no such file")
+    if path.suffix.lower() == ".ts":
+        return "first"
+    if not length:
+        return None
+    firsts, width = [], None
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.strip():
+                sep = "\t" if "\t" in line else "," if "," in line else None
+                tokens = line.split(sep)
+                width = width or len(tokens)
+                firsts.append(tokens[0].strip())
+    known = {repr(c) for c in classes}
+    are_classes = [repr(v) in known for v in parse_labels(firsts).tolist()] if firsts else [False]
+    if width == length + 1 and all(are_classes):
+        return "first"
+    if width == length and not all(are_classes):
+        return "none"
+    return None
+
+
+def is_path(spec: str) -> bool:
+    """The rule for a dataset argument: a path has a path separator or a data-file suffix; anything else
+    is the name of a dataset in the archive (a folder of the current directory never shadows it)."""
+    return "/" in spec or os.sep in spec or spec in (".", "..") or \
+        Path(spec).suffix.lower() in (".tsv", ".csv", ".ts", ".txt")
+
+
+def resolve_names(names: list[str], archive: str | Path) -> list[str]:
+    """Dataset names as the study keys them: found in the archive (any case, 2015 or 2018 name) and
+    canonicalised, duplicates dropped, so `chinatown Chinatown` is one dataset."""
+    return list(dict.fromkeys(canonical_name(find_dataset(n, archive)[0]) for n in names))

@@ -165,49 +165,78 @@ class TrainedModel:
     def in_channels(self) -> int:
         return self.network.config["in_channels"]
 
+    def prepare(self, X, where: str = "X") -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw series -> the network's input, with exactly the preprocessing this model records.
+
+        X: one series (1-D), (n, length), (n, channels, length), or a list of series of unequal lengths;
+        any int or float dtype; NaN marks missing values or the padding of shorter series."""
+        from .data import PREPROCESSING, Split, preprocess, series_from_arrays
+
+        if self.preprocessing != PREPROCESSING:
+            raise TSTransferError(f"the model records preprocessing {self.preprocessing}, which this version of "
+                                  f"tstransfer does not apply ({PREPROCESSING})")
+        X, lengths = preprocess(Split(series_from_arrays(X, where), None, Path(where)))
+        return X, None if np.all(lengths == X.shape[-1]) else lengths
+
     @torch.no_grad()
-    def predict_proba(self, X: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities for preprocessed X of shape (n, channels, length)."""
+    def proba(self, X: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities for already preprocessed X of shape (n, channels, length) (see `prepare`)."""
         if X.ndim != 3 or X.shape[1] != self.in_channels:
             raise TSTransferError(
                 f"the model expects {self.in_channels} input channel(s), the data has "
                 f"{X.shape[1] if X.ndim == 3 else 'shape ' + str(X.shape)}"
             )
         self.network.eval()
-        device = next(self.network.parameters()).device
+        parameter = next(self.network.parameters())
         out = []
         for start in range(0, len(X), batch_size):
-            xb = torch.as_tensor(X[start : start + batch_size], device=device)
-            lb = None if lengths is None else torch.as_tensor(lengths[start : start + batch_size], device=device)
+            xb = torch.as_tensor(X[start : start + batch_size], device=parameter.device).to(parameter.dtype)
+            lb = None if lengths is None else torch.as_tensor(lengths[start : start + batch_size],
+                                                              device=parameter.device)
             out.append(torch.softmax(self.network(xb, lb).float(), dim=1).cpu().numpy())
         return np.concatenate(out)
 
-    def predict(self, X: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
-        """Original class labels (as they were in the training file)."""
-        return np.asarray(self.classes, dtype=object)[self.predict_proba(X, lengths).argmax(axis=1)]
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (columns in the order of `classes`) for raw series; see `prepare`."""
+        return self.proba(*self.prepare(X))
 
-    def predict_file(self, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-        """Predicted labels and class probabilities for a UCR-format (.tsv/.csv/2015) or .ts file."""
-        from .data import preprocess, read_split
+    def predict(self, X) -> np.ndarray:
+        """Original class labels (as they were in the training file) for raw series; see `prepare`."""
+        return self.labels_of(self.predict_proba(X))
 
-        X, lengths = preprocess(read_split(path))
-        proba = self.predict_proba(X, None if np.all(lengths == X.shape[-1]) else lengths)
-        return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)], proba
+    def labels_of(self, proba: np.ndarray) -> np.ndarray:
+        return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
+
+    def predict_file(self, path: str | Path, labels: str = "first") -> tuple[np.ndarray, np.ndarray]:
+        """Predicted labels and class probabilities for a UCR-format (.tsv/.csv/2015) or .ts file.
+        `labels`: "first" (the file's first column is a label, ignored) or "none" (no label column)."""
+        from .data import read_split
+
+        proba = self.predict_proba(read_split(path, labels).series)
+        return self.labels_of(proba), proba
 
     def save(self, path: str | Path) -> Path:
         """Write the model file atomically (temp file in the same folder, then rename)."""
+        with atomic_path(path) as tmp:
+            self.write(tmp)
+        return Path(path)
+
+    def write(self, path: str | Path) -> None:
+        """Write the model file in place (not atomic: `save` is; used by writers that rename themselves)."""
         from safetensors.torch import save_file
 
         header = {"format": FORMAT, "format_version": FORMAT_VERSION, "architecture": self.network.config,
                   "classes": self.classes, "preprocessing": self.preprocessing, "metadata": self.metadata}
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={FORMAT: json.dumps(header, default=_json_default)})
-        return Path(path)
+        save_file(tensors, str(path), metadata={FORMAT: json.dumps(header, default=_json_default)})
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
-        """Read a model file written by `save` (safetensors: no code runs while loading)."""
+        """Read a model file written by `save` (safetensors: no code runs while loading).
+
+        The header is checked against the tensors' shapes before any network is built, so a small file
+        cannot make the loader allocate more than the file holds; non-float or non-finite weights and a
+        class list that disagrees with the output layer are refused."""
         from safetensors import SafetensorError
         from safetensors.torch import safe_open
 
@@ -217,22 +246,97 @@ class TrainedModel:
         try:
             with safe_open(str(path), framework="pt", device="cpu") as f:
                 meta = f.metadata() or {}
+                if FORMAT not in meta:
+                    raise TSTransferError(f"{path}: a safetensors file, but not a tstransfer model (no {FORMAT} "
+                                          "header)")
+                header = _check_header(meta[FORMAT], path)
+                shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+                _check_shapes(header["architecture"], shapes, path)
                 tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError, ValueError) as err:
+        except (SafetensorError, OSError) as err:
             raise TSTransferError(f"{path}: not a tstransfer model file (unreadable safetensors: {err})") from None
-        if FORMAT not in meta:
-            raise TSTransferError(f"{path}: a safetensors file, but not a tstransfer model (no {FORMAT} header)")
-        try:
-            header = json.loads(meta[FORMAT])
-            arch = dict(header["architecture"])
-            network = create_model(arch.pop("name"), **arch)
-            network.load_state_dict(tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise TSTransferError(f"{path}: corrupt tstransfer model file ({err})") from None
-        if header.get("format_version", 0) > FORMAT_VERSION:
-            raise TSTransferError(f"{path}: written by a newer tstransfer (format {header['format_version']})")
+        for key, tensor in tensors.items():
+            if key.endswith("num_batches_tracked"):
+                continue
+            if not tensor.is_floating_point():
+                raise TSTransferError(f"{path}: tensor {key} is {tensor.dtype}, a model's weights are floats")
+            if not torch.isfinite(tensor).all():
+                raise TSTransferError(f"{path}: tensor {key} holds NaN or infinite values")
+        arch = dict(header["architecture"])
+        network = create_model(arch.pop("name"), **arch)
+        network.load_state_dict(tensors)
         network.to(device).eval()
         return cls(network, header["classes"], header["preprocessing"], header.get("metadata", {}))
+
+
+MAX_LAYER_WIDTH = 4096  # far above any FCN; a header asking for more is not a model tstransfer wrote
+
+
+def _check_header(text: str, path: Path) -> dict:
+    """The JSON header of a model file, every field checked for type and range."""
+    try:
+        header = json.loads(text)
+    except ValueError as err:
+        raise TSTransferError(f"{path}: corrupt tstransfer model header ({err})") from None
+    if not isinstance(header, dict):
+        raise TSTransferError(f"{path}: corrupt tstransfer model header (not an object)")
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise TSTransferError(f"{path}: format_version must be an integer, not {version!r}")
+    if version > FORMAT_VERSION:
+        raise TSTransferError(f"{path}: written by a newer tstransfer (format {version})")
+    for key, kind in (("architecture", dict), ("classes", list), ("preprocessing", dict)):
+        if not isinstance(header.get(key), kind):
+            raise TSTransferError(f"{path}: the header has no {key} ({kind.__name__})")
+    if not isinstance(header.get("metadata", {}), dict):
+        raise TSTransferError(f"{path}: the header's metadata is not an object")
+    arch = header["architecture"]
+    if arch.get("name") != "fcn" or set(arch) != {"name", "in_channels", "num_classes", "filters", "kernels"}:
+        raise TSTransferError(f"{path}: unknown architecture {str(arch)[:120]}")
+
+    def small_int(value, low=1, high=MAX_LAYER_WIDTH) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+    filters, kernels = arch["filters"], arch["kernels"]
+    if not (isinstance(filters, list) and isinstance(kernels, list) and 1 <= len(filters) == len(kernels) <= 16
+            and all(small_int(v) for v in filters) and all(small_int(v, high=1024) for v in kernels)
+            and small_int(arch["in_channels"]) and small_int(arch["num_classes"], 2, 100_000)):
+        raise TSTransferError(f"{path}: architecture fields out of range {str(arch)[:160]}")
+    classes = header["classes"]
+    if len(classes) != arch["num_classes"]:
+        raise TSTransferError(f"{path}: {len(classes)} class labels but the network has {arch['num_classes']} "
+                              "outputs")
+    if any(not isinstance(c, (int, float, str)) or isinstance(c, bool) for c in classes) or \
+            len({repr(c) for c in classes}) != len(classes):
+        raise TSTransferError(f"{path}: class labels must be distinct numbers or strings")
+    return header
+
+
+def expected_shapes(arch: dict) -> dict[str, tuple]:
+    """The state_dict shapes of an FCN with this architecture config."""
+    shapes = {}
+    channels = [arch["in_channels"], *arch["filters"]]
+    for i, k in enumerate(arch["kernels"]):
+        out = channels[i + 1]
+        shapes[f"blocks.{i}.conv.weight"] = (out, channels[i], k)
+        shapes[f"blocks.{i}.conv.bias"] = (out,)
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"blocks.{i}.bn.{name}"] = (out,)
+        shapes[f"blocks.{i}.bn.num_batches_tracked"] = ()
+    shapes["classifier.weight"] = (arch["num_classes"], channels[-1])
+    shapes["classifier.bias"] = (arch["num_classes"],)
+    return shapes
+
+
+def _check_shapes(arch: dict, shapes: dict[str, tuple], path: Path) -> None:
+    expected = expected_shapes(arch)
+    if set(shapes) != set(expected):
+        odd = sorted(set(shapes) ^ set(expected))[:4]
+        raise TSTransferError(f"{path}: the tensors do not match the header's architecture (e.g. {odd})")
+    for key, shape in expected.items():
+        if shapes[key] != shape:
+            raise TSTransferError(f"{path}: tensor {key} has shape {list(shapes[key])}, the header's "
+                                  f"architecture needs {list(shape)}")
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
