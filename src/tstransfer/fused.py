@@ -24,6 +24,7 @@ from .training import (
     TrainConfig,
     TrainResult,
     batch_size_rule,
+    check_finite,
     device_arrays,
     make_scheduler,
     resolve_device,
@@ -196,6 +197,9 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
             correct += (logits.detach().argmax(-1) == yb[None]).sum(1)
         train_loss = (loss_sum / len(y)).cpu().numpy()
         train_acc = (correct / len(y)).cpu().numpy()
+        for m in range(k):
+            if not stopped[m]:
+                check_finite(float(train_loss[m]), epoch, f"{dataset.name} (fused model {m + 1} of {k})")
         lrs = list(optimizer.lrs)
         test_loss = test_acc = np.full(k, np.nan)
         if has_test and (epoch % config.test_every == 0 or epoch == config.epochs):

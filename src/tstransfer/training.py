@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError
-from .files import atomic_write_text
+from .files import atomic_paths, check_writable_dir, check_writable_file, safe_name
 from .models import TrainedModel, create_model
 
 PAPER_EPOCHS = 2000
@@ -71,6 +72,13 @@ def should_stop(config: TrainConfig, lr: float, epoch: int, best_epoch: int) -> 
     not improved for `config.early_stopping` epochs."""
     return bool(config.early_stopping) and lr <= config.min_lr * (1 + 1e-6) and \
         epoch - best_epoch >= config.early_stopping
+
+
+def check_finite(train_loss: float, epoch: int, what: str) -> None:
+    """A run whose loss is NaN or infinite has failed: say so instead of keeping the initial weights."""
+    if not math.isfinite(train_loss):
+        raise TSTransferError(f"{what}: the training loss became {train_loss} at epoch {epoch}; training "
+                              "diverged or the data hold values it cannot use (no model was saved)")
 
 
 def batch_size_rule(n_train: int) -> int:
@@ -222,6 +230,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
             correct += (logits.detach().argmax(1) == yb).sum()
         train_loss = loss_sum.item() / len(y)
         train_acc = correct.item() / len(y)
+        check_finite(train_loss, epoch, desc or dataset.name)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step(train_loss)
         if train_loss < best_loss:  # Keras ModelCheckpoint(monitor="loss", save_best_only=True)
@@ -251,13 +260,13 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
 
 
-def write_history(history: list[dict], path) -> None:
-    """The per-epoch history as CSV (atomic write)."""
+def history_csv(history: list[dict]) -> str:
+    """The per-epoch history as CSV text."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
-    atomic_write_text(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def run_metadata(dataset: Dataset, config: TrainConfig, result: TrainResult, **extra) -> dict:
@@ -280,18 +289,29 @@ def train(dataset: Dataset, config: TrainConfig | None = None, model: str = "fcn
 
 
 def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None, model: str = "fcn",
-                   progress: bool = True) -> tuple[Path, Path, TrainResult]:
-    """Train from scratch and write `<out_dir>/<Name>.safetensors` and `<Name>.history.csv`."""
+                   progress: bool = True, force: bool = False) -> tuple[Path, Path, TrainResult]:
+    """Train from scratch and write `<out_dir>/<Name>.safetensors` and `<Name>.history.csv`; an existing
+    model file is only overwritten with `force` (checked before training)."""
+    check_output(out_dir, dataset.name, force)
     trained, result = train(dataset, config, model=model, progress=progress)
     return save_run(trained, result, out_dir, dataset.name)
 
 
+def check_output(out_dir, name: str, force: bool) -> Path:
+    """Before any work: `<out_dir>/<name>.safetensors` can be written (and does not exist, unless `force`)."""
+    check_writable_dir(out_dir, "--out")
+    return check_writable_file(Path(out_dir) / f"{safe_name(name, 'model name')}.safetensors", "--out", force)
+
+
 def save_run(trained: TrainedModel, result: TrainResult, out_dir, name: str) -> tuple[Path, Path, TrainResult]:
-    """Write `<out_dir>/<name>.history.csv`, then `<name>.safetensors` (both atomically)."""
+    """Write `<out_dir>/<name>.safetensors` and `<name>.history.csv` as one: both complete, or neither."""
     out_dir = Path(out_dir)
+    model_path = out_dir / f"{safe_name(name, 'model name')}.safetensors"
     history_path = out_dir / f"{name}.history.csv"
-    write_history(result.history, history_path)
-    return trained.save(out_dir / f"{name}.safetensors"), history_path, result
+    with atomic_paths(model_path, history_path) as (model_tmp, history_tmp):
+        history_tmp.write_text(history_csv(result.history))
+        trained.write(model_tmp)
+    return model_path, history_path, result
 
 
 def evaluate(model: TrainedModel, dataset: Dataset, split: str = "test") -> dict:
@@ -306,7 +326,7 @@ def evaluate(model: TrainedModel, dataset: Dataset, split: str = "test") -> dict
     if unknown:
         raise TSTransferError(f"{dataset.name}: labels {unknown} are not classes of the model {model.classes}")
     target = np.array([index[label] for label in labels])
-    proba = model.predict_proba(X, None if dataset.equal_length else lengths)
+    proba = model.proba(X, None if dataset.equal_length else lengths)
     picked = np.clip(proba[np.arange(len(target)), target], 1e-12, None)
     return {"dataset": dataset.name, "split": split, "n": len(target),
             "accuracy": float((proba.argmax(1) == target).mean()), "loss": float(-np.log(picked).mean())}

@@ -12,7 +12,7 @@ from torch import nn
 from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError
 from .models import TrainedModel, create_model, load_model
-from .training import TrainConfig, TrainResult, fit, run_metadata, save_run
+from .training import TrainConfig, TrainResult, check_output, fit, run_metadata, save_run
 
 
 def transfer_network(source: nn.Module, num_classes: int) -> nn.Module:
@@ -46,8 +46,13 @@ def fine_tune(source: TrainedModel, dataset: Dataset, config: TrainConfig | None
 
 
 def transfer_to_files(source_path: str | Path, dataset: Dataset, out_dir: str | Path,
-                      config: TrainConfig | None = None, progress: bool = True) -> tuple[Path, Path, TrainResult]:
-    """Fine-tune the model file `source_path` on `dataset`; write `<out_dir>/<Target>.safetensors` + history."""
+                      config: TrainConfig | None = None, progress: bool = True,
+                      force: bool = False) -> tuple[Path, Path, TrainResult]:
+    """Fine-tune the model file `source_path` on `dataset`; write `<out_dir>/<Source>-to-<Target>.safetensors`
+    + its history. An existing file is only overwritten with `force` (checked before training)."""
     source = load_model(source_path)
-    trained, result = fine_tune(source, dataset, config, progress=progress)
-    return save_run(trained, result, out_dir, dataset.name)
+    source_name = str(source.metadata.get("dataset") or Path(source_path).stem)
+    name = f"{source_name}-to-{dataset.name}"
+    check_output(out_dir, name, force)
+    trained, result = fine_tune(source, dataset, config, progress=progress, source_name=source_name)
+    return save_run(trained, result, out_dir, name)
