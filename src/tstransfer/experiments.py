@@ -18,6 +18,7 @@ import fcntl
 import os
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
@@ -26,6 +27,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .errors import TSTransferError
+from .files import check_writable_dir
 from .store import Store
 from .training import TrainConfig
 
@@ -164,6 +166,29 @@ def plan_jobs(runs: list[RunSpec], fuse: int) -> list[tuple[RunSpec, ...]]:
 # ----------------------------------------------------------------------------- engines
 
 
+def die_with_parent(parent: int) -> None:
+    """In a worker: end this process when the driver dies, even by kill -9, so no orphan keeps training
+    (and duplicates the work of a rerun). Linux: the kernel's parent-death signal; elsewhere: a watcher."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the driver died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 class LocalEngine:
     """N worker processes on this machine (1: in this process), `threads` CPU threads each."""
 
@@ -172,7 +197,8 @@ class LocalEngine:
         self.capacity = self.workers
         self.pool = None
         if self.workers > 1:  # spawn: forking a process that already runs torch threads can deadlock
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, *args) -> Future:
         if self.pool is not None:
@@ -257,16 +283,23 @@ class _StudyLock:
 
 def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config: TrainConfig,
              engine: str = "local", workers: int = 1, address: str | None = None, gpus_per_run: float = 0,
-             retry_failed: bool = False, progress: bool = True, fuse: int | None = None) -> GridReport:
+             retry_failed: bool = False, progress: bool = True, fuse: int | None = None,
+             on_result: Callable[[RunSpec, dict], None] | None = None) -> GridReport:
     """Run every planned run that is not finished yet; returns counts. Resumable after any kill.
 
     `fuse`: fine-tunings of one target trained together per job (fused.fit_fused); None: `default_fuse`.
+    `on_result(spec, result)`: called in this process after each run is recorded (e.g. `zoo build` exports
+    each finished model at once).
     """
     from .data import find_dataset
+    from .zoo import data_fingerprint
 
     archive, study = Path(archive).resolve(), Path(study).resolve()
-    for name in {r.target for r in runs} | {r.source for r in runs if r.source}:
-        find_dataset(name, archive)  # fail early, with the archive's message, on a misspelt name
+    fingerprints = {}
+    for name in dict.fromkeys([r.target for r in runs] + [r.source for r in runs if r.source]):
+        _, _, train, test = find_dataset(name, archive)  # fail early, with the archive's message, on a misspelt name
+        fingerprints[name] = data_fingerprint(train, test)
+    check_writable_dir(study, "--study")
     study.mkdir(parents=True, exist_ok=True)
     lock = _StudyLock(study)
     store = Store(study)
@@ -278,8 +311,13 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
         store.check_settings({"epochs": config.epochs, "seed": config.seed, "fuse": fuse,
                               "recipe": {k: v for k, v in asdict(config).items()
                                          if k not in ("epochs", "seed", "device", "threads", "test_every")}})
+        store.check_datasets(fingerprints, str(archive))
+        store.extend_scope(str(archive), list(fingerprints))
         with store.db:  # runs left 'running' by a killed driver start again from scratch
             store.db.execute("UPDATE runs SET status='pending' WHERE status='running'")
+            for row in store.runs("done"):  # a finished run whose model file was deleted is to do again
+                if not row["model_path"] or not (study / row["model_path"]).is_file():
+                    store.db.execute("UPDATE runs SET status='pending' WHERE id=?", (row["id"],))
         for r in runs:
             store.add(r.kind, r.source, r.target, config.seed, config.epochs)
         rows = {r: store.get(r.kind, r.source, r.target, config.seed, config.epochs) for r in runs}
@@ -328,6 +366,8 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
                         bar.set_postfix(last=str(spec), failed=report.failed)
                         if spec.kind == "pretrain":
                             pending_sources.discard(spec.target)
+                        if on_result is not None:
+                            on_result(spec, result)
                     unblocked = [j for j in waiting if not any(r.source in pending_sources for r in j)]
                     waiting = [j for j in waiting if j not in unblocked]
                     ready.extend(unblocked)
@@ -339,3 +379,98 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
     finally:
         store.close()
         lock.release()
+
+
+# ----------------------------------------------------------------------------- cost before running
+
+
+def fcn_flops(length: int, channels: int = 1, filters=(128, 256, 128), kernels=(8, 5, 3)) -> float:
+    """Floating-point operations of one FCN forward pass over one series (the convolutions: 2 per
+    multiply-add; BatchNorm, ReLU, pooling and the head are negligible)."""
+    sizes = [channels, *filters]
+    return 2.0 * length * sum(sizes[i] * sizes[i + 1] * k for i, k in enumerate(kernels))
+
+
+def measure_speed(device: str = "auto", threads: int | None = None) -> tuple[float, float]:
+    """(seconds of fixed cost per training step, FLOP/s of the training arithmetic) of the FCN, measured now
+    on this machine: a tiny batch times the per-step overhead, a large one the arithmetic."""
+    import torch
+
+    from .models import FCN
+    from .training import resolve_device
+
+    dev = resolve_device(device)
+    if threads:
+        torch.set_num_threads(threads)
+    network = FCN(1, 2).to(dev)
+    optimizer = torch.optim.Adam(network.parameters(), foreach=True)
+
+    def seconds_per_step(batch: int, length: int, steps: int) -> float:
+        X, y = torch.randn(batch, 1, length, device=dev), torch.zeros(batch, dtype=torch.long, device=dev)
+        for i in range(steps + 2):
+            if i == 2:
+                if dev.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(network(X), y).backward()
+            optimizer.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        return (time.perf_counter() - start) / steps
+
+    overhead = seconds_per_step(2, 16, 20)
+    big = seconds_per_step(16, 256, 6)
+    return overhead, 3 * 16 * fcn_flops(256) / max(big - overhead, 1e-9)
+
+
+@dataclass
+class CostEstimate:
+    runs: list[dict]  # one row per run: run, n_train, n_test, length, steps, pflop, seconds
+    flop: float
+    seconds: float  # one worker with every thread of this machine
+    overhead: float
+    flops_per_second: float
+    device: str
+
+
+def estimate_cost(runs: list[RunSpec], archive: str | Path, config: TrainConfig) -> CostEstimate:
+    """FLOPs and time of the runs at the speed measured now (forward + backward = 3 forward passes per
+    training series per epoch, plus the logged test passes); early stopping is not predicted."""
+    from .data import dataset_shape
+    from .training import batch_size_rule, resolve_device
+
+    overhead, rate = measure_speed(config.device, config.threads)
+    shapes = {name: dataset_shape(name, archive) for name in dict.fromkeys(r.target for r in runs)}
+    rows, total_flop, total_seconds = [], 0.0, 0.0
+    for r in runs:
+        s = shapes[r.target]
+        forward = fcn_flops(s["length"], s["channels"])
+        steps = -(-s["n_train"] // (config.batch_size or batch_size_rule(s["n_train"])))
+        tests = config.epochs // config.test_every if s["n_test"] else 0
+        flop = config.epochs * 3 * forward * s["n_train"] + tests * forward * s["n_test"]
+        seconds = config.epochs * steps * overhead + flop / rate
+        rows.append({"run": str(r), **s, "steps": config.epochs * steps, "pflop": flop / 1e15, "seconds": seconds})
+        total_flop += flop
+        total_seconds += seconds
+    return CostEstimate(rows, total_flop, total_seconds, overhead, rate, str(resolve_device(config.device)))
+
+
+def format_cost(cost: CostEstimate, workers: int = 1) -> str:
+    """The estimate as a table for people, one run per line and the total."""
+    lines = [f"{'run':<40}{'n_train':>8}{'length':>8}{'steps':>10}{'PFLOP':>9}{'est. time':>11}"]
+    for row in cost.runs:
+        lines.append(f"{row['run']:<40}{row['n_train']:>8}{row['length']:>8}{row['steps']:>10}"
+                     f"{row['pflop']:>9.3f}{_duration(row['seconds']):>11}")
+    lines.append(f"{len(cost.runs)} runs, {cost.flop / 1e15:.2f} PFLOP, about {_duration(cost.seconds)} on "
+                 f"{cost.device} at the speed measured now ({cost.flops_per_second / 1e9:.0f} GFLOP/s, "
+                 f"{cost.overhead * 1e3:.1f} ms per step; --workers {workers} share the same cores)")
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}min"
+    return f"{seconds / 3600:.1f}h"

@@ -15,6 +15,11 @@ from .errors import TSTransferError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (          -- what each dataset's runs were trained on
+    name TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,     -- sha256 of its train and test files
+    archive TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('pretrain', 'transfer')),
@@ -75,6 +80,35 @@ class Store:
             for key, value in settings.items():
                 self.db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
 
+    def check_datasets(self, fingerprints: dict[str, str], archive: str) -> None:
+        """Record each dataset's fingerprint; refuse data that changed since a finished run used them (data
+        whose runs all failed may be fixed)."""
+        known = {r["name"]: r for r in self.db.execute("SELECT * FROM datasets")}
+        for name, fingerprint in fingerprints.items():
+            used = self.db.execute("SELECT 1 FROM runs WHERE status='done' AND (source=? OR target=?) LIMIT 1",
+                                   (name, name)).fetchone()
+            if name in known and known[name]["fingerprint"] != fingerprint and used:
+                raise TSTransferError(
+                    f"--archive {archive}: the data of {name} differ from those this study was run on (from "
+                    f"{known[name]['archive']}); results would mix the two. Restore the data or use a new study "
+                    "folder")
+        with self.db:
+            for name, fingerprint in fingerprints.items():
+                self.db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?)", (name, fingerprint, archive))
+
+    def scope(self) -> dict:
+        """The study's archive and datasets, as recorded (empty before its first run)."""
+        settings = self.settings()
+        return {"archive": settings.get("archive"), "datasets": settings.get("datasets", [])}
+
+    def extend_scope(self, archive: str, datasets: list[str]) -> None:
+        scope = self.scope()
+        names = list(dict.fromkeys([*scope["datasets"], *datasets]))
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO settings VALUES ('datasets', ?)", (json.dumps(names),))
+            if scope["archive"] is None:
+                self.db.execute("INSERT OR REPLACE INTO settings VALUES ('archive', ?)", (json.dumps(archive),))
+
     # runs ---------------------------------------------------------------------------------
     def add(self, kind: str, source: str, target: str, seed: int, epochs: int) -> None:
         with self.db:
@@ -104,5 +138,14 @@ class Store:
         query = "SELECT * FROM runs" + (" WHERE status=?" if status else "") + " ORDER BY kind DESC, source, target"
         return self.db.execute(query, (status,) if status else ()).fetchall()
 
-    def counts(self) -> dict[str, int]:
-        return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status")}
+
+
+def study_scope(study: str | Path) -> dict:
+    """The archive and datasets a study recorded, without creating anything ({} for no study yet)."""
+    if not (Path(study) / "study.sqlite").is_file():
+        return {}
+    store = Store(study)
+    try:
+        return store.scope()
+    finally:
+        store.close()
