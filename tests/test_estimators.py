@@ -68,7 +68,7 @@ def test_three_d_input_and_determinism():
     assert 0.0 <= a.score(X3, y) <= 1.0
 
 
-def test_transfer_classifier_on_a_dataset_outside_the_zoo(zoo_dir):
+def test_transfer_classifier_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path):
     X, y = _raw("ItalyPowerDemand")
     ds = load_dataset("ItalyPowerDemand")
     clf = TransferClassifier(zoo=str(zoo_dir), epochs=3, random_state=0, threads=2).fit(X, y)
@@ -79,4 +79,4 @@ def test_transfer_classifier_on_a_dataset_outside_the_zoo(zoo_dir):
     assert proba.shape == (len(ds.y_test), 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
     assert clf.model_.metadata["source"] == clf.source_
     with pytest.raises(ValueError, match="zoo"):
-        TransferClassifier(epochs=1).fit(X, y)
+        TransferClassifier(zoo=str(tmp_path / "no-such-zoo"), epochs=1).fit(X, y)

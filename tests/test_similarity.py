@@ -8,6 +8,7 @@ import pytest
 
 from conftest import write_ucr2018
 from tstransfer.data import load_dataset
+from tstransfer.errors import TSTransferError
 from tstransfer.similarity import (
     class_prototypes,
     compute_similarity,
@@ -154,9 +155,13 @@ def test_recommend_for_an_archive_dataset_and_a_users_file(tmp_path, capsys):
     archive = _hand_archive(tmp_path / "arch")
     study = tmp_path / "study"
     assert main(["similarity", "--archive", str(archive), "--study", str(study), "--jobs", "1", "--quiet",
-                 "--plots"]) == 0
+                 "--plots", "--all"]) == 0
     assert (study / "similarity" / "prototypes" / "Sines.png").stat().st_size > 1000
-    table = recommend(load_dataset("Ramps", archive), study)
+    with pytest.raises(TSTransferError, match="no pre-trained model"):
+        recommend(load_dataset("Ramps", archive), study)
+    # only a dataset with a pre-trained model can be a source
+    assert main(["pretrain", "--study", str(study), "--epochs", "1", "--quiet"]) == 0
+    table = recommend(load_dataset("Ramps", archive), study, exclude=["Ramps"])
     matrix = pd.read_csv(study / "similarity" / "distances.csv", index_col=0)
     assert list(table.source) == list(matrix.loc["Ramps"].drop("Ramps").sort_values().index)
     t = np.linspace(0, 1, 16)

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from tstransfer.data import MINI_ARCHIVE, load_dataset
+from tstransfer.selection import choose_source, logme, rank_by_similarity, split_validation
 from tstransfer.similarity import recommend
 from tstransfer.training import TrainConfig
-from tstransfer.zoo import Zoo, choose_source, logme, rank_by_similarity, split_validation
+from tstransfer.zoo import Zoo
 
 ZOO_DATASETS = ["ECG200", "GunPoint", "SonyAIBORobotSurface1"]
 TARGET = "ItalyPowerDemand"  # in the mini archive, left out of the zoo

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import TSTransferError
+from .files import check_writable_dir, check_writable_file
 
 
 def _default_archive() -> str:
@@ -43,14 +44,23 @@ def _config(args):
                        threads=args.threads, test_every=args.test_every, early_stopping=args.early_stopping)
 
 
-def _dataset(spec: str, archive: str):
-    """A dataset named in the archive, or a path to the user's own file/folder."""
-    from .data import load_dataset, load_files
+DATASET_RULE = ("a bare name (GunPoint) is a dataset of --archive; a path (with a '/', e.g. ./Mine or "
+                "data/Mine_TRAIN.tsv, or a .tsv/.csv/.ts/.txt file name) is your own data")
 
-    path = Path(spec)
-    if path.exists():
-        return load_files(path)
-    return load_dataset(spec, archive)
+
+def _dataset(spec: str, archive: str):
+    """A dataset named in the archive, or a path to the user's own file/folder: see DATASET_RULE."""
+    from .data import is_path, load_dataset, load_files
+
+    if is_path(spec):
+        return load_files(spec)
+    try:
+        return load_dataset(spec, archive)
+    except TSTransferError as err:
+        if Path(spec).exists():
+            raise TSTransferError(f"{err}; to use the folder {spec!r} of the current directory, write ./{spec}") \
+                from None
+        raise
 
 
 def _print_deviations(config) -> None:
@@ -85,7 +95,8 @@ def cmd_train(args) -> None:
     config = _config(args)
     dataset = _dataset(args.dataset, args.archive)
     _print_deviations(config)
-    model_path, history_path, result = train_to_files(dataset, args.out, config, progress=not args.quiet)
+    model_path, history_path, result = train_to_files(dataset, args.out, config, progress=not args.quiet,
+                                                      force=args.force)
     print(f"{dataset.name}: best epoch {result.best_epoch}/{result.epochs}, train loss {result.train_loss:.4f}, "
           f"test accuracy {'n/a' if result.test_acc is None else f'{result.test_acc:.4f}'} "
           f"({result.seconds:.0f}s on {result.device})")
@@ -108,11 +119,21 @@ def cmd_predict(args) -> None:
     import csv
     import io
 
+    from .data import label_column
     from .files import atomic_write_text
     from .models import load_model
 
     model = load_model(args.model)
-    labels, proba = model.predict_file(args.file)
+    labels = args.labels
+    if labels == "auto":
+        labels = label_column(args.file, model.classes, model.metadata.get("length"))
+        if labels is None:
+            raise TSTransferError(f"{args.file}: cannot tell whether the first column is a label (the model was "
+                                  f"trained on series of length {model.metadata.get('length', '?')}); give "
+                                  "--labels first or --labels none")
+    if args.out:
+        check_writable_file(args.out, "--out")
+    labels, proba = model.predict_file(args.file, labels=labels)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["index", "label", *[f"p_{c}" for c in model.classes]])
@@ -125,33 +146,63 @@ def cmd_predict(args) -> None:
         sys.stdout.write(buffer.getvalue())
 
 
-def _grid_runs(args, transfers: bool):
-    from .data import list_archive
+def _study_archive(args) -> str:
+    """--archive, else the archive the study recorded, else $TSTRANSFER_ARCHIVE or the mini archive."""
+    from .store import study_scope
+
+    return args.archive or study_scope(args.study).get("archive") or _default_archive()
+
+
+def _study_datasets(args, archive: str, option: str = "--datasets") -> list[str]:
+    """The datasets named on the command line, else every dataset of the archive with --all, else the
+    study's recorded scope; a new study must be told which."""
+    from .data import list_archive, resolve_names
+    from .store import study_scope
+
+    if args.datasets:
+        return resolve_names(args.datasets, archive)
+    if args.all:
+        return list_archive(archive)
+    scope = study_scope(args.study).get("datasets")
+    if scope:
+        return scope
+    raise TSTransferError(f"--study {args.study} has no datasets yet: name them ({option} A B ...) or give --all "
+                          f"for every dataset of {archive} ({len(list_archive(archive))} datasets)")
+
+
+def _grid_runs(args, archive: str, transfers: bool):
+    from .data import resolve_names
     from .experiments import plan_runs
 
-    datasets = args.datasets or (None if getattr(args, "sources", None) or getattr(args, "targets", None)
-                                 else list_archive(args.archive))
-    return plan_runs(datasets, getattr(args, "sources", None), getattr(args, "targets", None), transfers=transfers)
+    sources = resolve_names(args.sources, archive) if getattr(args, "sources", None) else None
+    targets = resolve_names(args.targets, archive) if getattr(args, "targets", None) else None
+    datasets = None if (sources or targets) and not args.datasets else _study_datasets(args, archive)
+    return plan_runs(datasets, sources, targets, transfers=transfers)
 
 
 def _run_study(args, transfers: bool) -> None:
-    from .experiments import run_grid
+    from .experiments import estimate_cost, format_cost, run_grid
 
     config = _config(args)
-    runs = _grid_runs(args, transfers)
     if args.workers < 1:
         raise TSTransferError(f"--workers {args.workers}: must be at least 1")
+    archive = _study_archive(args)
+    runs = _grid_runs(args, archive, transfers)
+    if args.dry_run:
+        print(format_cost(estimate_cost(runs, archive, config), args.workers))
+        return
     _print_deviations(config)
     n_pre = sum(r.kind == "pretrain" for r in runs)
     print(f"study {args.study}: {len(runs)} runs planned ({n_pre} pre-trainings, {len(runs) - n_pre} transfers), "
-          f"engine {args.engine}")
-    report = run_grid(args.archive, args.study, runs, config, engine=args.engine, workers=args.workers,
+          f"engine {args.engine}, archive {archive}")
+    report = run_grid(archive, args.study, runs, config, engine=args.engine, workers=args.workers,
                       address=getattr(args, "address", None), gpus_per_run=getattr(args, "gpus_per_run", 0),
                       retry_failed=args.retry_failed, progress=not args.quiet, fuse=getattr(args, "fuse", None))
     print(f"{report.done} runs done, {report.failed} failed, {report.skipped} already finished "
           f"({report.seconds:.0f}s)")
     if report.failed:
-        print("failed runs are recorded with their error in the store; rerun with --retry-failed")
+        raise TSTransferError(f"{report.failed} run(s) failed; their errors are in `tstransfer results --study "
+                              f"{args.study}` (runs.csv); rerun the same command with --retry-failed", exit_code=1)
 
 
 def cmd_pretrain(args) -> None:
@@ -174,7 +225,7 @@ def cmd_transfer(args) -> None:
     if Path(args.source).is_file():  # a model file: fine-tune it on TARGET, write to --out
         dataset = _dataset(args.target, args.archive)
         model_path, history_path, result = transfer_to_files(args.source, dataset, args.out, config,
-                                                             progress=not args.quiet)
+                                                             progress=not args.quiet, force=args.force)
         print(f"{args.source} -> {dataset.name}: best epoch {result.best_epoch}, test accuracy "
               f"{'n/a' if result.test_acc is None else f'{result.test_acc:.4f}'}\nmodel: {model_path}")
         return
@@ -200,6 +251,8 @@ def cmd_results(args) -> None:
     """report.write_results"""
     from .report import write_results
 
+    if args.out:
+        check_writable_dir(args.out, "--out")
     paths, s = write_results(args.study, args.out)
     for name, path in paths.items():
         print(f"{name:<12}{path}")
@@ -215,11 +268,18 @@ def cmd_similarity(args) -> None:
     """similarity.compute_similarity (+ similarity.plot_prototypes)"""
     from .data import load_dataset
     from .similarity import compute_similarity, plot_prototypes
+    from .store import Store
 
-    result = compute_similarity(args.archive, args.study, args.datasets, jobs=args.jobs, progress=not args.quiet)
+    archive = _study_archive(args)
+    names = _study_datasets(args, archive)
+    check_writable_dir(args.study, "--study")
+    result = compute_similarity(archive, args.study, names, jobs=args.jobs, progress=not args.quiet)
+    store = Store(args.study)
+    store.extend_scope(str(Path(archive).resolve()), names)
+    store.close()
     if args.plots:
         for name, protos in result.prototypes.items():
-            plot_prototypes(load_dataset(name, args.archive), protos,
+            plot_prototypes(load_dataset(name, archive), protos,
                             result.paths["prototypes"] / f"{name}.png")
     print(f"distances   {result.paths['distances']}\nneighbours  {result.paths['neighbours']}\n"
           f"prototypes  {result.paths['prototypes']}")
@@ -229,9 +289,14 @@ def cmd_similarity(args) -> None:
 
 def cmd_recommend(args) -> None:
     """similarity.recommend"""
+    from .data import is_path
     from .similarity import recommend
 
-    table = recommend(_dataset(args.target, args.archive), args.study, top=args.top)
+    if args.top < 0:
+        raise TSTransferError(f"--top {args.top}: must be 0 (all) or more")
+    target = _dataset(args.target, _study_archive(args))
+    # an archive dataset is not its own source; a file of the user's is never one of the archive's
+    table = recommend(target, args.study, top=args.top, exclude=() if is_path(args.target) else [target.name])
     print(f"sources for {args.target}, most similar first (Algorithm 1: min DTW between DBA prototypes)")
     for row in table.itertuples():
         print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
@@ -251,7 +316,9 @@ def cmd_report(args) -> None:
     """report.write_report"""
     from .report import write_report
 
-    index = write_report(_report_inputs(args), args.out, progress=not args.quiet)
+    inputs = _report_inputs(args)
+    check_writable_dir(args.out, "--out")
+    index = write_report(inputs, args.out, progress=not args.quiet)
     print(f"report: {index.resolve()}")
 
 
@@ -264,35 +331,88 @@ def cmd_plot_loss(args) -> None:
     print(f"loss curves: {path}")
 
 
-def cmd_zoo(args) -> None:
+def cmd_zoo_list(args) -> None:
     """zoo.Zoo.table"""
     from .zoo import Zoo
 
     zoo = Zoo(args.zoo)
-    table = zoo.table()
-    if args.action == "show":
-        if args.name not in zoo.entries:
-            raise TSTransferError(f"--zoo {args.zoo}: no model of {args.name!r}")
-        model = zoo.model(args.name)
-        print(json.dumps({"file": str(zoo.entries[args.name].path), "classes": model.classes,
-                          "architecture": model.network.config, "preprocessing": model.preprocessing,
-                          "prototypes": str(zoo.entries[args.name].prototypes), **model.metadata},
-                         indent=2, default=str))
-        return
+    if zoo.manifest is not None:
+        m = zoo.manifest
+        print(f"zoo {m.get('name')} {m.get('version')}: {len(zoo.entries)} models, recipe "
+              f"{'of the paper' if m['recipe'].get('paper_recipe') else '; '.join(m['recipe'].get('deviations', []))}"
+              f", {m.get('storage')} weights ({zoo.root})")
     print(f"{'dataset':<28}{'classes':>8}{'length':>8}{'n_train':>8}{'accuracy':>10}  prototypes  file")
-    for r in table.itertuples():
+    for r in zoo.table().itertuples():
         acc = "" if r.accuracy is None or pd.isna(r.accuracy) else f"{r.accuracy:.4f}"
         print(f"{r.dataset:<28}{r.classes:>8}{r.length or '':>8}{r.n_train or '':>8}{acc:>10}  "
               f"{'yes' if r.prototypes else 'no':<10}  {r.file}")
 
 
-def cmd_fit(args) -> None:
-    """zoo.fit_from_zoo"""
-    from .data import load_files
-    from .training import evaluate
-    from .zoo import fit_from_zoo
+def cmd_zoo_show(args) -> None:
+    """zoo.Zoo.model"""
+    from .zoo import Zoo
+
+    zoo = Zoo(args.zoo)
+    model = zoo.model(args.name)
+    entry = zoo.entries[args.name]
+    print(json.dumps({"file": str(entry.path), "classes": model.classes, "architecture": model.network.config,
+                      "preprocessing": model.preprocessing, "prototypes": str(entry.prototypes),
+                      **({"manifest": entry.record} if entry.record else {}), **model.metadata},
+                     indent=2, default=str))
+
+
+def cmd_zoo_build(args) -> None:
+    """zoo.build_zoo"""
+    from .experiments import estimate_cost, format_cost, plan_runs
+    from .zoo import build_zoo
 
     config = _config(args)
+    if args.workers < 1:
+        raise TSTransferError(f"--workers {args.workers}: must be at least 1")
+    if args.dry_run:
+        print(format_cost(estimate_cost(plan_runs(args.datasets, transfers=False), args.archive, config),
+                          args.workers))
+        return
+    _print_deviations(config)
+    report = build_zoo(args.archive, args.datasets, args.out, config, workers=args.workers, storage=args.storage,
+                       name=args.name, version=args.version, progress=not args.quiet)
+    print(f"zoo {args.out}: {len(report.built)} models built now, {len(report.kept)} kept from before, "
+          f"{len(report.failed)} failed ({report.seconds:.0f}s); manifest {report.manifest}")
+    if report.failed:
+        for name, error in report.failed.items():
+            print(f"  {name}: {error}")
+        raise TSTransferError(f"{len(report.failed)} pre-training(s) failed; rerun the same command to retry them",
+                              exit_code=1)
+
+
+def cmd_zoo_verify(args) -> None:
+    """zoo.verify_zoo"""
+    from .zoo import verify_zoo
+
+    checked, problems = verify_zoo(args.zoo)
+    for line in problems:
+        print(f"FAILED {line}")
+    if problems:
+        raise TSTransferError(f"{args.zoo}: {len(problems)} of {checked} files failed verification", exit_code=1)
+    print(f"{args.zoo}: all {checked} files match their sha256 and every model header its manifest entry")
+
+
+def cmd_zoo_pull(args) -> None:
+    """zoo.pull_zoo"""
+    from .zoo import Zoo, pull_zoo
+
+    path = pull_zoo(args.source, args.to, timeout=args.timeout, progress=not args.quiet)
+    print(f"zoo pulled to {path}: {len(Zoo(path).entries)} models, every sha256 verified")
+
+
+def cmd_fit(args) -> None:
+    """selection.fit_from_zoo"""
+    from .data import load_files
+    from .selection import fit_from_zoo
+    from .training import evaluate
+
+    config = _config(args)
+    check_writable_file(args.out, "--out", force=args.force)
     dataset = load_files(args.train, args.test)
     _print_deviations(config)
     report = fit_from_zoo(dataset, args.zoo, select=args.select, config=config, top_k=args.top_k,
@@ -310,9 +430,9 @@ def cmd_fit(args) -> None:
 
 
 def cmd_evaluate_selection(args) -> None:
-    """zoo.evaluate_selection"""
+    """selection.evaluate_selection"""
     from .files import atomic_write_text
-    from .zoo import evaluate_selection
+    from .selection import evaluate_selection
 
     summary, per_target = evaluate_selection(args.study, args.archive, top_k=args.top_k,
                                              validate_epochs=args.validate_epochs, progress=not args.quiet)
@@ -384,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tstransfer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     archive_help = "archive folder (UCR 2018/2015 or .ts layout); default: $TSTRANSFER_ARCHIVE or the mini archive"
+    study_archive_help = ("archive folder; default: the one the study recorded at its first run, else "
+                          "$TSTRANSFER_ARCHIVE or the mini archive")
 
     p = sub.add_parser("datasets", help="list the datasets of an archive, or download one")
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
@@ -395,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help="dataset name in --archive, or a path to a train file / dataset folder")
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--out", default="runs", help="output folder for the model file and history CSV")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_recipe_options(p)
     p.set_defaults(func=cmd_train)
@@ -408,7 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="predict the labels of the series in a file (CSV: label, probabilities)")
     p.add_argument("model", help="model file (.safetensors)")
-    p.add_argument("file", help="UCR-format (.tsv, .csv, 2015) or .ts file; its label column is ignored")
+    p.add_argument("file", help="UCR-format (.tsv, .csv, 2015) or .ts file")
+    p.add_argument("--labels", choices=["auto", "first", "none"], default="auto",
+                   help="first: the first column is a label (ignored); none: every column is a value; auto: "
+                   "decided only when certain (rows one value longer than the model's training length and "
+                   "starting with its classes, or exactly that length and not), else an error")
     p.add_argument("--out", help="write the predictions to this CSV file instead of printing them")
     p.set_defaults(func=cmd_predict)
 
@@ -416,10 +543,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("pretrain", cmd_pretrain, "pre-train one FCN per dataset into a study folder (finished ones are skipped)"),
         ("grid", cmd_grid, "the full study: pre-train every dataset, fine-tune every source on every target"),
     ):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--archive", default=_default_archive(), help=archive_help)
+        p = sub.add_parser(name, help=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p.add_argument("--archive", default=None, help=study_archive_help)
         p.add_argument("--study", required=True, help="study folder (results store, models, histories)")
-        p.add_argument("--datasets", nargs="+", help="datasets of the study (default: every archive dataset)")
+        p.add_argument("--datasets", nargs="+", help="datasets of the study (default: the study's own; a new "
+                       "study must name them or give --all)")
+        p.add_argument("--all", action="store_true", help="every dataset of the archive")
+        p.add_argument("--dry-run", action="store_true", help="print the planned runs with their estimated cost "
+                       "(FLOPs, time at the speed measured now) and exit")
         if name == "grid":
             p.add_argument("--sources", nargs="+", help="source datasets (instead of --datasets)")
             p.add_argument("--targets", nargs="+", help="target datasets (instead of --datasets)")
@@ -442,15 +573,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="target dataset name in --archive, or a path to a file / dataset folder")
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--study", help="study folder holding pretrained/<SOURCE>.safetensors; the run is recorded")
-    p.add_argument("--out", default="runs", help="output folder when SOURCE is a model file")
+    p.add_argument("--out", default="runs", help="output folder when SOURCE is a model file (writes "
+                   "<Source>-to-<Target>.safetensors)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_recipe_options(p)
     p.set_defaults(func=cmd_transfer)
 
     p = sub.add_parser("similarity", help="Algorithm 1: DBA prototypes, DTW dataset distances, neighbour table")
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--archive", default=None, help=study_archive_help)
     p.add_argument("--study", required=True, help="study folder (writes STUDY/similarity/)")
-    p.add_argument("--datasets", nargs="+", help="datasets (default: every archive dataset)")
+    p.add_argument("--datasets", nargs="+", help="datasets (default: the study's own; a new study must name them "
+                   "or give --all)")
+    p.add_argument("--all", action="store_true", help="every dataset of the archive")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes / numba threads")
     p.add_argument("--plots", action="store_true", help="also plot each dataset's prototypes (PNG)")
     p.add_argument("--show", type=int, default=10, help="print the top neighbours of this many targets")
@@ -460,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recommend", help="rank source datasets for a target (an archive dataset or your own file)")
     p.add_argument("target", help="dataset name in --archive, or a path to your train file / dataset folder")
     p.add_argument("--study", required=True, help="study folder where `tstransfer similarity` ran")
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--archive", default=None, help=study_archive_help)
     p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")
     p.set_defaults(func=cmd_recommend)
 
@@ -480,17 +615,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="PNG file (default: STUDY/figures/<TARGET>_loss.png)")
     p.set_defaults(func=cmd_plot_loss)
 
-    p = sub.add_parser("zoo", help="list the pre-trained models of a zoo, or show one")
-    p.add_argument("action", choices=["list", "show"])
-    p.add_argument("name", nargs="?", help="dataset name (for show)")
-    p.add_argument("--zoo", required=True, help="zoo folder: a study folder or *.safetensors + prototypes/")
-    p.set_defaults(func=cmd_zoo)
+    zoo_help = "zoo folder (default: the zoo shipped with tstransfer); a study folder or *.safetensors + prototypes/"
+    zoo = sub.add_parser("zoo", help="pre-trained model zoos: list, show, build, verify, pull")
+    zoo_sub = zoo.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = zoo_sub.add_parser("list", help="the models of a zoo")
+    p.add_argument("--zoo", default=None, help=zoo_help)
+    p.set_defaults(func=cmd_zoo_list)
+    p = zoo_sub.add_parser("show", help="one model of a zoo: header, training record, manifest entry")
+    p.add_argument("name", help="dataset name")
+    p.add_argument("--zoo", default=None, help=zoo_help)
+    p.set_defaults(func=cmd_zoo_show)
+    p = zoo_sub.add_parser("build", help="pre-train datasets into a publishable zoo (manifest, checksums, "
+                           "prototypes); resumable")
+    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p.add_argument("--datasets", nargs="+", required=True, help="datasets to pre-train, in this order")
+    p.add_argument("--out", required=True, help="zoo folder (zoo.json, models/, prototypes/; build/ holds the "
+                   "resumable state)")
+    p.add_argument("--storage", choices=["float16", "float32"], default="float16",
+                   help="weights stored as (float16: half the size; accuracies are measured with them)")
+    p.add_argument("--name", help="the zoo's name (default: the folder name)")
+    p.add_argument("--version", default="1", help="the zoo's version")
+    p.add_argument("--workers", type=int, default=1, help="parallel pre-trainings")
+    p.add_argument("--dry-run", action="store_true", help="print the runs with their estimated cost and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_recipe_options(p)
+    p.set_defaults(func=cmd_zoo_build)
+    p = zoo_sub.add_parser("verify", help="check every file of a zoo against its sha256 and manifest")
+    p.add_argument("zoo", help="zoo folder with a zoo.json")
+    p.set_defaults(func=cmd_zoo_verify)
+    p = zoo_sub.add_parser("pull", help="download a published zoo (URL or folder), verifying every sha256")
+    p.add_argument("source", help="http(s) URL of the zoo folder (holding zoo.json) or a local folder")
+    p.add_argument("--to", required=True, help="new folder for the zoo")
+    p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_zoo_pull)
 
     p = sub.add_parser("fit", help="choose a source in a zoo for your data and fine-tune it")
     p.add_argument("--train", required=True, help="your training file (.tsv/.csv/.ts, labels of any kind)")
     p.add_argument("--test", help="a test file: reports the accuracy (never used to choose)")
-    p.add_argument("--zoo", required=True, help="zoo folder (see `tstransfer zoo`)")
+    p.add_argument("--zoo", default=None, help="zoo folder (default: the zoo shipped with tstransfer; see "
+                   "`tstransfer zoo`)")
     p.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model file")
     p.add_argument("--select", choices=["similarity", "validate", "transferability"], default="similarity",
                    help="similarity: Algorithm 1's K_1 (paper); validate: brief fine-tunes of the top-k on a "
                    "validation split; transferability: LogME of frozen features")
@@ -537,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except TSTransferError as err:
         print(f"tstransfer: error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
     except KeyboardInterrupt:
         print("tstransfer: interrupted", file=sys.stderr)
         return 130

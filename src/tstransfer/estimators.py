@@ -74,7 +74,7 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         X, _ = _validate(self, X, reset=False)
         Xp, lengths = preprocess(Split(list(X), np.zeros(len(X)), Path("X")))
-        return self.model_.predict_proba(Xp, None if np.all(lengths == Xp.shape[-1]) else lengths)
+        return self.model_.proba(Xp, None if np.all(lengths == Xp.shape[-1]) else lengths)
 
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
@@ -82,7 +82,8 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
 
 
 class TransferClassifier(FCNClassifier):
-    """Choose the source in a model zoo (`select`: similarity | validate | transferability) and fine-tune it
+    """Choose the source in a model zoo (default None: the zoo shipped with tstransfer; `select`:
+    similarity | validate | transferability) and fine-tune it
     with the paper's recipe. `source_` is the chosen source, `ranking_` the ranking that chose it."""
 
     def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int = 2000, random_state: int = 0,
@@ -96,10 +97,8 @@ class TransferClassifier(FCNClassifier):
         self.validate_epochs = validate_epochs
 
     def fit(self, X, y):
-        from .zoo import fit_from_zoo
+        from .selection import fit_from_zoo
 
-        if self.zoo is None:
-            raise TSTransferError("zoo: give the folder of pre-trained models (TransferClassifier(zoo=...))")
         report = fit_from_zoo(self._dataset(X, y), self.zoo, select=self.select, config=self._config(),
                               top_k=self.top_k, validate_epochs=self.validate_epochs, progress=self.verbose)
         self.model_, self.result_ = report.model, report.result

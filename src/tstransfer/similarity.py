@@ -113,25 +113,50 @@ def _cache_file(cache_dir: Path, name: str) -> Path:
     return cache_dir / f"{name}.npz"
 
 
+def read_prototypes(path: str | Path, key: str | None = None) -> list[np.ndarray]:
+    """The class prototypes stored in an `.npz` file (no pickle); with `key`, only if it was made with it.
+    A damaged file is a TSTransferError."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if key is not None and str(f["key"]) != key:
+                raise KeyError("key")
+            n = int(f["n_classes"])
+            if not 1 <= n <= len(f.files):
+                raise ValueError(f"n_classes {n} does not match its arrays")
+            protos = [np.asarray(f[f"class_{i}"], dtype=np.float64) for i in range(n)]
+    except KeyError as err:
+        raise TSTransferError(f"{path}: prototypes file without {err}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise TSTransferError(f"{path}: not a readable prototypes file ({err})") from None
+    if any(p.ndim != 2 or not np.isfinite(p).all() for p in protos):
+        raise TSTransferError(f"{path}: prototypes must be finite (channels, length) arrays")
+    return protos
+
+
+def write_prototypes(path: str | Path, prototypes: list[np.ndarray], classes: list, key: str) -> Path:
+    arrays = {f"class_{i}": p for i, p in enumerate(prototypes)}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, key=np.array(key), n_classes=np.array(len(prototypes)),
+                     labels=np.array([str(c) for c in classes]), **arrays)
+    return Path(path)
+
+
 def load_cached(cache_dir: Path, name: str, key: str) -> list[np.ndarray] | None:
+    """Cached prototypes made with `key`; None when absent, stale or damaged (then they are recomputed)."""
     path = _cache_file(cache_dir, name)
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if str(f["key"]) != key:
-                return None
-            return [f[f"class_{i}"] for i in range(int(f["n_classes"]))]
-    except (OSError, KeyError, ValueError):
-        return None  # a damaged cache entry is recomputed
+        return read_prototypes(path, key)
+    except TSTransferError:
+        return None
 
 
 def save_cached(cache_dir: Path, name: str, key: str, prototypes: list[np.ndarray], classes: list) -> None:
-    arrays = {f"class_{i}": p for i, p in enumerate(prototypes)}
-    with atomic_path(_cache_file(cache_dir, name)) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, key=np.array(key), n_classes=np.array(len(prototypes)),
-                     labels=np.array([str(c) for c in classes]), **arrays)
+    write_prototypes(_cache_file(cache_dir, name), prototypes, classes, key)
 
 
 def _prototypes_job(name: str, archive: str, cache_dir: str, iterations: int) -> tuple[str, bool]:
@@ -163,11 +188,7 @@ def archive_prototypes(names: list[str], archive: str | Path, cache_dir: str | P
             stored[a[0]] = _prototypes_job(*a)[0]
             bar.update(1)
     bar.close()
-    out = {}
-    for name in names:
-        with np.load(_cache_file(cache_dir, stored[name]), allow_pickle=False) as f:
-            out[stored[name]] = [f[f"class_{i}"] for i in range(int(f["n_classes"]))]
-    return out
+    return {stored[name]: read_prototypes(_cache_file(cache_dir, stored[name])) for name in names}
 
 
 # ----------------------------------------------------------------------------- matrix and ranking
@@ -240,29 +261,27 @@ def compute_similarity(archive: str | Path, study: str | Path, names: list[str] 
     return SimilarityResult(matrix, table, protos, paths)
 
 
-def recommend(target: Dataset, study: str | Path, top: int | None = None,
+def recommend(target: Dataset, study: str | Path, top: int | None = None, exclude=(),
               iterations: int = DBA_ITERATIONS) -> pd.DataFrame:
-    """Rank the study's datasets as sources for `target` (an archive dataset or the user's own data).
-
-    Uses the prototypes cached by `compute_similarity`; the target's own prototypes are computed (and
-    cached) if needed. Returns columns rank, source, distance.
-    """
+    """Rank the study's usable sources for `target` (an archive dataset or the user's own data): the
+    datasets with a pre-trained model in the study and prototypes from `compute_similarity`, less
+    `exclude` (the target itself when it is one of the archive's datasets). The target's own prototypes
+    are computed if needed. Returns columns rank, source, distance."""
+    if top is not None and top < 0:
+        raise TSTransferError(f"--top {top}: must be 0 (all) or more")
+    study = Path(study)
     cache = similarity_dir(study) / "prototypes"
     if not cache.is_dir() or not any(cache.glob("*.npz")):
         raise TSTransferError(f"--study {study}: no prototypes yet; run `tstransfer similarity` first")
-    key = cache_key(target, iterations)
-    mine = load_cached(cache, target.name, key)
-    if mine is None:
-        mine = class_prototypes(target, iterations)
-    sources = {}
-    for path in sorted(cache.glob("*.npz")):
-        if path.stem == target.name:
-            continue
-        with np.load(path, allow_pickle=False) as f:
-            sources[path.stem] = [f[f"class_{i}"] for i in range(int(f["n_classes"]))]
+    models = {p.stem for p in (study / "pretrained").glob("*.safetensors")}
+    if not models:
+        raise TSTransferError(f"--study {study}: no pre-trained model to start from; run `tstransfer pretrain` "
+                              "first (only datasets with a model can be recommended)")
+    sources = [p for p in sorted(cache.glob("*.npz")) if p.stem in models and p.stem not in set(exclude)]
     if not sources:
-        raise TSTransferError(f"--study {study}: no other dataset's prototypes to compare with")
-    distances = {name: dataset_distance(mine, protos) for name, protos in sources.items()}
+        raise TSTransferError(f"--study {study}: no other dataset has both a pre-trained model and prototypes")
+    mine = load_cached(cache, target.name, cache_key(target, iterations)) or class_prototypes(target, iterations)
+    distances = {p.stem: dataset_distance(mine, read_prototypes(p)) for p in sources}
     ranked = sorted(distances.items(), key=lambda kv: kv[1])[: top or None]
     return pd.DataFrame({"rank": range(1, len(ranked) + 1), "source": [n for n, _ in ranked],
                          "distance": [d for _, d in ranked]})

@@ -1,34 +1,41 @@
-"""A model zoo and the practitioner's question: "which pre-trained model should I start from for my own
-small labelled dataset — and give me the fine-tuned classifier".
+"""Model zoos: folders of pre-trained models with the DBA prototypes of their training sets.
 
-A zoo is a folder of pre-trained models with the DBA prototypes of their training sets: a study folder
-(`pretrained/*.safetensors` + `similarity/prototypes/*.npz`, what `tstransfer pretrain` and
-`tstransfer similarity` write) or a flat folder (`*.safetensors` + `prototypes/*.npz`).
-
-Ways to choose the source (the test set is never used to choose):
-- `similarity`: the paper's Algorithm 1, K_1 (the zoo dataset with the nearest class prototypes);
-- `validate`: fine-tune the top-k candidates by similarity briefly on a stratified split of the training
-  set and keep the one with the lowest validation loss;
-- `transferability`: LogME (You et al., "LogME: Practical Assessment of Pre-trained Models for Transfer
-  Learning", ICML 2021) of the source model's frozen features on the training set, top-1 kept.
+A published zoo (what `tstransfer zoo build` writes and `zoo pull` downloads, and the one shipped in the
+package) is
+    zoo.json                       the manifest: name, version, recipe, archive, and per model its dataset,
+                                   classes, sizes, accuracies, seed, files and their sha256
+    models/<Dataset>.safetensors   the pre-trained FCNs (float16 by default: half the size; the manifest's
+                                   accuracies are measured with the stored weights)
+    prototypes/<Dataset>.npz       Algorithm 1's class prototypes of the training set
+    build/                         the build's own study (results store, float32 models, histories): not
+                                   part of a published zoo, only what makes `zoo build` resumable
+Plain folders are zoos too: a study folder (`pretrained/*.safetensors` + `similarity/prototypes/*.npz`) or a
+flat folder (`*.safetensors` + `prototypes/*.npz`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from .data import Dataset
 from .errors import TSTransferError
+from .files import atomic_path, atomic_write_text, safe_name, sha256_file
 from .models import FORMAT, TrainedModel, load_model
-from .training import TrainConfig, TrainResult
 
-SELECTIONS = ("similarity", "validate", "transferability")
+SHIPPED_ZOO = Path(__file__).parent / "pretrained_zoo"
+MANIFEST = "zoo.json"
+ZOO_FORMAT = "tstransfer-zoo"
+ZOO_FORMAT_VERSION = 1
+STORAGE = ("float16", "float32")
+# settings that change how fast a run goes, not what it computes: not part of a zoo's recipe
+NOT_RECIPE = ("device", "threads", "test_every")
 
 
 @dataclass
@@ -40,22 +47,78 @@ class ZooEntry:
     n_train: int | None
     accuracy: float | None
     prototypes: Path | None
+    record: dict = field(default_factory=dict)  # the manifest's entry, when the zoo has one
+
+
+def read_manifest(root: str | Path) -> dict:
+    """A zoo's manifest, checked: its format, and every file it names inside the zoo folder."""
+    path = Path(root) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise TSTransferError(f"{path}: not a readable zoo manifest ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != ZOO_FORMAT:
+        raise TSTransferError(f"{path}: not a tstransfer zoo manifest (format is not {ZOO_FORMAT!r})")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise TSTransferError(f"{path}: format_version must be an integer, not {version!r}")
+    if version > ZOO_FORMAT_VERSION:
+        raise TSTransferError(f"{path}: written by a newer tstransfer (zoo format {version})")
+    models = manifest.get("models")
+    if not isinstance(models, dict):
+        raise TSTransferError(f"{path}: 'models' must be an object of dataset -> entry")
+    for name, entry in models.items():
+        safe_name(name, f"{path}: dataset")
+        if not isinstance(entry, dict):
+            raise TSTransferError(f"{path}: the entry of {name} is not an object")
+        for key, folder, suffix in (("file", "models", ".safetensors"), ("prototypes", "prototypes", ".npz")):
+            if entry.get(key) != f"{folder}/{name}{suffix}":
+                raise TSTransferError(f"{path}: {name}: {key} must be {folder}/{name}{suffix}, "
+                                      f"not {entry.get(key)!r}")
+            digest = entry.get(f"{key}_sha256" if key == "prototypes" else "sha256")
+            if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
+                raise TSTransferError(f"{path}: {name}: the sha256 of its {key} is not a sha256 hex digest")
+    return manifest
+
+
+def write_manifest(root: Path, manifest: dict) -> Path:
+    manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 
 class Zoo:
-    """The pre-trained models of a folder and their prototypes (read lazily)."""
+    """The pre-trained models of a zoo folder (default: the zoo shipped with tstransfer) and their prototypes."""
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else SHIPPED_ZOO
         if not self.root.is_dir():
             raise TSTransferError(f"--zoo {self.root}: no such folder")
-        nested = self.root / "pretrained"
-        self.models_dir = nested if nested.is_dir() else self.root
-        proto = self.root / "similarity" / "prototypes"
-        self.prototypes_dir = proto if proto.is_dir() else self.root / "prototypes"
-        self.entries = {e.name: e for e in self._scan()}
+        self.manifest = read_manifest(self.root) if (self.root / MANIFEST).is_file() else None
+        if self.manifest is not None:
+            self.models_dir, self.prototypes_dir = self.root / "models", self.root / "prototypes"
+            self.entries = {e.name: e for e in self._from_manifest()}
+        else:
+            nested = self.root / "pretrained"
+            self.models_dir = nested if nested.is_dir() else self.root
+            proto = self.root / "similarity" / "prototypes"
+            self.prototypes_dir = proto if proto.is_dir() else self.root / "prototypes"
+            self.entries = {}
+            for entry in self._scan():
+                if entry.name in self.entries:
+                    raise TSTransferError(f"--zoo {self.root}: two models of {entry.name}: "
+                                          f"{self.entries[entry.name].path.name} and {entry.path.name}; "
+                                          "keep one of them in the folder")
+                self.entries[entry.name] = entry
         if not self.entries:
             raise TSTransferError(f"--zoo {self.root}: no pre-trained models (*.safetensors) found")
+
+    def _from_manifest(self) -> list[ZooEntry]:
+        entries = []
+        for name, m in self.manifest["models"].items():
+            proto = self.root / m["prototypes"]
+            entries.append(ZooEntry(name, self.root / m["file"], len(m.get("classes", [])), m.get("length"),
+                                    m.get("n_train"), m.get("test_acc"), proto if proto.is_file() else None, m))
+        return entries
 
     def _scan(self) -> list[ZooEntry]:
         from safetensors import SafetensorError, safe_open
@@ -65,12 +128,13 @@ class Zoo:
             try:
                 with safe_open(str(path), framework="pt") as f:
                     header = json.loads((f.metadata() or {})[FORMAT])
-            except (SafetensorError, OSError, KeyError, ValueError):
+                meta = header.get("metadata", {})
+                name = safe_name(meta.get("dataset", path.stem), f"{path}: dataset")
+                classes = len(header["classes"])
+            except (SafetensorError, OSError, KeyError, ValueError, TypeError, AttributeError):
                 continue  # not a tstransfer model: not part of the zoo
-            meta = header.get("metadata", {})
-            name = meta.get("dataset", path.stem)
             proto = self.prototypes_dir / f"{name}.npz"
-            entries.append(ZooEntry(name, path, len(header["classes"]), meta.get("length"), meta.get("n_train"),
+            entries.append(ZooEntry(name, path, classes, meta.get("length"), meta.get("n_train"),
                                     meta.get("test_acc"), proto if proto.is_file() else None))
         return entries
 
@@ -83,11 +147,10 @@ class Zoo:
         return load_model(self.entries[name].path)
 
     def prototypes(self, name: str) -> list[np.ndarray] | None:
+        from .similarity import read_prototypes
+
         path = self.entries[name].prototypes
-        if path is None:
-            return None
-        with np.load(path, allow_pickle=False) as f:
-            return [f[f"class_{i}"] for i in range(int(f["n_classes"]))]
+        return None if path is None else read_prototypes(path)
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame([{"dataset": e.name, "classes": e.classes, "length": e.length, "n_train": e.n_train,
@@ -95,207 +158,264 @@ class Zoo:
                               "file": str(e.path)} for e in self.entries.values()])
 
 
-# ----------------------------------------------------------------------------- rankings
+def open_zoo(zoo: Zoo | str | Path | None) -> Zoo:
+    """A Zoo from a Zoo, a folder, or None (the zoo shipped with tstransfer)."""
+    return zoo if isinstance(zoo, Zoo) else Zoo(zoo)
 
 
-def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=()) -> pd.DataFrame:
-    """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance."""
-    from .similarity import class_prototypes, dataset_distance
-
-    mine = class_prototypes(dataset)
-    rows = []
-    for name in zoo.names(exclude):
-        protos = zoo.prototypes(name)
-        if protos is None:
-            raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {name}; run `tstransfer similarity` on "
-                                  "the zoo's archive first")
-        rows.append((name, dataset_distance(mine, protos)))
-    rows.sort(key=lambda r: r[1])
-    return pd.DataFrame({"rank": range(1, len(rows) + 1), "source": [r[0] for r in rows],
-                         "distance": [r[1] for r in rows]})
-
-
-def logme(features: np.ndarray, labels: np.ndarray, iterations: int = 20) -> float:
-    """LogME (You et al., ICML 2021): the mean over classes of the log marginal evidence per sample of a
-    Bayesian linear model from the features to the one-hot label, alpha and beta by MacKay's fixed point."""
-    F = np.asarray(features, dtype=np.float64)
-    n, d = F.shape
-    u, s, _ = np.linalg.svd(F, full_matrices=False)
-    sigma = s**2
-    evidences = []
-    for k in np.unique(labels):
-        y = (labels == k).astype(np.float64)
-        x2 = (u.T @ y) ** 2
-        outside = max(float(y @ y - x2.sum()), 0.0)  # the part of y outside the span of the features
-        alpha, beta = 1.0, 1.0
-        for _ in range(iterations):
-            gamma = float((beta * sigma / (alpha + beta * sigma)).sum())
-            m2 = float((beta**2 * sigma * x2 / (alpha + beta * sigma) ** 2).sum())
-            res2 = float((x2 * (alpha / (alpha + beta * sigma)) ** 2).sum()) + outside
-            new_alpha, new_beta = gamma / (m2 + 1e-5), (n - gamma) / (res2 + 1e-5)
-            done = abs(new_alpha - alpha) / alpha < 1e-3 and abs(new_beta - beta) / beta < 1e-3
-            alpha, beta = new_alpha, new_beta
-            if done:
-                break
-        m2 = float((beta**2 * sigma * x2 / (alpha + beta * sigma) ** 2).sum())
-        res2 = float((x2 * (alpha / (alpha + beta * sigma)) ** 2).sum()) + outside
-        logdet = float(np.log(alpha + beta * sigma).sum()) + (d - len(sigma)) * np.log(alpha)
-        evidence = (d / 2 * np.log(alpha) + n / 2 * np.log(beta) - logdet / 2 - beta / 2 * res2 - alpha / 2 * m2
-                    - n / 2 * np.log(2 * np.pi))
-        evidences.append(evidence / n)
-    return float(np.mean(evidences))
-
-
-@torch.no_grad()
-def frozen_features(model: TrainedModel, dataset: Dataset) -> np.ndarray:
-    """The source network's pooled features (inference mode) of the dataset's training series."""
-    network = model.network.eval()
-    lengths = None if dataset.equal_length else torch.as_tensor(dataset.len_train)
-    X = torch.as_tensor(dataset.X_train)
-    out = [network.features(X[i : i + 256], None if lengths is None else lengths[i : i + 256])
-           for i in range(0, len(X), 256)]
-    return torch.cat(out).numpy()
-
-
-def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=()) -> pd.DataFrame:
-    """Zoo models by LogME of their frozen features on the training set (higher first): rank, source, logme."""
-    rows = []
-    for name in zoo.names(exclude):
-        model = zoo.model(name)
-        if model.in_channels != dataset.in_channels:
-            continue
-        rows.append((name, logme(frozen_features(model, dataset), dataset.y_train)))
-    rows.sort(key=lambda r: -r[1])
-    return pd.DataFrame({"rank": range(1, len(rows) + 1), "source": [r[0] for r in rows],
-                         "logme": [r[1] for r in rows]})
-
-
-def split_validation(dataset: Dataset, fraction: float = 0.2, seed: int = 0) -> Dataset:
-    """A stratified split of the training set: the inner training part as train, the rest as 'test'."""
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(len(dataset.y_train))
-    counts = np.bincount(dataset.y_train)
-    stratify = dataset.y_train if counts.min() >= 2 else None
-    n_val = max(int(round(fraction * len(idx))), dataset.n_classes if stratify is not None else 1)
-    if len(idx) - n_val < 2:
-        raise TSTransferError(f"{dataset.name}: too few training series ({len(idx)}) to hold out a validation set")
-    fit_idx, val_idx = train_test_split(idx, test_size=n_val, random_state=seed, stratify=stratify)
-    return replace(dataset, X_train=dataset.X_train[fit_idx], y_train=dataset.y_train[fit_idx],
-                   len_train=dataset.len_train[fit_idx], X_test=dataset.X_train[val_idx],
-                   y_test=dataset.y_train[val_idx], len_test=dataset.len_train[val_idx])
-
-
-def rank_by_validation(zoo: Zoo, dataset: Dataset, candidates: list[str], config: TrainConfig,
-                       epochs: int) -> pd.DataFrame:
-    """Fine-tune each candidate for `epochs` on the inner split; rank by validation loss (lower first)."""
-    from .transfer import fine_tune
-
-    split = split_validation(dataset, seed=config.seed)
-    brief = replace(config, epochs=epochs, test_every=epochs)
-    rows = []
-    for name in candidates:
-        _, result = fine_tune(zoo.model(name), split, brief, progress=False, source_name=name)
-        rows.append((name, result.test_loss, result.test_acc))
-    rows.sort(key=lambda r: r[1])
-    return pd.DataFrame({"rank": range(1, len(rows) + 1), "source": [r[0] for r in rows],
-                         "val_loss": [r[1] for r in rows], "val_acc": [r[2] for r in rows]})
-
-
-def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config: TrainConfig | None = None,
-                  top_k: int = 3, validate_epochs: int | None = None, exclude=()) -> tuple[str, pd.DataFrame]:
-    """The chosen source and the ranking that chose it (training data only)."""
-    config = config or TrainConfig()
-    if select not in SELECTIONS:
-        raise TSTransferError(f"--select {select}: choose one of {', '.join(SELECTIONS)}")
-    if not zoo.names(exclude):
-        raise TSTransferError(f"--zoo {zoo.root}: no model to choose from")
-    if select == "transferability":
-        table = rank_by_transferability(zoo, dataset, exclude)
-    else:
-        table = rank_by_similarity(zoo, dataset, exclude)
-        if select == "validate":
-            candidates = list(table.source[: max(1, top_k)])
-            epochs = validate_epochs or max(1, config.epochs // 10)
-            table = rank_by_validation(zoo, dataset, candidates, config, epochs)
-    if table.empty:
-        raise TSTransferError(f"no zoo model takes {dataset.in_channels} input channel(s)")
-    return str(table.source.iloc[0]), table
+# ----------------------------------------------------------------------------- building a zoo
 
 
 @dataclass
-class FitReport:
-    model: TrainedModel
-    source: str
-    select: str
-    ranking: pd.DataFrame
-    similarity_rank: int | None
-    result: TrainResult
-    scratch: TrainResult | None = None
+class BuildReport:
+    planned: list[str]
+    built: list[str]
+    kept: list[str]
+    failed: dict[str, str]
+    seconds: float
+    manifest: Path
 
 
-def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path, select: str = "similarity",
-                 config: TrainConfig | None = None, top_k: int = 3, validate_epochs: int | None = None,
-                 compare_scratch: bool = False, exclude=(), progress: bool = True) -> FitReport:
-    """Choose a source in the zoo for `dataset`, fine-tune it on the whole training set, and return it."""
-    from .training import train
-    from .transfer import fine_tune
-
-    config = config or TrainConfig()
-    zoo = zoo if isinstance(zoo, Zoo) else Zoo(zoo)
-    source, ranking = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude)
-    similarity_rank = None
-    if all(zoo.entries[n].prototypes is not None for n in zoo.names(exclude)):
-        order = ranking if select == "similarity" else rank_by_similarity(zoo, dataset, exclude)
-        similarity_rank = int(order.loc[order.source == source, "rank"].iloc[0])
-    model, result = fine_tune(zoo.model(source), dataset, config, progress=progress, source_name=source)
-    model.metadata.update({"selection": select, "similarity_rank": similarity_rank, "zoo": str(zoo.root)})
-    scratch = train(dataset, config, progress=progress)[1] if compare_scratch else None
-    return FitReport(model, source, select, ranking, similarity_rank, result, scratch)
+def recipe_record(config) -> dict:
+    """What a zoo records of its recipe: the full TrainConfig (less speed settings) and its deviations."""
+    return {"config": {k: v for k, v in asdict(config).items() if k not in NOT_RECIPE},
+            "deviations": config.deviations(), "paper_recipe": not config.deviations()}
 
 
-# ----------------------------------------------------------------------------- selection study on a grid
+def data_fingerprint(train: Path, test: Path | None) -> str:
+    """sha256 of a dataset's files (train, then test): what the model was trained on, byte for byte."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in (train, test):
+        if path is not None:
+            h.update(bytes.fromhex(sha256_file(path)))
+    return h.hexdigest()
 
 
-def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECTIONS, top_k: int = 3,
-                       validate_epochs: int | None = None, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every strategy, leave-one-target-out on a finished grid: each target sees only its own training set
-    and the other datasets' pre-trained models; the chosen pair's accuracy is read from the grid.
+def new_manifest(name: str, version: str, config, storage: str, archive: str) -> dict:
+    from . import __version__
 
-    Returns (summary: strategy, mean_accuracy, wins, draws, losses, oracle_gain_share; per-target choices).
-    """
+    return {"format": ZOO_FORMAT, "format_version": ZOO_FORMAT_VERSION, "name": name, "version": version,
+            "tstransfer_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "recipe": recipe_record(config), "storage": storage, "archive": archive, "models": {}}
+
+
+def export_model(root: Path, build: Path, name: str, archive: Path, storage: str) -> dict:
+    """Turn a finished pre-training of the build into a zoo entry: the model stored in `storage`, its
+    accuracies measured with the stored weights, its prototypes; returns the manifest entry."""
+    import torch
+
+    from .data import find_dataset, load_dataset
+    from .similarity import cache_key, class_prototypes, write_prototypes
+    from .training import evaluate
+
+    model = load_model(build / "pretrained" / f"{name}.safetensors")
+    dataset = load_dataset(name, archive)
+    _, _, train_path, test_path = find_dataset(name, archive)
+    float32 = {"train_acc": model.metadata.get("train_acc"), "test_acc": model.metadata.get("test_acc")}
+    if storage == "float16":
+        model.network.half()
+        model.network.float()  # now exactly the weights the file will hold: measure with these
+    train_eval = evaluate(model, dataset, "train")
+    test_eval = evaluate(model, dataset) if dataset.X_test is not None else None
+    model.metadata.update({"storage": storage, "float32_accuracies": float32,
+                           "train_acc": train_eval["accuracy"], "train_loss": train_eval["loss"],
+                           "test_acc": test_eval and test_eval["accuracy"],
+                           "test_loss": test_eval and test_eval["loss"]})
+    if storage == "float16":
+        model.network.to(torch.float16)
+    model_path = model.save(root / "models" / f"{name}.safetensors")
+    proto_path = write_prototypes(root / "prototypes" / f"{name}.npz", class_prototypes(dataset),
+                                  dataset.classes, cache_key(dataset))
+    meta = model.metadata
+    return {"dataset": name, "classes": model.classes, "n_classes": len(model.classes),
+            "channels": dataset.in_channels, "length": int(dataset.X_train.shape[-1]),
+            "n_train": len(dataset.y_train), "n_test": 0 if dataset.y_test is None else len(dataset.y_test),
+            "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs"), "seed": meta["config"]["seed"],
+            "train_acc": train_eval["accuracy"], "test_acc": test_eval and test_eval["accuracy"],
+            "test_loss": test_eval and test_eval["loss"], "float32_test_acc": float32["test_acc"],
+            "seconds": meta.get("seconds"), "device": meta.get("device"),
+            "data_sha256": data_fingerprint(train_path, test_path),
+            "file": f"models/{name}.safetensors", "sha256": sha256_file(model_path),
+            "bytes": model_path.stat().st_size,
+            "prototypes": f"prototypes/{name}.npz", "prototypes_sha256": sha256_file(proto_path),
+            "prototypes_bytes": proto_path.stat().st_size}
+
+
+def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config, workers: int = 1,
+              storage: str = "float16", name: str | None = None, version: str = "1",
+              progress: bool = True) -> BuildReport:
+    """Pre-train each dataset with `config`, export it with its prototypes, keep the manifest current after
+    every model. Resumable: finished models are kept; an interrupted build continues from its store."""
+    from .data import find_dataset
+    from .experiments import plan_runs, run_grid
+
+    if storage not in STORAGE:
+        raise TSTransferError(f"--storage {storage}: choose one of {', '.join(STORAGE)}")
+    given_archive, archive, root = str(archive), Path(archive).resolve(), Path(out)
+    names = list(dict.fromkeys(safe_name(find_dataset(d, archive)[0], "dataset") for d in datasets))
+    if not names:
+        raise TSTransferError("zoo build: give the datasets to pre-train (--datasets)")
+    root.mkdir(parents=True, exist_ok=True)
+    if (root / MANIFEST).is_file():
+        manifest = read_manifest(root)
+        for key, value in (("recipe", recipe_record(config)), ("storage", storage)):
+            if manifest.get(key) != value:
+                raise TSTransferError(f"--out {root}: this zoo was built with {key} {manifest.get(key)}, not "
+                                      f"{value}; build into another folder")
+    else:
+        manifest = new_manifest(name or root.resolve().name, version, config, storage, given_archive)
+        write_manifest(root, manifest)
+
+    def done(name: str) -> bool:
+        entry = manifest["models"].get(name)
+        return bool(entry) and (root / entry["file"]).is_file() and (root / entry["prototypes"]).is_file()
+
+    kept = [n for n in names if done(n)]
+    todo = [n for n in names if n not in kept]
+    built, failed = [], {}
+    started = time.perf_counter()
+
+    def on_result(spec, result: dict) -> None:
+        if result["status"] != "done":
+            failed[spec.target] = result.get("error", "failed")
+            return
+        manifest["models"][spec.target] = export_model(root, root / "build", spec.target, archive, storage)
+        write_manifest(root, manifest)  # after every model: an interrupted build loses nothing finished
+        built.append(spec.target)
+
+    if todo:
+        report = run_grid(archive, root / "build", plan_runs(todo, transfers=False), config, workers=workers,
+                          progress=progress, retry_failed=True, on_result=on_result)
+        # runs finished by an earlier, interrupted build of this folder: export what is missing
+        for n in todo:
+            if n not in built and n not in failed and (root / "build" / "pretrained" / f"{n}.safetensors").is_file():
+                manifest["models"][n] = export_model(root, root / "build", n, archive, storage)
+                write_manifest(root, manifest)
+                built.append(n)
+        del report
+    order = {n: i for i, n in enumerate(names)}
+    manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda kv: order.get(kv[0], len(order))))
+    path = write_manifest(root, manifest)
+    return BuildReport(names, built, kept, failed, time.perf_counter() - started, path)
+
+
+# ----------------------------------------------------------------------------- verifying and pulling
+
+
+def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
+    """Check every file of a published zoo against its sha256 and every model header against the
+    manifest. Returns (files checked, problems: one line each naming the file)."""
+    root = Path(root)
+    if not (root / MANIFEST).is_file():
+        raise TSTransferError(f"{root}: no {MANIFEST}; `zoo verify` checks a published zoo (see `zoo build`)")
+    manifest = read_manifest(root)
+    problems, checked = [], 0
+    for name, entry in manifest["models"].items():
+        for key, digest in (("file", entry["sha256"]), ("prototypes", entry["prototypes_sha256"])):
+            path = root / entry[key]
+            checked += 1
+            if not path.is_file():
+                problems.append(f"{path}: missing")
+            elif sha256_file(path) != digest:
+                problems.append(f"{path}: sha256 differs from the manifest (damaged or tampered)")
+        if any(p.startswith(str(root / entry["file"])) for p in problems):
+            continue
+        try:
+            model = load_model(root / entry["file"])
+        except TSTransferError as err:
+            problems.append(str(err))
+            continue
+        if model.classes != entry.get("classes") or model.metadata.get("dataset") != name:
+            problems.append(f"{root / entry['file']}: its header (dataset {model.metadata.get('dataset')!r}, "
+                            f"classes {model.classes}) disagrees with the manifest")
+    return checked, problems
+
+
+def _fetch(url: str, dest: Path, timeout: float, bar=None) -> None:
+    """Download `url` to `dest`, continuing a partial `dest` when the server honours Range, else restarting."""
+    import urllib.error
+    import urllib.request
+
+    offset = dest.stat().st_size if dest.is_file() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            resumed = offset and response.status == 206
+            if bar is not None and resumed:
+                bar.update(offset)
+            with open(dest, "ab" if resumed else "wb") as f:
+                while block := response.read(1 << 16):
+                    f.write(block)
+                    if bar is not None:
+                        bar.update(len(block))
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and offset:  # already complete
+            return
+        raise TSTransferError(f"{url}: HTTP {err.code} {err.reason}") from None
+    except (urllib.error.URLError, OSError, TimeoutError) as err:
+        reason = getattr(err, "reason", err)
+        raise TSTransferError(f"{url}: download interrupted ({reason}); run the same command again to "
+                              "continue") from None
+
+
+def _get(source: str, relative: str, dest: Path, timeout: float, bar=None) -> None:
+    if source.startswith(("http://", "https://")):
+        _fetch(source.rstrip("/") + "/" + relative, dest, timeout, bar)
+        return
+    path = Path(source.removeprefix("file://")) / relative
+    if not path.is_file():
+        raise TSTransferError(f"{path}: missing from the zoo at {source}")
+    shutil.copyfile(path, dest)
+    if bar is not None:
+        bar.update(dest.stat().st_size)
+
+
+def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool = True) -> Path:
+    """Download a published zoo (an http(s) URL or a local folder) into `to`, verifying every file's sha256
+    before anything is usable. Files land in `<to>.partial/` first (a rerun continues there); the zoo
+    appears at `to` only once complete and verified. A file whose sha256 differs is refused and deleted."""
     from tqdm.auto import tqdm
 
-    from .data import load_dataset
-    from .report import load_study
-
-    tables = load_study(study)
-    settings = tables.settings
-    config = TrainConfig(epochs=settings.get("epochs", 2000), seed=settings.get("seed", 0))
-    zoo = Zoo(study)
-    rows = []
-    targets = [t for t in tables.accuracy.columns if t in tables.baseline.index]
-    for target in tqdm(targets, desc="selection", unit="target", disable=not progress, dynamic_ncols=True):
-        column = tables.accuracy[target].drop(target, errors="ignore").dropna()
-        pool = [s for s in column.index if s in zoo.entries]
-        if not pool:
-            continue
-        dataset = load_dataset(target, archive)
-        exclude = [n for n in zoo.entries if n not in pool]  # the target itself and sources not in the grid
-        row = {"target": target, "no transfer": float(tables.baseline[target]), "oracle": float(column[pool].max())}
-        for strategy in strategies:
-            chosen, _ = choose_source(zoo, dataset, strategy, config, top_k, validate_epochs or
-                                      max(1, config.epochs // 10), exclude)
-            row[strategy], row[f"{strategy}_source"] = float(column[chosen]), chosen
-        rows.append(row)
-    per_target = pd.DataFrame(rows).set_index("target")
-    base, oracle = per_target["no transfer"], per_target["oracle"]
-    summary = []
-    for strategy in ["no transfer", *strategies, "oracle"]:
-        acc = per_target[strategy]
-        a, b = acc.round(6), base.round(6)
-        gap = oracle.mean() - base.mean()
-        summary.append({"strategy": strategy, "mean_accuracy": acc.mean(), "wins": int((a > b).sum()),
-                        "draws": int((a == b).sum()), "losses": int((a < b).sum()),
-                        "oracle_gain_share": (acc.mean() - base.mean()) / gap if gap > 0 else np.nan})
-    return pd.DataFrame(summary), per_target
+    to = Path(to)
+    if to.exists() and (not to.is_dir() or any(to.iterdir())):
+        raise TSTransferError(f"--to {to}: exists and is not empty; pull into a new folder")
+    staging = to.with_name(to.name + ".partial")
+    staging.mkdir(parents=True, exist_ok=True)
+    manifest_tmp = staging / f".{MANIFEST}.download"
+    manifest_tmp.unlink(missing_ok=True)
+    _get(source, MANIFEST, manifest_tmp, timeout)
+    os.replace(manifest_tmp, staging / f".{MANIFEST}.pending")
+    manifest_text = (staging / f".{MANIFEST}.pending").read_text()
+    shutil.copyfile(staging / f".{MANIFEST}.pending", staging / MANIFEST)
+    manifest = read_manifest(staging)  # checks every named path stays inside the zoo
+    (staging / MANIFEST).unlink()
+    files = [(e[key], e[digest], e.get(f"{'prototypes_' if key == 'prototypes' else ''}bytes"))
+             for e in manifest["models"].values() for key, digest in (("file", "sha256"),
+                                                                         ("prototypes", "prototypes_sha256"))]
+    total = sum(int(b) for _, _, b in files if isinstance(b, int)) or None
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc="zoo pull", disable=not progress, dynamic_ncols=True)
+    try:
+        for relative, digest, _ in files:
+            dest = staging / relative
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.is_file() and sha256_file(dest) == digest:
+                bar.update(dest.stat().st_size)
+                continue  # verified by an earlier, interrupted pull
+            part = dest.with_name(dest.name + ".part")
+            _get(source, relative, part, timeout, bar)
+            if sha256_file(part) != digest:
+                part.unlink()
+                raise TSTransferError(f"{source.rstrip('/')}/{relative}: sha256 differs from the zoo's manifest "
+                                      "(tampered or damaged); refused, nothing installed")
+            os.replace(part, dest)
+    finally:
+        bar.close()
+    with atomic_path(staging / MANIFEST) as tmp:
+        tmp.write_text(manifest_text)
+    (staging / f".{MANIFEST}.pending").unlink()
+    if to.exists():
+        to.rmdir()
+    os.replace(staging, to)
+    return to
