@@ -501,7 +501,8 @@ def cmd_import_keras(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tstransfer", description=__doc__)
+    parser = argparse.ArgumentParser(prog="tstransfer", description=__doc__,
+                                     epilog="DATASET arguments: " + DATASET_RULE)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     archive_help = "archive folder (UCR 2018/2015 or .ts layout); default: $TSTRANSFER_ARCHIVE or the mini archive"
     study_archive_help = ("archive folder; default: the one the study recorded at its first run, else "
@@ -514,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("train", help="train an FCN from scratch with the paper's recipe")
-    p.add_argument("dataset", help="dataset name in --archive, or a path to a train file / dataset folder")
+    p.add_argument("dataset", help=DATASET_RULE)
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--out", default="runs", help="output folder for the model file and history CSV")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
@@ -524,7 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="accuracy and loss of a model file on a dataset's test split")
     p.add_argument("model", help="model file (.safetensors)")
-    p.add_argument("dataset", help="dataset name in --archive, or a path to a file / dataset folder")
+    p.add_argument("dataset", help=DATASET_RULE)
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--split", choices=["test", "train"], default="test")
     p.set_defaults(func=cmd_evaluate)
@@ -570,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transfer", help="fine-tune a pre-trained source model on a target dataset")
     p.add_argument("source", help="source dataset (its model in --study) or a model file")
-    p.add_argument("target", help="target dataset name in --archive, or a path to a file / dataset folder")
+    p.add_argument("target", help=DATASET_RULE)
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--study", help="study folder holding pretrained/<SOURCE>.safetensors; the run is recorded")
     p.add_argument("--out", default="runs", help="output folder when SOURCE is a model file (writes "
@@ -593,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_similarity)
 
     p = sub.add_parser("recommend", help="rank source datasets for a target (an archive dataset or your own file)")
-    p.add_argument("target", help="dataset name in --archive, or a path to your train file / dataset folder")
+    p.add_argument("target", help=DATASET_RULE)
     p.add_argument("--study", required=True, help="study folder where `tstransfer similarity` ran")
     p.add_argument("--archive", default=None, help=study_archive_help)
     p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")

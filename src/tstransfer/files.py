@@ -39,10 +39,10 @@ def _umask() -> int:
 
 def _describe_os_error(err: OSError, path: Path) -> TSTransferError:
     if err.errno == errno.ENOSPC:
-        return TSTransferError(f"{path}: the disk is full; nothing was written")
+        return TSTransferError(f"{path}: the disk is full; nothing was written", exit_code=1)
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return TSTransferError(f"{path}: not writable ({err.strerror})")
-    return TSTransferError(f"{path}: cannot write ({err.strerror or err})")
+    return TSTransferError(f"{path}: cannot write ({err.strerror or err})", exit_code=1)
 
 
 @contextlib.contextmanager

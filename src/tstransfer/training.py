@@ -78,7 +78,7 @@ def check_finite(train_loss: float, epoch: int, what: str) -> None:
     """A run whose loss is NaN or infinite has failed: say so instead of keeping the initial weights."""
     if not math.isfinite(train_loss):
         raise TSTransferError(f"{what}: the training loss became {train_loss} at epoch {epoch}; training "
-                              "diverged or the data hold values it cannot use (no model was saved)")
+                              "diverged or the data hold values it cannot use (no model was saved)", exit_code=1)
 
 
 def batch_size_rule(n_train: int) -> int:

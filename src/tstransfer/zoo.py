@@ -353,11 +353,11 @@ def _fetch(url: str, dest: Path, timeout: float, bar=None) -> None:
     except urllib.error.HTTPError as err:
         if err.code == 416 and offset:  # already complete
             return
-        raise TSTransferError(f"{url}: HTTP {err.code} {err.reason}") from None
+        raise TSTransferError(f"{url}: HTTP {err.code} {err.reason}", exit_code=1) from None
     except (urllib.error.URLError, OSError, TimeoutError) as err:
         reason = getattr(err, "reason", err)
         raise TSTransferError(f"{url}: download interrupted ({reason}); run the same command again to "
-                              "continue") from None
+                              "continue", exit_code=1) from None
 
 
 def _get(source: str, relative: str, dest: Path, timeout: float, bar=None) -> None:
@@ -408,7 +408,7 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
             if sha256_file(part) != digest:
                 part.unlink()
                 raise TSTransferError(f"{source.rstrip('/')}/{relative}: sha256 differs from the zoo's manifest "
-                                      "(tampered or damaged); refused, nothing installed")
+                                      "(tampered or damaged); refused, nothing installed", exit_code=1)
             os.replace(part, dest)
     finally:
         bar.close()
