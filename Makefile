@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 # write the matrices, run Algorithm 1 and write the HTML report (its path is printed last). DEMO_EPOCHS (not the paper's 2000) keeps it under 15 minutes on 2 cores;
 # every output says so.
 demo: setup
-	$(BIN)/tstransfer grid --study $(STUDY) --epochs $(DEMO_EPOCHS) --test-every 10 --workers $(WORKERS)
+	$(BIN)/tstransfer grid --study $(STUDY) --all --epochs $(DEMO_EPOCHS) --test-every 10 --workers $(WORKERS)
 	$(BIN)/tstransfer results --study $(STUDY)
 	$(BIN)/tstransfer similarity --study $(STUDY) --jobs $(WORKERS) --plots
 	$(BIN)/tstransfer report --study $(STUDY) --out $(STUDY)/report

@@ -3,8 +3,11 @@ dataset that is not in the zoo."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import torch
 
 from tstransfer.data import MINI_ARCHIVE, load_dataset
 from tstransfer.selection import choose_source, logme, rank_by_similarity, split_validation
@@ -87,3 +90,191 @@ def test_fit_command_end_to_end_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path, 
     model = load_model(out)
     assert model.metadata["source"] == expected and model.metadata["selection"] == "similarity"
     assert model.classes == [1, 2]
+
+
+# ----------------------------------------------------------------------------- a published zoo: build, verify, pull
+
+
+@pytest.fixture(scope="module")
+def built_zoo(tmp_path_factory):
+    from tstransfer.cli import main
+
+    out = tmp_path_factory.mktemp("built") / "zoo"
+    assert main(["zoo", "build", "--archive", str(MINI_ARCHIVE), "--datasets", "GunPoint", "ECG200", "--out", str(out),
+                 "--epochs", "2", "--threads", "1", "--name", "tiny", "--version", "0.1", "--quiet"]) == 0
+    return out
+
+
+def test_zoo_build_writes_a_checked_manifest_and_resumes(built_zoo, capsys):
+    import json
+
+    from tstransfer.cli import main
+    from tstransfer.files import sha256_file
+
+    manifest = json.loads((built_zoo / "zoo.json").read_text())
+    assert (manifest["format"], manifest["name"], manifest["version"]) == ("tstransfer-zoo", "tiny", "0.1")
+    assert manifest["recipe"]["config"]["epochs"] == 2 and not manifest["recipe"]["paper_recipe"]
+    assert any("epochs=2" in d for d in manifest["recipe"]["deviations"])
+    assert list(manifest["models"]) == ["GunPoint", "ECG200"]
+    gun = manifest["models"]["GunPoint"]
+    assert (gun["classes"], gun["length"], gun["channels"], gun["n_train"], gun["seed"]) == ([1, 2], 150, 1, 50, 0)
+    assert 1 <= gun["best_epoch"] <= 2 and 0 <= gun["test_acc"] <= 1 and 0 <= gun["train_acc"] <= 1
+    assert gun["sha256"] == sha256_file(built_zoo / gun["file"])
+    assert gun["prototypes_sha256"] == sha256_file(built_zoo / gun["prototypes"])
+    # stored in float16, and the manifest's accuracy is that of the stored weights
+    from safetensors import safe_open
+
+    from tstransfer.training import evaluate
+
+    with safe_open(str(built_zoo / gun["file"]), framework="pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys() if "num_batches" not in k} == {torch.float16}
+    stored = Zoo(built_zoo).model("GunPoint")
+    assert evaluate(stored, load_dataset("GunPoint"))["accuracy"] == pytest.approx(gun["test_acc"])
+    capsys.readouterr()
+    assert main(["zoo", "build", "--archive", str(MINI_ARCHIVE), "--datasets", "GunPoint", "ECG200", "--out",
+                 str(built_zoo), "--epochs", "2", "--threads", "1", "--name", "tiny", "--version", "0.1",
+                 "--quiet"]) == 0
+    assert "0 models built now, 2 kept from before" in capsys.readouterr().out
+    assert main(["zoo", "list", "--zoo", str(built_zoo)]) == 0
+    assert "zoo tiny 0.1: 2 models" in capsys.readouterr().out
+
+
+def test_zoo_verify_names_a_flipped_byte(built_zoo, tmp_path, capsys):
+    import shutil
+
+    from tstransfer.cli import main
+
+    assert main(["zoo", "verify", str(built_zoo)]) == 0
+    copy = tmp_path / "zoo"
+    shutil.copytree(built_zoo, copy)
+    model = copy / "models" / "ECG200.safetensors"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    model.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["zoo", "verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert f"FAILED {model}: sha256 differs" in out and "GunPoint" not in out
+
+
+class _Server:
+    """A real HTTP server on 127.0.0.1 serving a folder; `cut` makes the first GET of a path ending with it
+    send half of the file and drop the connection."""
+
+    def __init__(self, folder, cut: str | None = None):
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        server = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if server.cut and self.path.endswith(server.cut):
+                    server.cut = None
+                    body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                super().do_GET()
+
+        self.cut = cut
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_zoo_pull_over_http_verifies_resumes_and_refuses_a_tampered_file(built_zoo, tmp_path, capsys):
+    import shutil
+
+    from tstransfer.cli import main
+
+    to = tmp_path / "pulled"
+    with _Server(built_zoo, cut="GunPoint.safetensors") as server:
+        assert main(["zoo", "pull", server.url, "--to", str(to), "--quiet"]) == 1
+        assert "download interrupted" in capsys.readouterr().err
+        assert not to.exists()  # nothing usable before every file is verified
+        assert main(["zoo", "pull", server.url, "--to", str(to), "--quiet"]) == 0
+    assert "2 models, every sha256 verified" in capsys.readouterr().out
+    assert main(["zoo", "verify", str(to)]) == 0
+    for f in ("zoo.json", "models/GunPoint.safetensors", "prototypes/ECG200.npz"):
+        assert (to / f).read_bytes() == (built_zoo / f).read_bytes()
+    assert not (tmp_path / "pulled.partial").exists()
+
+    tampered = tmp_path / "tampered"
+    shutil.copytree(built_zoo, tampered)
+    model = tampered / "models" / "GunPoint.safetensors"
+    data = bytearray(model.read_bytes())
+    data[-10] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with _Server(tampered) as server:
+        assert main(["zoo", "pull", server.url, "--to", str(tmp_path / "bad"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "models/GunPoint.safetensors: sha256 differs" in err and "refused" in err
+    assert not (tmp_path / "bad").exists()
+    assert not (tmp_path / "bad.partial" / "models" / "GunPoint.safetensors").exists()
+    # a local folder works the same way
+    assert main(["zoo", "pull", str(built_zoo), "--to", str(tmp_path / "local"), "--quiet"]) == 0
+
+
+# ----------------------------------------------------------------------------- the zoo shipped with tstransfer
+
+
+def test_the_shipped_zoo_verifies_and_is_the_default(capsys):
+    from tstransfer.cli import main
+    from tstransfer.zoo import SHIPPED_ZOO, read_manifest
+
+    assert main(["zoo", "verify", str(SHIPPED_ZOO)]) == 0
+    manifest = read_manifest(SHIPPED_ZOO)
+    assert manifest["recipe"]["paper_recipe"] and manifest["recipe"]["config"]["epochs"] == 2000
+    assert list(manifest["models"])[:3] == ["SonyAIBORobotSurface1", "ItalyPowerDemand", "MoteStrain"]
+    capsys.readouterr()
+    assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"zoo {manifest['name']} {manifest['version']}: {len(manifest['models'])} models")
+    assert sorted(Zoo().entries) == sorted(manifest["models"])
+
+
+def test_fit_and_transfer_classifier_start_from_the_shipped_zoo(tmp_path, capsys, monkeypatch):
+    """A practitioner's own data, no --zoo, no pre-training: a source of the shipped zoo is fine-tuned."""
+    import tstransfer.training as training
+    import tstransfer.transfer as transfer
+    from conftest import toy_rows, write_ucr2018
+    from tstransfer import TransferClassifier
+    from tstransfer.cli import main
+    from tstransfer.models import load_model
+
+    folder = write_ucr2018(tmp_path, "Mine", toy_rows(8, 40, labels=("up", "down")),
+                           toy_rows(5, 40, labels=("up", "down"), seed=3))
+    shipped = sorted(Zoo().entries)
+    trained = []
+    real_fit = transfer.fit
+    monkeypatch.setattr(transfer, "fit",
+                        lambda net, ds, *a, **k: trained.append(ds.name) or real_fit(net, ds, *a, **k))
+    monkeypatch.setattr(training, "fit", lambda *a, **k: pytest.fail("trained from scratch"))
+    out = tmp_path / "m.safetensors"
+    assert main(["fit", "--train", str(folder / "Mine_TRAIN.tsv"), "--test", str(folder / "Mine_TEST.tsv"),
+                 "--epochs", "2", "--out", str(out), "--threads", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    source = printed.split("chosen source: ", 1)[1].split(" ", 1)[0]
+    assert source in shipped and "test accuracy: " in printed
+    assert trained == ["Mine"]  # one fine-tuning, no pre-training
+    assert load_model(out).metadata["source"] == source
+    X, y = np.array([r[1:] for r in toy_rows(8, 40)]), np.array([r[0] for r in toy_rows(8, 40)])
+    clf = TransferClassifier(epochs=2, threads=1).fit(X, y)
+    assert clf.source_ in shipped and clf.predict(X).shape == (16,)

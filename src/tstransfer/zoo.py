@@ -333,8 +333,13 @@ def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
     return checked, problems
 
 
-def _fetch(url: str, dest: Path, timeout: float, bar=None) -> None:
-    """Download `url` to `dest`, continuing a partial `dest` when the server honours Range, else restarting."""
+MAX_MANIFEST_BYTES = 16 << 20  # a manifest of thousands of models is a few MB; more is not a manifest
+
+
+def _fetch(url: str, dest: Path, timeout: float, bar=None, max_bytes: int | None = None) -> None:
+    """Download `url` to `dest`, continuing a partial `dest` when the server honours Range, else restarting.
+    More than `max_bytes` (the size the manifest announces) is refused: a server cannot fill the disk."""
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -345,28 +350,41 @@ def _fetch(url: str, dest: Path, timeout: float, bar=None) -> None:
             resumed = offset and response.status == 206
             if bar is not None and resumed:
                 bar.update(offset)
+            written = offset if resumed else 0
+            announced = response.headers.get("Content-Length")
+            expected = written + int(announced) if announced and announced.isdigit() else None
             with open(dest, "ab" if resumed else "wb") as f:
                 while block := response.read(1 << 16):
+                    written += len(block)
+                    if max_bytes is not None and written > max_bytes:
+                        f.close()
+                        dest.unlink()
+                        raise TSTransferError(f"{url}: larger than the {max_bytes} bytes the zoo announces; "
+                                              "refused", exit_code=1)
                     f.write(block)
                     if bar is not None:
                         bar.update(len(block))
+            if expected is not None and written < expected:  # http.client returns a short body silently
+                raise ConnectionError(f"connection closed after {written} of {expected} bytes")
     except urllib.error.HTTPError as err:
         if err.code == 416 and offset:  # already complete
             return
         raise TSTransferError(f"{url}: HTTP {err.code} {err.reason}", exit_code=1) from None
-    except (urllib.error.URLError, OSError, TimeoutError) as err:
-        reason = getattr(err, "reason", err)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as err:
+        reason = getattr(err, "reason", None) or type(err).__name__
         raise TSTransferError(f"{url}: download interrupted ({reason}); run the same command again to "
                               "continue", exit_code=1) from None
 
 
-def _get(source: str, relative: str, dest: Path, timeout: float, bar=None) -> None:
+def _get(source: str, relative: str, dest: Path, timeout: float, bar=None, max_bytes: int | None = None) -> None:
     if source.startswith(("http://", "https://")):
-        _fetch(source.rstrip("/") + "/" + relative, dest, timeout, bar)
+        _fetch(source.rstrip("/") + "/" + relative, dest, timeout, bar, max_bytes)
         return
     path = Path(source.removeprefix("file://")) / relative
     if not path.is_file():
         raise TSTransferError(f"{path}: missing from the zoo at {source}")
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise TSTransferError(f"{path}: larger than the {max_bytes} bytes the zoo announces; refused", exit_code=1)
     shutil.copyfile(path, dest)
     if bar is not None:
         bar.update(dest.stat().st_size)
@@ -385,7 +403,7 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     staging.mkdir(parents=True, exist_ok=True)
     manifest_tmp = staging / f".{MANIFEST}.download"
     manifest_tmp.unlink(missing_ok=True)
-    _get(source, MANIFEST, manifest_tmp, timeout)
+    _get(source, MANIFEST, manifest_tmp, timeout, max_bytes=MAX_MANIFEST_BYTES)
     os.replace(manifest_tmp, staging / f".{MANIFEST}.pending")
     manifest_text = (staging / f".{MANIFEST}.pending").read_text()
     shutil.copyfile(staging / f".{MANIFEST}.pending", staging / MANIFEST)
@@ -394,17 +412,23 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     files = [(e[key], e[digest], e.get(f"{'prototypes_' if key == 'prototypes' else ''}bytes"))
              for e in manifest["models"].values() for key, digest in (("file", "sha256"),
                                                                          ("prototypes", "prototypes_sha256"))]
-    total = sum(int(b) for _, _, b in files if isinstance(b, int)) or None
+    for relative, _, size in files:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise TSTransferError(f"{source}: the manifest gives no valid size (bytes) for {relative}")
+    total = sum(size for _, _, size in files)
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="zoo pull", disable=not progress, dynamic_ncols=True)
     try:
-        for relative, digest, _ in files:
+        for relative, digest, size in files:
             dest = staging / relative
             dest.parent.mkdir(parents=True, exist_ok=True)
             if dest.is_file() and sha256_file(dest) == digest:
                 bar.update(dest.stat().st_size)
                 continue  # verified by an earlier, interrupted pull
             part = dest.with_name(dest.name + ".part")
-            _get(source, relative, part, timeout, bar)
+            _get(source, relative, part, timeout, bar, max_bytes=size)
+            if part.stat().st_size < size:  # kept: a rerun continues it
+                raise TSTransferError(f"{source.rstrip('/')}/{relative}: download interrupted ({part.stat().st_size} "
+                                      f"of {size} bytes); run the same command again to continue", exit_code=1)
             if sha256_file(part) != digest:
                 part.unlink()
                 raise TSTransferError(f"{source.rstrip('/')}/{relative}: sha256 differs from the zoo's manifest "
