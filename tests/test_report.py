@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -135,9 +136,10 @@ def test_report_of_a_real_study_renders_in_chromium(real_study, tmp_path):
 
 def test_broken_image_is_detected_by_the_browser_check(tmp_path):
     page = tmp_path / "page.html"
-    from tstransfer.report import _page
+    from tstransfer.report import _render
 
-    page.write_text(_page("t", "<img src='missing.png'>"))
+    page.write_text(_render("target", title="t", target="T", no_transfer="", k1_source="", best="",
+                            acc_png="missing.png", loss_png=None, sources={"id": "sources", "columns": [], "rows": []}))
     assert 'data-broken-images="1"' in _browser(page, "--dump-dom").stdout
 
 
@@ -207,3 +209,67 @@ def test_evaluate_selection_leave_one_target_out(real_study, capsys):
         assert all(row["oracle"] >= row[s] for s in ("similarity", "validate", "transferability"))
     assert summary.loc[["similarity", "oracle"], ["wins", "draws", "losses"]].sum(axis=1).tolist() == [3, 3]
     assert "Selection strategies, leave-one-target-out" in (real_study / "report" / "index.html").read_text()
+
+
+# Payloads that, if any reached the HTML unescaped, would run script: each marks the page when it runs.
+MARK = "document.body.dataset.pwned=1"
+HOSTILE = [
+    f"x' onerror='{MARK}' y='",
+    f'x" onerror="{MARK}" y="',
+    f"<script>{MARK}</script>",
+    f"<img src=x onerror={MARK}>",
+    "../../../../escaped/x",
+    "/tmp/absolute-escape/y",
+    "..",
+    "a$\\frac{b",
+    "con\x07trol",
+    "ünï cödé ✓",
+]
+
+
+def _files_outside(root: Path, allowed: list[Path]) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not any(a in p.parents for a in allowed)]
+
+
+def test_a_matrix_with_hostile_names_stays_inside_out_and_runs_no_script(tmp_path):
+    from tstransfer.cli import main
+
+    work = tmp_path / "deep" / "er" / "work"
+    work.mkdir(parents=True)
+    names = HOSTILE + ["Plain"]
+    rng = np.random.default_rng(0)
+    acc = pd.DataFrame(rng.uniform(0.5, 1, (len(names), len(names))), index=names, columns=names)
+    acc.to_csv(work / "acc.csv")
+    pd.DataFrame({"dataset": names, "accuracy": rng.uniform(0.5, 1, len(names))}).to_csv(work / "base.csv",
+                                                                                          index=False)
+    out = work / "report"
+    assert main(["report", "--matrix", str(work / "acc.csv"), "--baseline", str(work / "base.csv"), "--out",
+                 str(out), "--quiet"]) == 0
+    assert sorted(_files_outside(tmp_path, [out])) == [work / "acc.csv", work / "base.csv"]
+    assert not Path("/tmp/absolute-escape").exists()
+    pages = sorted((out / "targets").iterdir())
+    assert len(pages) == len(names) and all(p.parent == out / "targets" for p in pages)
+    for page in [out / "index.html", *pages]:
+        dom = _browser(page, "--dump-dom").stdout
+        assert "data-pwned" not in dom, page
+        assert 'data-broken-images="0"' in dom, page  # the encoded figure names resolve
+    dom = _browser(out / "index.html", "--dump-dom").stdout
+    assert "&lt;script&gt;document.body.dataset.pwned=1&lt;/script&gt;" in dom  # shown as text
+    assert _rows(dom, "targets") == len(names)
+
+
+def test_a_study_with_a_hostile_dataset_name_reports_safely(tmp_path):
+    from conftest import toy_rows, write_ucr2018
+    from tstransfer.cli import main
+
+    archive = tmp_path / "archive"
+    hostile = f"x' onerror='{MARK}' y='"
+    write_ucr2018(archive, hostile, toy_rows(4, 16, seed=1), toy_rows(2, 16, seed=2))
+    write_ucr2018(archive, "Plain", toy_rows(4, 16, seed=3), toy_rows(2, 16, seed=4))
+    study = tmp_path / "study"
+    assert main(["grid", "--archive", str(archive), "--study", str(study), "--all", "--epochs", "1", "--threads",
+                 "1", "--quiet"]) == 0
+    assert main(["report", "--study", str(study), "--out", str(study / "report"), "--quiet"]) == 0
+    for page in [study / "report" / "index.html", *(study / "report" / "targets").iterdir()]:
+        dom = _browser(page, "--dump-dom").stdout
+        assert "data-pwned" not in dom and 'data-broken-images="0"' in dom, page

@@ -17,6 +17,19 @@ from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 from .files import atomic_path  # noqa: E402
 
 
+def literal_text(plot):
+    """Names from data are drawn as they are: '$' in a dataset name must not start mathtext (a hostile name
+    could make the figure fail to render)."""
+    import functools
+
+    @functools.wraps(plot)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return wrapper
+
+
 def _save(fig, path: str | Path, dpi: int = 110) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
@@ -24,6 +37,7 @@ def _save(fig, path: str | Path, dpi: int = 110) -> Path:
     return Path(path)
 
 
+@literal_text
 def loss_curves(target: str, scratch: pd.DataFrame | None, transfers: dict[str, pd.DataFrame],
                 path: str | Path, note: str = "") -> Path:
     """Training and test loss per epoch: from scratch (black) and fine-tuned from each source (colours)."""
@@ -44,6 +58,7 @@ def loss_curves(target: str, scratch: pd.DataFrame | None, transfers: dict[str, 
     return _save(fig, path)
 
 
+@literal_text
 def accuracy_vs_similarity(target: str, ranked: pd.DataFrame, no_transfer: float | None, path: str | Path) -> Path:
     """Accuracy after transfer from each source, sources in order of similarity (rank 1 = most similar),
     with the running mean of the top-k sources and the no-transfer accuracy as a reference line.
@@ -65,6 +80,7 @@ def accuracy_vs_similarity(target: str, ranked: pd.DataFrame, no_transfer: float
     return _save(fig, path)
 
 
+@literal_text
 def variation_heatmap(variation: pd.DataFrame, path: str | Path, clip_percentile: float = 98) -> Path:
     """Sources (rows) x targets (columns), diverging colours centred on 0. The colour scale is clipped at a
     high percentile of |variation| so one broken baseline does not wash out the rest (the bar says so)."""
@@ -94,6 +110,7 @@ def variation_heatmap(variation: pd.DataFrame, path: str | Path, clip_percentile
     return _save(fig, path)
 
 
+@literal_text
 def selection_summary(table: pd.DataFrame, path: str | Path) -> Path:
     """Per strategy: wins / draws / losses against no transfer (bars) and mean accuracy (labels)."""
     table = table[table.strategy != "no transfer"]
@@ -117,6 +134,7 @@ def selection_summary(table: pd.DataFrame, path: str | Path) -> Path:
     return _save(fig, path)
 
 
+@literal_text
 def critical_difference(scores: pd.DataFrame, path: str | Path) -> Path | None:
     """aeon's critical-difference diagram of the strategies' per-target accuracies (needs >= 2 targets)."""
     from aeon.visualisation import plot_critical_difference

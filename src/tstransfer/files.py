@@ -31,6 +31,19 @@ def safe_name(name, what: str = "name") -> str:
     return text
 
 
+def file_stem(name) -> str:
+    """A name from data as one file-name component, encoded instead of refused (the report must show any
+    name a matrix holds): every character but ASCII letters, digits, '_' and '-' becomes %XX of its UTF-8
+    bytes, so '/', '\\', '.', NUL and control characters can never form a path, and distinct names stay
+    distinct. A name longer than 100 characters keeps a prefix and a hash of the whole."""
+    text = str(name)
+    stem = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "".join(f"%{b:02X}" for b in c.encode())
+                   for c in text) or "%"
+    if len(stem) > 100:
+        stem = stem[:80] + "~" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return stem
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

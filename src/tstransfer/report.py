@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 import io
 import json
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TSTransferError
-from .files import atomic_write_text
+from .files import atomic_write_text, file_stem
 from .store import Store
 from .training import TrainConfig
 
@@ -215,6 +214,11 @@ def inputs_from_files(matrix: str | Path, baseline: str | Path, similarity: str 
     from .data import canonical_name
 
     acc = _canonical_index(_read_table(matrix, "--matrix", index_col=0), ("index", "columns"))
+    for axis, labels in (("rows", acc.index), ("columns", acc.columns)):
+        twice = sorted({str(n) for n in labels[labels.duplicated()]})
+        if twice:
+            raise TSTransferError(f"--matrix {matrix}: {axis} {twice[:3]} appear twice (after translating UCR 2015 "
+                                  "names and stripping spaces); a matrix must name each dataset once")
     try:
         acc = acc.apply(pd.to_numeric, errors="raise").astype(float)
     except ValueError as err:
@@ -280,30 +284,74 @@ window.addEventListener('load', function(){var imgs=Array.from(document.images);
 """
 
 
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body>{body}<script>{_SCRIPT}</script></body></html>\n")
+# Every value from data reaches the HTML through Jinja2 with autoescaping (text and attributes); every
+# name that becomes a file goes through files.file_stem and is URL-quoted in links.
+_TEMPLATES = {
+    "table": """{% macro table(t) -%}
+<table class='sortable' id='{{ t.id }}'><thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>{% for row in t.rows %}<tr>{% for text, href in row %}<td>{% if href %}<a href='{{ href }}'>{{ text }}</a>
+{%- else %}{{ text }}{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+{%- endmacro %}""",
+    "page": """<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{{ title }}</title>
+<style>{{ style | safe }}</style></head><body>{% block body %}{% endblock %}<script>{{ script | safe }}</script>
+</body></html>
+""",
+    "target": """{% extends "page" %}{% from "table" import table %}{% block body %}
+<p><a href='../index.html'>&larr; report</a></p><h1>{{ target }}</h1>
+<p>no transfer: {{ no_transfer }} &middot; most similar source: {{ k1_source }} &middot; best source: {{ best }}</p>
+<h2>Accuracy against source similarity</h2><img src='../figures/{{ acc_png }}' alt='accuracy'>
+{% if loss_png %}<h2>Loss with and without transfer</h2>
+<img src='../figures/{{ loss_png }}' alt='loss curves'>{% endif %}
+<h2>Sources</h2>{{ table(sources) }}
+{% endblock %}""",
+    "index": """{% extends "page" %}{% from "table" import table %}{% block body %}
+<h1>tstransfer report</h1>
+{% if deviations %}<p class='note'><b>Deviates from the paper's recipe:</b> {{ deviations }}</p>{% endif %}
+<p>{{ n_sources }} sources, {{ n_targets }} targets, {{ s.pairs }} pairs: {{ s.improved }} improved,
+{{ s.unchanged }} unchanged, {{ s.degraded }} degraded; mean change {{ "%+.2f" % s.mean_change_points }} accuracy
+points, median variation {{ "%+.2f" % s.median_variation_pct }}%.</p>
+<h2>Choosing the source</h2>
+<p>Expected values for the random source; W/D/L and the Wilcoxon signed-rank test are against no transfer
+(a draw: equal accuracy after rounding to 6 decimals). Medians and mean ranks are shown because one broken
+baseline can dominate % averages.</p>
+{{ table(selection) }}<img src='figures/selection.png' alt='selection'>
+{% if strategies %}<h3>Selection strategies, leave-one-target-out (tstransfer evaluate-selection)</h3>
+<p>Each target chooses among the other datasets' models from its training set only; oracle_gain_share: the
+share of the best source's mean gain over no transfer.</p>{{ table(strategies) }}{% endif %}
+{% if cd %}<h3>Critical difference diagram (Wilcoxon, Holm)</h3><img src='figures/cd_diagram.png' alt='cd'>{% endif %}
+{% if not similarity %}<p class='note'>No similarity table: K_1 is missing and sources are ordered by accuracy.
+Run <code>tstransfer similarity</code> for Algorithm 1.</p>{% endif %}
+<h2>Accuracy variation</h2><img src='figures/variation_heatmap.png' alt='variation heatmap'>
+<h2>Targets</h2>{{ table(targets) }}
+<h2>Settings</h2>{{ table(settings) }}
+{% endblock %}""",
+}
+
+
+def _render(template: str, **values) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.get_template(template).render(style=_STYLE, script=_SCRIPT, **values)
 
 
 def _fmt(value, digits=4) -> str:
     if isinstance(value, (float, np.floating)):
         return "" if np.isnan(value) else f"{value:.{digits}f}"
-    return html.escape(str(value))
+    return str(value)
 
 
-def _table(frame: pd.DataFrame, table_id: str, links: dict[str, str] | None = None) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for _, row in frame.iterrows():
-        cells = []
-        for i, value in enumerate(row):
-            text = _fmt(value)
-            if i == 0 and links and str(value) in links:
-                text = f"<a href='{html.escape(links[str(value)])}'>{text}</a>"
-            cells.append(f"<td>{text}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<table class='sortable' id='{table_id}'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+def _table(frame: pd.DataFrame, table_id: str, links: dict[str, str] | None = None) -> dict:
+    """A table for the template: formatted cells (escaped there), the first column linked via `links`."""
+    rows = [[(_fmt(value), links.get(str(value)) if i == 0 and links else None) for i, value in enumerate(row)]
+            for _, row in frame.iterrows()]
+    return {"id": table_id, "columns": [str(c) for c in frame.columns], "rows": rows}
+
+
+def _url(file_name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(file_name)
 
 
 def _history(path: Path | None) -> pd.DataFrame | None:
@@ -374,54 +422,33 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True) -
     cd = figures.critical_difference(per_target[STRATEGIES].dropna(axis=1, how="all"), fig_dir / "cd_diagram.png")
 
     targets = list(per_target.index)
-    links = {t: f"targets/{t}.html" for t in targets}
+    stems = {t: file_stem(t) for t in targets}
+    links = {t: "targets/" + _url(f"{stems[t]}.html") for t in targets}
     for target in tqdm(targets, desc="report", unit="target", disable=not progress, dynamic_ncols=True):
         ranked = ranked_sources(inputs, target)
-        figures.accuracy_vs_similarity(target, ranked, inputs.baseline.get(target), fig_dir / f"{target}_acc.png")
-        parts = [f"<p><a href='../index.html'>&larr; report</a></p><h1>{html.escape(target)}</h1>",
-                 f"<p>no transfer: {_fmt(inputs.baseline.get(target, np.nan))}"
-                 f" &middot; most similar source: {html.escape(str(per_target.loc[target, 'k1_source']) or 'n/a')}"
-                 f" &middot; best source: {_fmt(per_target.loc[target, BEST])}</p>",
-                 f"<h2>Accuracy against source similarity</h2><img src='../figures/{target}_acc.png' alt='accuracy'>"]
+        acc_png, loss_png = f"{stems[target]}_acc.png", None
+        figures.accuracy_vs_similarity(target, ranked, inputs.baseline.get(target), fig_dir / acc_png)
         if inputs.histories and (("", target) in inputs.histories or any(k[1] == target for k in inputs.histories)):
             try:
-                plot_loss(inputs, target, None, fig_dir / f"{target}_loss.png")
-                parts.append(f"<h2>Loss with and without transfer</h2><img src='../figures/{target}_loss.png' "
-                             "alt='loss curves'>")
+                plot_loss(inputs, target, None, fig_dir / f"{stems[target]}_loss.png")
+                loss_png = f"{stems[target]}_loss.png"
             except TSTransferError:
                 pass
-        parts.append("<h2>Sources</h2>" + _table(ranked, "sources"))
-        atomic_write_text(out / "targets" / f"{target}.html", _page(f"{target} - tstransfer", "".join(parts)))
+        page = _render("target", title=f"{target} - tstransfer", target=target,
+                       no_transfer=_fmt(inputs.baseline.get(target, np.nan)),
+                       k1_source=str(per_target.loc[target, "k1_source"]) or "n/a",
+                       best=_fmt(per_target.loc[target, BEST]), acc_png=_url(acc_png),
+                       loss_png=loss_png and _url(loss_png), sources=_table(ranked, "sources"))
+        atomic_write_text(out / "targets" / f"{stems[target]}.html", page)
 
-    deviations_list = inputs.settings.get("deviations_from_paper", [])
-    note = ("<p class='note'><b>Deviates from the paper's recipe:</b> " + html.escape("; ".join(deviations_list))
-            + "</p>") if deviations_list else ""
     settings_rows = pd.DataFrame({"setting": list(inputs.settings), "value": [json.dumps(v, default=str)
                                                                              for v in inputs.settings.values()]})
     overview = per_target.reset_index()[["target", NO_TRANSFER, "k1_source", K1, BEST, WORST]]
-    body = [
-        "<h1>tstransfer report</h1>", note,
-        f"<p>{len(inputs.accuracy.index)} sources, {len(inputs.accuracy.columns)} targets, "
-        f"{summary['pairs']} pairs: {summary['improved']} improved, {summary['unchanged']} unchanged, "
-        f"{summary['degraded']} degraded; mean change {summary['mean_change_points']:+.2f} accuracy points, "
-        f"median variation {summary['median_variation_pct']:+.2f}%.</p>",
-        "<h2>Choosing the source</h2>",
-        "<p>Expected values for the random source; W/D/L and the Wilcoxon signed-rank test are against no transfer"
-        " (a draw: equal accuracy after rounding to 6 decimals). Medians and mean ranks are shown because one"
-        " broken baseline can dominate % averages.</p>",
-        _table(selection, "selection"), "<img src='figures/selection.png' alt='selection'>",
-    ]
-    if inputs.strategies is not None:
-        body.append("<h3>Selection strategies, leave-one-target-out (tstransfer evaluate-selection)</h3>"
-                    "<p>Each target chooses among the other datasets' models from its training set only; "
-                    "oracle_gain_share: the share of the best source's mean gain over no transfer.</p>"
-                    + _table(inputs.strategies, "strategies"))
-    if cd is not None:
-        body.append("<h3>Critical difference diagram (Wilcoxon, Holm)</h3><img src='figures/cd_diagram.png' alt='cd'>")
-    if inputs.neighbours is None:
-        body.append("<p class='note'>No similarity table: K_1 is missing and sources are ordered by accuracy. "
-                    "Run <code>tstransfer similarity</code> for Algorithm 1.</p>")
-    body += ["<h2>Accuracy variation</h2><img src='figures/variation_heatmap.png' alt='variation heatmap'>",
-             "<h2>Targets</h2>", _table(overview, "targets", links),
-             "<h2>Settings</h2>", _table(settings_rows, "settings")]
-    return atomic_write_text(out / "index.html", _page("tstransfer report", "".join(body)))
+    page = _render("index", title="tstransfer report",
+                   deviations="; ".join(inputs.settings.get("deviations_from_paper", [])),
+                   n_sources=len(inputs.accuracy.index), n_targets=len(inputs.accuracy.columns), s=summary,
+                   selection=_table(selection, "selection"),
+                   strategies=None if inputs.strategies is None else _table(inputs.strategies, "strategies"),
+                   cd=cd is not None, similarity=inputs.neighbours is not None,
+                   targets=_table(overview, "targets", links), settings=_table(settings_rows, "settings"))
+    return atomic_write_text(out / "index.html", page)

@@ -289,9 +289,12 @@ def recommend(target: Dataset, study: str | Path, top: int | None = None, exclud
 
 def plot_prototypes(dataset: Dataset, prototypes: list[np.ndarray], path: str | Path, per_class: int = 3) -> Path:
     """A figure of each class prototype (thick) over a few of the class's training series (thin)."""
-    import matplotlib
+    from .figures import literal_text
 
-    matplotlib.use("Agg")
+    return literal_text(_plot_prototypes)(dataset, prototypes, path, per_class)
+
+
+def _plot_prototypes(dataset: Dataset, prototypes: list[np.ndarray], path: str | Path, per_class: int = 3) -> Path:
     import matplotlib.pyplot as plt
 
     n = dataset.n_classes
