@@ -40,6 +40,11 @@ def _config(args):
         raise TSTransferError(f"--test-every {args.test_every}: must be at least 1")
     if args.early_stopping is not None and args.early_stopping < 1:
         raise TSTransferError(f"--early-stopping {args.early_stopping}: must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise TSTransferError(f"--threads {args.threads}: must be at least 1")
+    from .training import resolve_device
+
+    resolve_device(args.device)  # an unknown or absent device is refused before any work
     return TrainConfig(epochs=args.epochs, seed=args.seed, device=args.device, amp=args.amp,
                        threads=args.threads, test_every=args.test_every, early_stopping=args.early_stopping)
 
@@ -80,12 +85,18 @@ def cmd_datasets(args) -> None:
         target = download_dataset(args.download, args.archive, timeout=args.timeout)
         print(f"downloaded {args.download} to {target}")
         return
-    infos = describe_archive(args.archive)
+    problems: dict[str, str] = {}
+    infos = describe_archive(args.archive, problems)
     print(f"archive: {args.archive}")
     print(f"{'name':<28}{'layout':<9}{'n_train':>8}{'n_test':>8}{'length':>10}{'classes':>8}{'channels':>9}")
     for i in infos:
         print(f"{i.name:<28}{i.layout:<9}{i.n_train:>8}{i.n_test:>8}{i.length:>10}{i.classes:>8}{i.channels:>9}")
     print(f"{len(infos)} datasets")
+    for name, reason in problems.items():
+        print(f"UNREADABLE {name}: {reason}", file=sys.stderr)
+    if problems:
+        raise TSTransferError(f"--archive {args.archive}: {len(problems)} dataset(s) could not be read (listed "
+                              "above); the others are listed", exit_code=1)
 
 
 def cmd_train(args) -> None:
@@ -186,6 +197,7 @@ def _run_study(args, transfers: bool) -> None:
     config = _config(args)
     if args.workers < 1:
         raise TSTransferError(f"--workers {args.workers}: must be at least 1")
+    check_writable_dir(args.study, "--study")
     archive = _study_archive(args)
     runs = _grid_runs(args, archive, transfers)
     if args.dry_run:
@@ -464,12 +476,19 @@ def cmd_import_keras(args) -> None:
             raise TSTransferError(f"--out {args.out}: a file; importing a tree of models writes a folder")
         rows = import_tree(source, args.out, args.archive, progress=not args.quiet)
         accuracies = [r["test_acc"] for r in rows if r["test_acc"] is not None]
+        failed = [r for r in rows if r["status"] == "failed"]
         for r in rows:
-            if r["status"] not in ("kept", "imported"):
+            if r["status"] not in ("kept", "imported", "failed"):
                 print(f"{r['dataset']}: {r['status']}")
-        print(f"{len(rows)} models in {args.out} ({sum(r['status'] != 'kept' for r in rows)} imported now)"
+        done = [r for r in rows if r["status"] != "failed"]
+        print(f"{len(done)} models in {args.out} ({sum(r['status'] != 'kept' for r in done)} imported now)"
               + (f"; mean test accuracy {sum(accuracies) / len(accuracies):.4f} over {len(accuracies)}"
                  if accuracies else ""))
+        for r in failed:
+            print(f"FAILED {r['model']}: {r['error']}", file=sys.stderr)
+        if failed:
+            raise TSTransferError(f"{len(failed)} of {len(rows)} models could not be imported (listed above); the "
+                                  "others were", exit_code=1)
         return
     if args.out.endswith(os.sep) or Path(args.out).is_dir():
         raise TSTransferError(f"--out {args.out}: a folder; give the model file to write (.safetensors)")
@@ -502,7 +521,9 @@ def cmd_import_keras(args) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tstransfer", description=__doc__,
-                                     epilog="DATASET arguments: " + DATASET_RULE)
+                                     epilog="DATASET arguments: " + DATASET_RULE + ". Exit codes: 0 success, 1 "
+                                     "a failure while working (failed runs, an interrupted download, a full disk, a "
+                                     "zoo failing verification), 2 bad input (an argument or a file).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     archive_help = "archive folder (UCR 2018/2015 or .ts layout); default: $TSTRANSFER_ARCHIVE or the mini archive"
     study_archive_help = ("archive folder; default: the one the study recorded at its first run, else "

@@ -397,12 +397,19 @@ class DatasetInfo:
     channels: int
 
 
-def describe_archive(archive: str | Path) -> list[DatasetInfo]:
-    """One DatasetInfo per dataset of the archive (reads every dataset)."""
+def describe_archive(archive: str | Path, problems: dict[str, str] | None = None) -> list[DatasetInfo]:
+    """One DatasetInfo per dataset of the archive (reads every dataset). With `problems`, a dataset that
+    cannot be read is recorded there (name -> reason) and the others are still described."""
     infos = []
     for name in list_archive(archive):
-        _, layout, _, _ = find_dataset(name, archive)
-        ds = load_dataset(name, archive)
+        try:
+            _, layout, _, _ = find_dataset(name, archive)
+            ds = load_dataset(name, archive)
+        except TSTransferError as err:
+            if problems is None:
+                raise
+            problems[name] = str(err)
+            continue
         lengths = np.concatenate([ds.len_train] + ([ds.len_test] if ds.len_test is not None else []))
         length = str(lengths.min()) if lengths.min() == lengths.max() else f"{lengths.min()}-{lengths.max()}"
         infos.append(
@@ -420,7 +427,10 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
     """
     from aeon.datasets import load_classification
 
-    root = Path(archive)
+    from .files import check_writable_dir, safe_name
+
+    safe_name(name, "--download")
+    root = check_writable_dir(archive, "--archive")
     root.mkdir(parents=True, exist_ok=True)
     target = root / name
     if target.exists():

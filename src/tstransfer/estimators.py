@@ -52,6 +52,14 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     def _config(self) -> TrainConfig:
+        for name in ("epochs",) + (("threads",) if self.threads is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{type(self).__name__}({name}={value!r}): must be an integer of at least 1")
+        if self.early_stopping is not None and (not isinstance(self.early_stopping, (int, np.integer))
+                                                or self.early_stopping < 1):
+            raise ValueError(f"{type(self).__name__}(early_stopping={self.early_stopping!r}): must be None or an "
+                             "integer of at least 1")
         return TrainConfig(epochs=self.epochs, seed=int(self.random_state or 0), device=self.device,
                            threads=self.threads, early_stopping=self.early_stopping, test_every=10**9)
 

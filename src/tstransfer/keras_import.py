@@ -28,7 +28,7 @@ import torch
 
 from .data import PREPROCESSING
 from .errors import TSTransferError
-from .models import BN_EPS, TrainedModel, create_model
+from .models import BN_EPS, MAX_LAYER_WIDTH, TrainedModel, create_model
 
 WHOLE_MODEL_NAMES = ("best_model.hdf5", "best_model.h5")
 ARCHITECTURE_NAME = "architecture.txt"
@@ -130,14 +130,31 @@ def find_models(root: str | Path) -> list[Path]:
 # ----------------------------------------------------------------------------- reading the architecture
 
 
+MAX_JSON_BYTES = 16 << 20  # a .keras config/metadata member; an FCN's is a few KB
+MAX_WEIGHTS_BYTES = 64 << 20  # a .keras weights member; the paper's FCN is 1 MB
+MAX_ARRAY_ELEMENTS = 16 << 20  # one weight array (64 MB in float32); the paper's largest has 164k
+MAX_BLOCKS = 16
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
+    """A member of a .keras archive, refused before reading when it announces more than `limit` bytes
+    (zipfile never inflates past the announced size, so a zip bomb cannot exceed it)."""
+    size = archive.getinfo(name).file_size
+    if size > limit:
+        raise TSTransferError(f"{path}: its member {name} inflates to {size} bytes (more than the {limit} an FCN "
+                              "can need); refused")
+    return archive.read(name)
+
+
 def read_config(source: KerasSource) -> tuple[dict, dict]:
     """(model config, {keras_version, backend}) of a whole-model HDF5, an architecture JSON or a .keras file."""
     path = source.architecture
     if path.suffix == ".keras":
         try:
             with zipfile.ZipFile(path) as archive:
-                config = json.loads(archive.read("config.json"))
-                meta = json.loads(archive.read("metadata.json")) if "metadata.json" in archive.namelist() else {}
+                config = json.loads(_read_member(archive, "config.json", MAX_JSON_BYTES, path))
+                meta = (json.loads(_read_member(archive, "metadata.json", MAX_JSON_BYTES, path))
+                        if "metadata.json" in archive.namelist() else {})
         except (zipfile.BadZipFile, KeyError, ValueError) as err:
             raise TSTransferError(f"{path}: not a readable .keras archive ({err})") from None
         return config, {"keras_version": meta.get("keras_version"), "backend": None}
@@ -221,6 +238,13 @@ def _is_relu(layer: dict) -> bool:
         and not config.get("threshold")
 
 
+def _bounded(value, low: int, high: int, what: str, where: Path) -> int:
+    """An integer of the architecture, checked before anything is built from it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise TSTransferError(f"{where}: {what} is {value!r}; an FCN has an integer in [{low}, {high}]")
+    return value
+
+
 def parse_fcn(layers: list[dict], where: Path) -> dict:
     """Check the chain is an FCN and return its shape: blocks (conv, bn names, filters, kernel), dense name."""
     rest = [layer for layer in layers if layer["class_name"] != "InputLayer"]
@@ -252,8 +276,13 @@ def parse_fcn(layers: list[dict], where: Path) -> dict:
             raise TSTransferError(f"{where}: BatchNormalization {bn['name']!r} has epsilon {bn['epsilon']}; "
                                   f"tstransfer's FCN uses Keras' default {BN_EPS}")
         kernel = conv["kernel_size"]
-        blocks.append({"conv": conv["name"], "bn": bn["name"], "filters": int(conv["filters"]),
-                       "kernel": int(kernel[0] if isinstance(kernel, (list, tuple)) else kernel)})
+        blocks.append({"conv": conv["name"], "bn": bn["name"],
+                       "filters": _bounded(conv["filters"], 1, MAX_LAYER_WIDTH, f"Conv1D {conv['name']!r} filters",
+                                           where),
+                       "kernel": _bounded(kernel[0] if isinstance(kernel, (list, tuple)) else kernel, 1, 1024,
+                                          f"Conv1D {conv['name']!r} kernel_size", where)})
+        if len(blocks) > MAX_BLOCKS:
+            raise TSTransferError(f"{where}: more than {MAX_BLOCKS} conv blocks; " + refuse)
         i += 3
     if not blocks:
         first = rest[0]["class_name"] if rest else "nothing"
@@ -271,7 +300,8 @@ def parse_fcn(layers: list[dict], where: Path) -> dict:
         raise TSTransferError(f"{where}: Dense {dense['name']!r} has no bias; " + refuse)
     first = layers[0] if layers[0]["class_name"] == "InputLayer" else rest[0]
     shape = _layer_config(first).get("batch_shape") or _layer_config(first).get("batch_input_shape")
-    return {"blocks": blocks, "dense": dense["name"], "num_classes": int(dense["units"]),
+    units = _bounded(dense.get("units"), 2, 100_000, f"Dense {dense['name']!r} units", where)
+    return {"blocks": blocks, "dense": dense["name"], "num_classes": units,
             "input_length": shape[1] if shape and len(shape) == 3 else None}
 
 
@@ -287,7 +317,7 @@ class _Weights:
         if path.suffix == ".keras":
             try:
                 self._zip = zipfile.ZipFile(path)
-                data = io.BytesIO(self._zip.read("model.weights.h5"))
+                data = io.BytesIO(_read_member(self._zip, "model.weights.h5", MAX_WEIGHTS_BYTES, path))
             except (zipfile.BadZipFile, KeyError) as err:
                 raise TSTransferError(f"{path}: no model.weights.h5 in the .keras archive ({err})") from None
             self.file = _h5py().File(data, "r")
@@ -305,6 +335,14 @@ class _Weights:
             raise TSTransferError(f"{path}: no Keras weights in this HDF5 file (no model_weights, layer_names or "
                                   "layers group)")
 
+    def _array(self, dataset, layer: str) -> np.ndarray:
+        """One weight array, its size checked before it is read (a small compressed file can hold a huge one)."""
+        shape = getattr(dataset, "shape", None)
+        if shape is None or int(np.prod(shape, dtype=np.float64)) > MAX_ARRAY_ELEMENTS:
+            raise TSTransferError(f"{self.path}: a weight of layer {layer!r} has shape {shape}; not an FCN weight "
+                                  f"(at most {MAX_ARRAY_ELEMENTS} values)")
+        return np.asarray(dataset[()], dtype=np.float32)
+
     def layer(self, name: str, kind: str) -> dict[str, np.ndarray]:
         if name not in self.root:
             raise TSTransferError(f"{self.path}: no weights for layer {name!r}")
@@ -312,9 +350,9 @@ class _Weights:
         if self.layout == "legacy":
             names = _attribute(group, "weight_names") or []
             # Keras 2 names 'conv1d_1/kernel:0', Keras 3 'conv1d/kernel': the last part names the weight.
-            return {n.split("/")[-1].split(":")[0]: np.asarray(group[n][()], dtype=np.float32) for n in names}
+            return {n.split("/")[-1].split(":")[0]: self._array(group[n], name) for n in names}
         values = group["vars"] if "vars" in group else group
-        arrays = [np.asarray(values[k][()], dtype=np.float32) for k in sorted(values, key=int)]
+        arrays = [self._array(values[k], name) for k in sorted(values, key=int)]
         return dict(zip(_WEIGHT_ORDER[kind], arrays))
 
     def close(self) -> None:
@@ -330,6 +368,12 @@ def _take(weights: dict, names: tuple, layer: str, where: Path) -> list[np.ndarr
     return [weights[n] for n in names]
 
 
+def _vector(value: np.ndarray, size: int, what: str, where: Path) -> np.ndarray:
+    if value.shape != (size,):
+        raise TSTransferError(f"{where}: {what} has shape {value.shape}, the architecture says ({size},)")
+    return value
+
+
 def state_dict(fcn: dict, weights: _Weights) -> tuple[dict, int]:
     """The torch state dict of `tstransfer.models.FCN` from Keras weights, and the input channels."""
     state, where = {}, weights.path
@@ -341,15 +385,18 @@ def state_dict(fcn: dict, weights: _Weights) -> tuple[dict, int]:
             raise TSTransferError(f"{where}: Conv1D {block['conv']!r} kernel has shape {kernel.shape}, the "
                                   f"architecture says {expected}")
         state[f"blocks.{i}.conv.weight"] = kernel.transpose(2, 1, 0)  # (k, in, out) -> (out, in, k)
-        state[f"blocks.{i}.conv.bias"] = bias
-        gamma, beta, mean, var = _take(weights.layer(block["bn"], "BatchNormalization"), _WEIGHT_ORDER[
-            "BatchNormalization"], block["bn"], where)
+        state[f"blocks.{i}.conv.bias"] = _vector(bias, block["filters"], f"Conv1D {block['conv']!r} bias", where)
+        gamma, beta, mean, var = (_vector(v, block["filters"], f"BatchNormalization {block['bn']!r} {n}", where)
+                                  for v, n in zip(_take(weights.layer(block["bn"], "BatchNormalization"),
+                                                        _WEIGHT_ORDER["BatchNormalization"], block["bn"], where),
+                                                  _WEIGHT_ORDER["BatchNormalization"]))
         state[f"blocks.{i}.bn.weight"], state[f"blocks.{i}.bn.bias"] = gamma, beta
         state[f"blocks.{i}.bn.running_mean"], state[f"blocks.{i}.bn.running_var"] = mean, var
     kernel, bias = _take(weights.layer(fcn["dense"], "Dense"), ("kernel", "bias"), fcn["dense"], where)
     expected = (fcn["blocks"][-1]["filters"], fcn["num_classes"])
     if kernel.shape != expected:
         raise TSTransferError(f"{where}: Dense {fcn['dense']!r} kernel has shape {kernel.shape}, expected {expected}")
+    bias = _vector(bias, fcn["num_classes"], f"Dense {fcn['dense']!r} bias", where)
     state["classifier.weight"], state["classifier.bias"] = kernel.T, bias  # (in, out) -> (out, in)
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
     for i in range(len(fcn["blocks"])):  # Keras keeps no step count; torch only uses it for momentum=None
@@ -422,6 +469,7 @@ def import_tree(root: str | Path, out_dir: str | Path, archive: str | Path | Non
     from tqdm.auto import tqdm
 
     from .data import canonical_name, load_dataset
+    from .files import safe_name
     from .models import load_model
 
     root, out_dir = Path(root), Path(out_dir)
@@ -438,22 +486,29 @@ def import_tree(root: str | Path, out_dir: str | Path, archive: str | Path | Non
         out = out_dir.joinpath(*parents, f"{name}.safetensors")
         row = {"model": str(folder), "dataset": name, "file": str(out), "test_acc": None, "status": "kept"}
         extra = {"source": parents[-1]} if parents else {}
-        if out.is_file():
-            row["test_acc"] = load_model(out).metadata.get("test_acc")
-        else:
-            if archive is not None and name not in datasets:
-                try:
-                    datasets[name] = load_dataset(name, archive)
-                except TSTransferError:
-                    datasets[name] = None  # not in the archive: classes 0..C-1, no accuracy
-            dataset = datasets.get(name)
-            if dataset is not None:
-                model = import_for_dataset(folder, dataset, metadata=extra)
+        try:  # one bad model is reported and the others are imported
+            safe_name(name, f"{folder}: dataset")
+            for part in parents:
+                safe_name(part, f"{folder}: source")
+            if out.is_file():
+                row["test_acc"] = load_model(out).metadata.get("test_acc")
             else:
-                model = import_keras(folder, metadata={"dataset": name, **extra})
-            model.save(out)
-            row["test_acc"] = model.metadata.get("test_acc")
-            row["status"] = "imported" if dataset is not None else "imported (classes 0..C-1: not in the archive)"
+                if archive is not None and name not in datasets:
+                    try:
+                        datasets[name] = load_dataset(name, archive)
+                    except TSTransferError:
+                        datasets[name] = None  # not in the archive: classes 0..C-1, no accuracy
+                dataset = datasets.get(name)
+                if dataset is not None:
+                    model = import_for_dataset(folder, dataset, metadata=extra)
+                else:
+                    model = import_keras(folder, metadata={"dataset": name, **extra})
+                model.save(out)
+                row["test_acc"] = model.metadata.get("test_acc")
+                row["status"] = ("imported" if dataset is not None
+                                 else "imported (classes 0..C-1: not in the archive)")
+        except TSTransferError as err:
+            row["status"], row["error"] = "failed", str(err)
         rows.append(row)
     return rows
 

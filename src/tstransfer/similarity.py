@@ -113,6 +113,9 @@ def _cache_file(cache_dir: Path, name: str) -> Path:
     return cache_dir / f"{name}.npz"
 
 
+MAX_PROTOTYPE_BYTES = 64 << 20  # one class prototype; a UCR one is a few KB
+
+
 def read_prototypes(path: str | Path, key: str | None = None) -> list[np.ndarray]:
     """The class prototypes stored in an `.npz` file (no pickle); with `key`, only if it was made with it.
     A damaged file is a TSTransferError."""
@@ -120,6 +123,8 @@ def read_prototypes(path: str | Path, key: str | None = None) -> list[np.ndarray
 
     try:
         with np.load(path, allow_pickle=False) as f:
+            if any(info.file_size > MAX_PROTOTYPE_BYTES for info in f.zip.infolist()):
+                raise ValueError(f"a member inflates to more than {MAX_PROTOTYPE_BYTES} bytes")
             if key is not None and str(f["key"]) != key:
                 raise KeyError("key")
             n = int(f["n_classes"])
@@ -281,7 +286,12 @@ def recommend(target: Dataset, study: str | Path, top: int | None = None, exclud
     if not sources:
         raise TSTransferError(f"--study {study}: no other dataset has both a pre-trained model and prototypes")
     mine = load_cached(cache, target.name, cache_key(target, iterations)) or class_prototypes(target, iterations)
-    distances = {p.stem: dataset_distance(mine, read_prototypes(p)) for p in sources}
+    distances = {}
+    for p in sources:
+        try:
+            distances[p.stem] = dataset_distance(mine, read_prototypes(p))
+        except TSTransferError as err:
+            raise TSTransferError(f"{err}; `tstransfer similarity --study {study}` recomputes it") from None
     ranked = sorted(distances.items(), key=lambda kv: kv[1])[: top or None]
     return pd.DataFrame({"rank": range(1, len(ranked) + 1), "source": [n for n, _ in ranked],
                          "distance": [d for _, d in ranked]})

@@ -65,7 +65,14 @@ class Store:
 
     # settings -----------------------------------------------------------------------------
     def settings(self) -> dict:
-        return {r["key"]: json.loads(r["value"]) for r in self.db.execute("SELECT key, value FROM settings")}
+        settings = {}
+        for r in self.db.execute("SELECT key, value FROM settings"):
+            try:
+                settings[r["key"]] = json.loads(r["value"])
+            except (TypeError, ValueError):
+                raise TSTransferError(f"{self.path}: setting {str(r['key'])[:80]!r} is not JSON; the store was "
+                                      "edited or damaged") from None
+        return settings
 
     def check_settings(self, settings: dict) -> None:
         """Record the study's settings the first time; refuse a later grid with different ones."""

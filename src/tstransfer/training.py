@@ -87,11 +87,24 @@ def batch_size_rule(n_train: int) -> int:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
+    """`auto` (CUDA when present, else CPU), `cpu`, `cuda`, `cuda:N` or `mps`, refused when not on this machine."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TSTransferError(f"--device {device}: CUDA is not available on this machine")
-    return torch.device(device)
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise TSTransferError(f"--device {device!r}: not a device (auto, cpu, cuda, cuda:N, mps)") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise TSTransferError(f"--device {device}: CUDA is not available on this machine")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise TSTransferError(f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif parsed.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise TSTransferError(f"--device {device}: Apple MPS is not available on this machine")
+    elif parsed.type != "cpu":
+        raise TSTransferError(f"--device {device}: not supported (auto, cpu, cuda, cuda:N, mps)")
+    return parsed
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):

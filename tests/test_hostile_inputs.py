@@ -1,0 +1,373 @@
+"""A corpus of hostile and malformed inputs (issue 12). Each case runs the command line on what an attacker or
+an unlucky user could hand it and asserts: one message naming the file or argument and what is wrong, the exit
+code (2 bad input, 1 failure while working), no traceback, and nothing written outside the place the command
+may write. The allocation cases run in a child process whose peak memory is measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import toy_rows, write_ucr2018
+from tstransfer.cli import main
+from tstransfer.data import MINI_ARCHIVE, PREPROCESSING
+from tstransfer.models import FORMAT, TrainedModel, create_model
+
+GUNPOINT = str(MINI_ARCHIVE / "GunPoint")
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def _model(path: Path, classes=(1, 2)) -> Path:
+    torch.manual_seed(0)
+    return TrainedModel(create_model("fcn", 1, len(classes)), list(classes), dict(PREPROCESSING),
+                        {"dataset": "GunPoint", "length": 150}).save(path)
+
+
+def _rewrite(path: Path, out: Path, header=None, tensors=None) -> Path:
+    """A copy of a model file with its header and/or tensors edited."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        head = json.loads(f.metadata()[FORMAT])
+        weights = {k: f.get_tensor(k) for k in f.keys()}
+    if header:
+        header(head)
+    if tensors:
+        tensors(weights)
+    save_file(weights, str(out), metadata={FORMAT: json.dumps(head)})
+    return out
+
+
+def _tiny_model_claiming(path: Path, **architecture) -> Path:
+    """A ~1 KB safetensors file whose header asks for a huge network."""
+    from safetensors.torch import save_file
+
+    head = {"format": FORMAT, "format_version": 1, "classes": [1, 2], "preprocessing": dict(PREPROCESSING),
+            "metadata": {}, "architecture": {"name": "fcn", "in_channels": 1, "num_classes": 2,
+                                             "filters": [128, 256, 128], "kernels": [8, 5, 3], **architecture}}
+    save_file({"classifier.bias": torch.zeros(2)}, str(path), metadata={FORMAT: json.dumps(head)})
+    return path
+
+
+def _keras_json(path: Path, units=2, filters=8, bias_shape=None) -> Path:
+    """The authors' layout: architecture.txt (JSON) + best_model_weights.hdf5 of a 1-block FCN."""
+    import h5py
+
+    folder = path
+    folder.mkdir(parents=True, exist_ok=True)
+    layers = [
+        {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [None, 16, 1]}},
+        {"class_name": "Conv1D", "config": {"name": "c", "filters": filters, "kernel_size": [3], "padding": "same",
+                                            "strides": [1], "dilation_rate": [1], "activation": "linear",
+                                            "use_bias": True}},
+        {"class_name": "BatchNormalization", "config": {"name": "b", "axis": -1, "epsilon": 0.001}},
+        {"class_name": "Activation", "config": {"name": "r", "activation": "relu"}},
+        {"class_name": "GlobalAveragePooling1D", "config": {"name": "g"}},
+        {"class_name": "Dense", "config": {"name": "d", "units": units, "activation": "softmax"}},
+    ]
+    (folder / "architecture.txt").write_text(json.dumps({"class_name": "Sequential", "config": {"layers": layers}}))
+    n = filters if isinstance(filters, int) and filters < 100 else 8
+    with h5py.File(folder / "best_model_weights.hdf5", "w") as f:
+        f.attrs["layer_names"] = [b"c", b"b", b"d"]
+        for name, weights in (("c", {"kernel": np.zeros((3, 1, n)), "bias": np.zeros(bias_shape or n)}),
+                              ("b", {k: np.ones(n) for k in ("gamma", "beta", "moving_mean", "moving_variance")}),
+                              ("d", {"kernel": np.zeros((n, 2)), "bias": np.zeros(2)})):
+            g = f.create_group(name)
+            g.attrs["weight_names"] = [f"{name}/{k}:0".encode() for k in weights]
+            for k, v in weights.items():
+                g.create_dataset(f"{name}/{k}:0", data=v)
+    return folder
+
+
+def _keras_zip_bomb(path: Path) -> Path:
+    """A .keras archive of a few hundred KB whose config.json inflates to 300 MB."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z, z.open("config.json", "w") as member:
+        block = b" " * (1 << 20)
+        for _ in range(300):
+            member.write(block)
+    return path
+
+
+def _tsv(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _study(tmp: Path) -> Path:
+    archive = tmp / "arch"
+    write_ucr2018(archive, "Alpha", toy_rows(3, 12, seed=1), toy_rows(2, 12, seed=2))
+    write_ucr2018(archive, "Beta", toy_rows(3, 14, seed=3), toy_rows(2, 14, seed=4))
+    study = tmp / "study"
+    assert main(["pretrain", "--archive", str(archive), "--study", str(study), "--all", "--epochs", "1",
+                 "--quiet"]) == 0
+    return study
+
+
+def _zoo(tmp: Path, edit) -> Path:
+    zoo = tmp / "zoo"
+    (zoo / "models").mkdir(parents=True)
+    manifest = {"format": "tstransfer-zoo", "format_version": 1, "name": "z", "version": "1", "models": {
+        "GunPoint": {"file": "models/GunPoint.safetensors", "sha256": "0" * 64,
+                     "prototypes": "prototypes/GunPoint.npz", "prototypes_sha256": "0" * 64}}}
+    edit(manifest)
+    (zoo / "zoo.json").write_text(json.dumps(manifest))
+    return zoo
+
+
+def _pwned_matrix(tmp: Path, duplicate=False, text=False) -> list[str]:
+    names = ["A", " A" if duplicate else "B", "C"]
+    rows = [",".join([""] + names)] + [",".join([n] + (["x", "0.5", "0.5"] if text else ["0.5"] * 3)) for n in names]
+    _tsv(tmp / "acc.csv", "\n".join(rows) + "\n")
+    _tsv(tmp / "base.csv", "dataset,accuracy\nA,0.5\nB,0.5\nC,0.5\n")
+    return ["report", "--matrix", str(tmp / "acc.csv"), "--baseline", str(tmp / "base.csv"), "--out",
+            str(tmp / "out" / "report"), "--quiet"]
+
+
+def _truncate(path: Path, keep: float = 0.5) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def _settings_not_json(tmp: Path) -> Path:
+    study = _study(tmp)
+    with sqlite3.connect(study / "study.sqlite") as db:
+        db.execute("UPDATE settings SET value='{not json' WHERE key=(SELECT key FROM settings LIMIT 1)")
+    return study
+
+
+# ----------------------------------------------------------------------------- the corpus
+# (id, build(tmp) -> argv, exit code, regex the one-line message must match, folder the command may write to)
+
+
+def _train_file(text: str, name: str = "Bad_TRAIN.tsv"):
+    return lambda t: ["train", str(_tsv(t / "in" / name, text)), "--epochs", "1", "--out", str(t / "out")]
+
+
+def _evaluate(build):
+    return lambda t: ["evaluate", str(build(t)), GUNPOINT]
+
+
+CASES = [
+    # model files
+    ("model-header-filters-8000",
+     _evaluate(lambda t: _tiny_model_claiming(t / "m.safetensors", filters=[8000, 256, 128])), 2, r"m\.safetensors",
+     None),
+    ("model-header-missing-classes", _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                                                  header=lambda h: h.pop("classes"))),
+     2, r"m\.safetensors.*classes", None),
+    ("model-header-missing-preprocessing",
+     _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                  header=lambda h: h.pop("preprocessing"))), 2, r"m\.safetensors.*preprocessing", None),
+    ("model-format-version-string",
+     _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                  header=lambda h: h.update(format_version="1"))), 2, r"format_version", None),
+    ("model-format-version-newer",
+     _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                  header=lambda h: h.update(format_version=99))), 2, r"m\.safetensors.*newer", None),
+    ("model-classes-disagree-with-outputs",
+     _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                  header=lambda h: h.update(classes=[1, 2, 3]))), 2, r"m\.safetensors.*class", None),
+    ("model-int-weights",
+     _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                  tensors=lambda w: w.update({"classifier.weight": w["classifier.weight"].int()}))),
+     2, r"m\.safetensors.*float", None),
+    ("model-nan-weights",
+     _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                  tensors=lambda w: w["classifier.weight"].fill_(float("nan")))),
+     2, r"m\.safetensors.*finite", None),
+    ("model-tensor-shape-disagrees",
+     _evaluate(lambda t: _rewrite(_model(t / "a.safetensors"), t / "m.safetensors",
+                                  tensors=lambda w: w.update({"blocks.0.conv.weight": torch.zeros(128, 1, 7)}))),
+     2, r"m\.safetensors.*shape", None),
+    ("model-not-safetensors", _evaluate(lambda t: _tsv(t / "m.safetensors", "hello, I am text\n")),
+     2, r"m\.safetensors.*not a tstransfer model", None),
+    ("model-empty-file", _evaluate(lambda t: _tsv(t / "m.safetensors", "")), 2, r"m\.safetensors", None),
+    ("model-truncated", _evaluate(lambda t: _truncate(_model(t / "m.safetensors"))), 2, r"m\.safetensors", None),
+    ("model-without-tstransfer-header",
+     _evaluate(lambda t: (__import__("safetensors.torch").torch.save_file({"x": torch.zeros(2)},
+                                                                          str(t / "m.safetensors")),
+                          t / "m.safetensors")[1]), 2, r"not a tstransfer model", None),
+    ("model-header-not-json",
+     _evaluate(lambda t: (__import__("safetensors.torch").torch.save_file({"x": torch.zeros(2)},
+                                                                          str(t / "m.safetensors"),
+                                                                          metadata={FORMAT: "{oops"}),
+                          t / "m.safetensors")[1]), 2, r"m\.safetensors", None),
+    ("model-missing", lambda t: ["evaluate", str(t / "nope.safetensors"), GUNPOINT], 2, r"nope\.safetensors", None),
+    # Keras files
+    ("keras-dense-units-50M", lambda t: ["import-keras", str(_keras_json(t / "k", units=50_000_000)), "--out",
+                                         str(t / "out" / "m.safetensors")], 2, r"units is 50000000", "out"),
+    ("keras-filters-not-integer", lambda t: ["import-keras", str(_keras_json(t / "k", filters="8")), "--out",
+                                             str(t / "out" / "m.safetensors")], 2, r"filters is '8'", "out"),
+    ("keras-bias-shape-disagrees", lambda t: ["import-keras", str(_keras_json(t / "k", bias_shape=5)), "--out",
+                                              str(t / "out" / "m.safetensors")], 2, r"bias has shape \(5,\)", "out"),
+    ("keras-zip-bomb", lambda t: ["import-keras", str(_keras_zip_bomb(t / "m.keras")), "--out",
+                                  str(t / "out" / "m.safetensors")], 2, r"m\.keras.*config\.json.*refused", "out"),
+    ("keras-not-a-zip", lambda t: ["import-keras", str(_tsv(t / "m.keras", "not a zip")), "--out",
+                                   str(t / "out" / "m.safetensors")], 2, r"m\.keras", "out"),
+    # data files
+    ("data-inf", _train_file("1\t0.1\tinf\t0.3\n2\t0.2\t0.1\t0.0\n"), 2, r"Bad_TRAIN\.tsv.*line 1.*column 3", "out"),
+    ("data-nan-label", _train_file("NaN\t0.1\t0.2\n2\t0.2\t0.1\n"), 2, r"Bad_TRAIN\.tsv.*line 1.*label", "out"),
+    ("data-empty-label", _train_file("\t0.1\t0.2\n2\t0.2\t0.1\n"), 2, r"Bad_TRAIN\.tsv.*line 1", "out"),
+    ("data-ragged", _train_file("1\t0.1\t0.2\n2\t0.2\n"), 2, r"Bad_TRAIN\.tsv.*ragged", "out"),
+    ("data-text-value", _train_file("1\t0.1\tabc\n2\t0.2\t0.1\n"), 2, r"Bad_TRAIN\.tsv.*line 1", "out"),
+    ("data-empty-file", _train_file(""), 2, r"Bad_TRAIN\.tsv", "out"),
+    ("data-binary", lambda t: ["train", str(_tsv(t / "in" / "Bad_TRAIN.tsv", "x") and
+                                        (t / "in" / "Bad_TRAIN.tsv").write_bytes(b"\x00\xff\xfe\x01" * 64) and
+                                        t / "in" / "Bad_TRAIN.tsv"), "--epochs", "1", "--out", str(t / "out")],
+     2, r"Bad_TRAIN\.tsv", "out"),
+    ("data-one-class", _train_file("1\t0.1\t0.2\n1\t0.2\t0.1\n"), 2, r"class", "out"),
+    ("data-ts-garbage", _train_file("@problemName x\n@data\n1,2,3:zz\n", "Bad_TRAIN.ts"), 2, r"Bad_TRAIN\.ts", "out"),
+    # arguments
+    ("arg-device-tpu9", lambda t: ["train", "GunPoint", "--device", "tpu9", "--out", str(t / "out")], 2,
+     r"--device 'tpu9'", None),
+    ("arg-device-mps", lambda t: ["train", "GunPoint", "--device", "mps", "--out", str(t / "out")], 2,
+     r"--device mps", None),
+    ("arg-threads-negative", lambda t: ["train", "GunPoint", "--threads", "-1", "--out", str(t / "out")], 2,
+     r"--threads -1", None),
+    ("arg-epochs-zero", lambda t: ["train", "GunPoint", "--epochs", "0", "--out", str(t / "out")], 2,
+     r"--epochs 0", None),
+    ("arg-workers-zero", lambda t: ["grid", "--study", str(t / "s"), "--datasets", "GunPoint", "--workers", "0"], 2,
+     r"--workers 0", None),
+    ("arg-study-is-a-file", lambda t: ["grid", "--study", str(_tsv(t / "s", "x")), "--datasets", "GunPoint"], 2,
+     r"--study .*is a file", None),
+    ("arg-out-is-a-file", lambda t: ["train", "GunPoint", "--epochs", "1", "--out", str(_tsv(t / "o", "x"))], 2,
+     r"--out .*is a file", None),
+    ("arg-download-traversal", lambda t: ["datasets", "--download", "../x", "--archive", str(t / "arch")], 2,
+     r"--download '\.\./x'", None),
+    ("arg-download-absolute", lambda t: ["datasets", "--download", "/tmp/x", "--archive", str(t / "arch")], 2,
+     r"--download '/tmp/x'", None),
+    ("arg-top-negative", lambda t: ["recommend", "GunPoint", "--study", str(_study(t)), "--top", "-1"], 2,
+     r"--top -1", "study"),
+    ("arg-dataset-traversal", lambda t: ["train", "../../etc", "--out", str(t / "out")], 2, r"\.\./\.\./etc", None),
+    # studies
+    ("study-settings-not-json", lambda t: ["grid", "--study", str(_settings_not_json(t))], 2, r"not JSON", "study"),
+    ("study-database-garbage",
+     lambda t: ["grid", "--study", str(_tsv(t / "s" / "study.sqlite", "garbage" * 100).parent), "--datasets",
+                "GunPoint"], 2, r"study\.sqlite.*not a usable", "s"),
+    ("study-unknown-dataset", lambda t: ["grid", "--study", str(t / "s"), "--datasets", "NoSuchSet"], 2,
+     r"NoSuchSet.*not found", "s"),
+    # reports
+    ("report-duplicate-names", lambda t: _pwned_matrix(t, duplicate=True), 2, r"--matrix .*appear twice", "out"),
+    ("report-text-accuracy", lambda t: _pwned_matrix(t, text=True), 2, r"--matrix .*non-numeric", "out"),
+    ("report-missing-matrix", lambda t: ["report", "--matrix", str(t / "no.csv"), "--baseline", str(t / "no.csv"),
+                                         "--out", str(t / "out")], 2, r"--matrix .*no such file", None),
+    # zoos
+    ("zoo-manifest-name-traversal", lambda t: ["zoo", "list", "--zoo", str(_zoo(t, lambda m: m["models"].update(
+        {"../../x": m["models"].pop("GunPoint")})))], 2, r"not usable as a file name", "zoo"),
+    ("zoo-manifest-file-outside", lambda t: ["zoo", "verify", str(_zoo(t, lambda m: m["models"]["GunPoint"].update(
+        file="../../../etc/passwd")))], 2, r"file must be models/GunPoint\.safetensors", "zoo"),
+    ("zoo-manifest-bad-sha", lambda t: ["zoo", "list", "--zoo", str(_zoo(t, lambda m: m["models"]["GunPoint"].update(
+        sha256="abc")))], 2, r"not a sha256", "zoo"),
+    ("zoo-manifest-not-json", lambda t: ["zoo", "list", "--zoo", str(_tsv(t / "zoo" / "zoo.json", "{").parent)], 2,
+     r"zoo\.json", "zoo"),
+    ("zoo-pull-into-nonempty",
+     lambda t: ["zoo", "pull", str(t / "src"), "--to", str(_tsv(t / "dst" / "f", "x").parent)], 2,
+     r"--to .*not empty", "dst"),
+]
+
+
+def _snapshot(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_hostile_input_gets_one_clean_line(case, tmp_path, capsys, monkeypatch):
+    name, build, code, message, writable = case
+    monkeypatch.chdir(tmp_path)
+    argv = build(tmp_path)
+    before = _snapshot(tmp_path)
+    capsys.readouterr()
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.startswith("tstransfer: error:")]
+    assert len(lines) == 1, captured.err
+    assert __import__("re").search(message, lines[0]), lines[0]
+    assert "Traceback" not in captured.err + captured.out
+    created = {p for p in _snapshot(tmp_path) - before
+               if not (writable and (tmp_path / writable) in p.parents)}
+    assert not created, f"{name} wrote {sorted(created)}"
+    if writable:  # nothing half-written where it may write: no model, no temporary file
+        assert not [p for p in (tmp_path / writable).rglob("*") if p.suffix in (".safetensors", ".tmp", ".html")
+                    and p not in before]
+
+
+def test_corpus_size():
+    assert len(CASES) >= 40
+
+
+# ----------------------------------------------------------------------------- memory of the allocation cases
+
+_MEASURE = """
+import resource, sys
+from tstransfer.cli import main
+import tstransfer.models, tstransfer.keras_import, h5py  # imports are not the case's allocation
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+code = main(sys.argv[1:])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(code, (after - before) // 1024)
+"""
+
+
+@pytest.mark.parametrize("case", ["model-header-filters-8000", "keras-dense-units-50M", "keras-zip-bomb"])
+def test_hostile_files_fail_within_a_memory_bound(case, tmp_path):
+    build, code = {c[0]: (c[1], c[2]) for c in CASES}[case]
+    argv = build(tmp_path)
+    result = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    exit_code, extra_mb = map(int, result.stdout.split()[-2:])
+    assert exit_code == code and "Traceback" not in result.stderr
+    assert extra_mb < 200, f"{case}: {extra_mb} MB"
+
+
+def test_one_unreadable_dataset_does_not_hide_the_others(tmp_path, capsys):
+    write_ucr2018(tmp_path, "Good", toy_rows(3, 10), toy_rows(2, 10))
+    _tsv(tmp_path / "Bad" / "Bad_TRAIN.tsv", "1\t0.1\n2\tinf\n")
+    assert main(["datasets", "--archive", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "Good" in captured.out and "1 datasets" in captured.out
+    assert "UNREADABLE Bad:" in captured.err and "Bad_TRAIN.tsv: line 2, column 2" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_a_truncated_prototype_cache_is_recomputed(tmp_path, capsys):
+    study = _study(tmp_path)
+    assert main(["similarity", "--study", str(study), "--jobs", "1", "--quiet"]) == 0
+    cached = study / "similarity" / "prototypes" / "Alpha.npz"
+    good = cached.read_bytes()
+    _truncate(cached)
+    capsys.readouterr()
+    mine = str(study.parent / "arch" / "Beta")
+    assert main(["recommend", mine, "--study", str(study)]) == 2
+    assert "Alpha.npz: not a readable prototypes file" in capsys.readouterr().err
+    assert main(["similarity", "--study", str(study), "--jobs", "1", "--quiet"]) == 0
+    assert cached.read_bytes() == good
+    assert main(["recommend", mine, "--study", str(study)]) == 0
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import safetensors.torch
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    assert main(["train", "GunPoint", "--epochs", "1", "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "GunPoint.safetensors" in err and "the disk is full" in err and "Traceback" not in err
+    assert not list((tmp_path / "out").glob("*"))
