@@ -336,9 +336,10 @@ def cmd_report(args) -> None:
 
 def cmd_plot_loss(args) -> None:
     """report.plot_loss"""
+    from .files import file_stem
     from .report import inputs_from_study, plot_loss
 
-    out = args.out or str(Path(args.study) / "figures" / f"{args.target}_loss.png")
+    out = args.out or str(Path(args.study) / "figures" / f"{file_stem(args.target)}_loss.png")
     path = plot_loss(inputs_from_study(args.study), args.target, args.source, out)
     print(f"loss curves: {path}")
 

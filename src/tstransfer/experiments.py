@@ -27,7 +27,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .errors import TSTransferError
-from .files import check_writable_dir
+from .files import check_writable_dir, safe_name
 from .store import Store
 from .training import TrainConfig
 
@@ -39,6 +39,10 @@ class RunSpec:
     kind: str
     source: str
     target: str
+
+    def __post_init__(self):  # dataset names become folder and file names of the study
+        for name in ((self.target,) if self.kind == "pretrain" else (self.source, self.target)):
+            safe_name(name, "dataset")
 
     @property
     def model_path(self) -> str:

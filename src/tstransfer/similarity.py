@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .data import Dataset, load_dataset
 from .errors import TSTransferError
-from .files import atomic_path, atomic_write_text
+from .files import atomic_path, atomic_write_text, safe_name
 
 DBA_ITERATIONS = 10
 CACHE_VERSION = "dba-medoid-fulldtw-v1"
@@ -110,7 +110,7 @@ def cache_key(dataset: Dataset, iterations: int = DBA_ITERATIONS) -> str:
 
 
 def _cache_file(cache_dir: Path, name: str) -> Path:
-    return cache_dir / f"{name}.npz"
+    return cache_dir / f"{safe_name(name, 'dataset')}.npz"
 
 
 MAX_PROTOTYPE_BYTES = 64 << 20  # one class prototype; a UCR one is a few KB
