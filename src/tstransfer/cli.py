@@ -8,16 +8,13 @@ import os
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import TSTransferError
 from .files import check_writable_dir, check_writable_file
 
 
 def _default_archive() -> str:
-    from .data import MINI_ARCHIVE
-
-    return os.environ.get("TSTRANSFER_ARCHIVE", str(MINI_ARCHIVE))
+    # the mini archive's path without importing .data (numpy, pandas): --help must answer at once
+    return os.environ.get("TSTRANSFER_ARCHIVE", str(Path(__file__).parent / "mini_archive"))
 
 
 def _add_recipe_options(p: argparse.ArgumentParser) -> None:
@@ -25,7 +22,8 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed: fixes weights init and batch order")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     p.add_argument("--amp", action="store_true", help="bf16 mixed precision on CUDA (not the paper's recipe)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice; with --workers, "
+                   "split between them)")
     p.add_argument("--test-every", type=int, default=1, help="log test loss/accuracy every N epochs (paper: 1)")
     p.add_argument("--early-stopping", type=int, default=None, metavar="P",
                    help="stop after P epochs without improvement once the lr is at its floor (off: the paper)")
@@ -356,7 +354,7 @@ def cmd_zoo_list(args) -> None:
               f", {m.get('storage')} weights ({zoo.root})")
     print(f"{'dataset':<28}{'classes':>8}{'length':>8}{'n_train':>8}{'accuracy':>10}  prototypes  file")
     for r in zoo.table().itertuples():
-        acc = "" if r.accuracy is None or pd.isna(r.accuracy) else f"{r.accuracy:.4f}"
+        acc = "" if r.accuracy is None or r.accuracy != r.accuracy else f"{r.accuracy:.4f}"
         print(f"{r.dataset:<28}{r.classes:>8}{r.length or '':>8}{r.n_train or '':>8}{acc:>10}  "
               f"{'yes' if r.prototypes else 'no':<10}  {r.file}")
 
@@ -520,11 +518,51 @@ def cmd_import_keras(args) -> None:
 # ----------------------------------------------------------------------------- parser
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's default in its help, unless the help already says it or there is none to say."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("%(default)" in text or "default:" in text or default is None or default is False
+                or default == argparse.SUPPRESS or not action.option_strings):
+            return text
+        return text + " (default: %(default)s)"
+
+
+class _VersionAction(argparse.Action):
+    """--version: tstransfer's, torch's, and the device `--device auto` picks (torch imported only here)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the versions of tstransfer and torch and the device `auto` picks, then exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import torch
+
+        from . import __version__
+        from .training import resolve_device
+
+        device = resolve_device("auto")
+        name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+        print(f"tstransfer {__version__}\ntorch {torch.__version__}\ndevice auto: {device}{name}")
+        parser.exit()
+
+
+def _set_formatter(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = _HelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _set_formatter(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tstransfer", description=__doc__,
                                      epilog="DATASET arguments: " + DATASET_RULE + ". Exit codes: 0 success, 1 "
                                      "a failure while working (failed runs, an interrupted download, a full disk, a "
                                      "zoo failing verification), 2 bad input (an argument or a file).")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     archive_help = "archive folder (UCR 2018/2015 or .ts layout); default: $TSTRANSFER_ARCHIVE or the mini archive"
     study_archive_help = ("archive folder; default: the one the study recorded at its first run, else "
@@ -566,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("pretrain", cmd_pretrain, "pre-train one FCN per dataset into a study folder (finished ones are skipped)"),
         ("grid", cmd_grid, "the full study: pre-train every dataset, fine-tune every source on every target"),
     ):
-        p = sub.add_parser(name, help=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = sub.add_parser(name, help=help_text)
         p.add_argument("--archive", default=None, help=study_archive_help)
         p.add_argument("--study", required=True, help="study folder (results store, models, histories)")
         p.add_argument("--datasets", nargs="+", help="datasets of the study (default: the study's own; a new "
@@ -716,6 +754,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True, help="study folder")
     p.add_argument("--out", help="output folder (default: STUDY/results)")
     p.set_defaults(func=cmd_results)
+    _set_formatter(parser)
     return parser
 
 
