@@ -335,11 +335,11 @@ def test_hostile_files_fail_within_a_memory_bound(case, tmp_path):
 
 def test_one_unreadable_dataset_does_not_hide_the_others(tmp_path, capsys):
     write_ucr2018(tmp_path, "Good", toy_rows(3, 10), toy_rows(2, 10))
-    _tsv(tmp_path / "Bad" / "Bad_TRAIN.tsv", "1\t0.1\n2\tinf\n")
+    _tsv(tmp_path / "Bad" / "Bad_TRAIN.tsv", "1\t0.1\t0.2\n2\t0.3\n")  # ragged
     assert main(["datasets", "--archive", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     assert "Good" in captured.out and "1 datasets" in captured.out
-    assert "UNREADABLE Bad:" in captured.err and "Bad_TRAIN.tsv: line 2, column 2" in captured.err
+    assert "UNREADABLE Bad:" in captured.err and "Bad_TRAIN.tsv: ragged rows: line 2" in captured.err
     assert "Traceback" not in captured.err
 
 

@@ -66,6 +66,23 @@ def _dataset(spec: str, archive: str):
         raise
 
 
+def _print_records(records: list[dict], fmt: str) -> None:
+    """--format csv|json: the rows a command shows, for scripts (the table is for people)."""
+    if fmt == "json":
+        print(json.dumps(records, indent=1, default=str))
+        return
+    import csv
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else [], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+
+
+def _add_format(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="table for people, csv or json for scripts")
+
+
 def _print_deviations(config) -> None:
     deviations = config.deviations()
     if deviations:
@@ -84,12 +101,17 @@ def cmd_datasets(args) -> None:
         print(f"downloaded {args.download} to {target}")
         return
     problems: dict[str, str] = {}
-    infos = describe_archive(args.archive, problems)
-    print(f"archive: {args.archive}")
-    print(f"{'name':<28}{'layout':<9}{'n_train':>8}{'n_test':>8}{'length':>10}{'classes':>8}{'channels':>9}")
-    for i in infos:
-        print(f"{i.name:<28}{i.layout:<9}{i.n_train:>8}{i.n_test:>8}{i.length:>10}{i.classes:>8}{i.channels:>9}")
-    print(f"{len(infos)} datasets")
+    infos = describe_archive(args.archive, problems, progress=sys.stderr.isatty())
+    records = [vars(i) for i in infos]
+    if args.format != "table":
+        _print_records(records, args.format)
+    else:
+        print(f"archive: {args.archive}")
+        print(f"{'name':<28}{'layout':<9}{'n_train':>8}{'n_test':>8}{'length':>10}{'classes':>8}{'channels':>9}")
+        for i in infos:
+            print(f"{i.name:<28}{i.layout:<9}{i.n_train:>8}{i.n_test:>8}{i.length:>10}{i.classes:>8}"
+                  f"{i.channels:>9}")
+        print(f"{len(infos)} datasets")
     for name, reason in problems.items():
         print(f"UNREADABLE {name}: {reason}", file=sys.stderr)
     if problems:
@@ -119,6 +141,9 @@ def cmd_evaluate(args) -> None:
 
     model = load_model(args.model)
     report = evaluate(model, _dataset(args.dataset, args.archive), split=args.split)
+    if args.format != "table":
+        _print_records([report], args.format)
+        return
     print(f"{report['dataset']} ({report['split']}, n={report['n']}): accuracy {report['accuracy']:.4f}, "
           f"loss {report['loss']:.4f}")
 
@@ -264,6 +289,9 @@ def cmd_results(args) -> None:
     if args.out:
         check_writable_dir(args.out, "--out")
     paths, s = write_results(args.study, args.out)
+    if args.format != "table":
+        _print_records([{**s, **{f"{name}_file": str(path) for name, path in paths.items()}}], args.format)
+        return
     for name, path in paths.items():
         print(f"{name:<12}{path}")
     if s["pairs"]:
@@ -307,6 +335,9 @@ def cmd_recommend(args) -> None:
     target = _dataset(args.target, _study_archive(args))
     # an archive dataset is not its own source; a file of the user's is never one of the archive's
     table = recommend(target, args.study, top=args.top, exclude=() if is_path(args.target) else [target.name])
+    if args.format != "table":
+        _print_records(table.to_dict("records"), args.format)
+        return
     print(f"sources for {args.target}, most similar first (Algorithm 1: min DTW between DBA prototypes)")
     for row in table.itertuples():
         print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
@@ -347,6 +378,10 @@ def cmd_zoo_list(args) -> None:
     from .zoo import Zoo
 
     zoo = Zoo(args.zoo)
+    if args.format != "table":
+        _print_records([{k: (None if v != v else v) if isinstance(v, float) else v for k, v in row.items()}
+                        for row in zoo.table().to_dict("records")], args.format)
+        return
     if zoo.manifest is not None:
         m = zoo.manifest
         print(f"zoo {m.get('name')} {m.get('version')}: {len(zoo.entries)} models, recipe "
@@ -572,6 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--download", metavar="NAME", help="download dataset NAME into --archive (needs internet)")
     p.add_argument("--timeout", type=float, default=10.0, help="network timeout in seconds for --download")
+    _add_format(p)
     p.set_defaults(func=cmd_datasets)
 
     p = sub.add_parser("train", help="train an FCN from scratch with the paper's recipe")
@@ -588,6 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", help=DATASET_RULE)
     p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--split", choices=["test", "train"], default="test")
+    _add_format(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="predict the labels of the series in a file (CSV: label, probabilities)")
@@ -658,6 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True, help="study folder where `tstransfer similarity` ran")
     p.add_argument("--archive", default=None, help=study_archive_help)
     p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")
+    _add_format(p)
     p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("report", help="HTML report with the paper's figures and the source-selection study")
@@ -681,6 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
     zoo_sub = zoo.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = zoo_sub.add_parser("list", help="the models of a zoo")
     p.add_argument("--zoo", default=None, help=zoo_help)
+    _add_format(p)
     p.set_defaults(func=cmd_zoo_list)
     p = zoo_sub.add_parser("show", help="one model of a zoo: header, training record, manifest entry")
     p.add_argument("name", help="dataset name")
@@ -753,23 +792,51 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("results", help="accuracy and accuracy-variation matrices of a study (CSV) and a summary")
     p.add_argument("--study", required=True, help="study folder")
     p.add_argument("--out", help="output folder (default: STUDY/results)")
+    _add_format(p)
     p.set_defaults(func=cmd_results)
     _set_formatter(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        args.func(args)
-    except TSTransferError as err:
-        print(f"tstransfer: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("tstransfer: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args.func(args)
+        except TSTransferError as err:
+            print(f"tstransfer: error: {err}", file=sys.stderr)
+            return err.exit_code
+        except KeyboardInterrupt:
+            print("tstransfer: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # `tstransfer ... | head`: the reader left; say nothing more
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        finally:
+            _explain_warnings(caught)
     return 0
+
+
+def _explain_warnings(caught) -> None:
+    """Library warnings in tstransfer's words, once each; harmless ones are dropped."""
+    said = set()
+    for w in caught:
+        text, module = str(w.message), getattr(w.category, "__module__", "")
+        if module.startswith("numba") or "Glyph" in text or issubclass(w.category, (DeprecationWarning,
+                                                                                    PendingDeprecationWarning)):
+            continue  # numba's type-safety notes, missing font glyphs of odd names, deprecations: not the user's
+        if "have the same performance" in text:
+            text = ("some selection strategies tie on every target; the critical-difference diagram joins them "
+                    "(more targets separate them)")
+        else:
+            text = f"{w.category.__name__} from {module.split('.')[0] or 'a library'}: {text.splitlines()[0][:200]}"
+        if text not in said:
+            said.add(text)
+            print(f"tstransfer: note: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

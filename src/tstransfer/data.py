@@ -397,25 +397,68 @@ class DatasetInfo:
     channels: int
 
 
-def describe_archive(archive: str | Path, problems: dict[str, str] | None = None) -> list[DatasetInfo]:
-    """One DatasetInfo per dataset of the archive (reads every dataset). With `problems`, a dataset that
-    cannot be read is recorded there (name -> reason) and the others are still described."""
+def _scan_delimited(path: Path) -> tuple[int, int, int, set]:
+    """(rows, shortest, longest series, labels) of a delimited split without parsing its numbers: trailing
+    NaN tokens are the padding of shorter series. Ragged rows or an empty file are a TSTransferError."""
+    rows, lengths, labels, width = 0, [], set(), None
+    try:
+        with open(path, errors="strict") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                sep = "\t" if "\t" in line else "," if "," in line else None
+                tokens = line.strip().split(sep)
+                if width is None:
+                    width = len(tokens)
+                elif len(tokens) != width:
+                    raise TSTransferError(f"{path}: ragged rows: line {number} has a different number of values "
+                                          "than line 1")
+                end = len(tokens)
+                while end > 1 and tokens[end - 1].strip().lower() in ("nan", ""):
+                    end -= 1
+                labels.add(tokens[0].strip())
+                lengths.append(end - 1)
+                rows += 1
+    except (OSError, UnicodeDecodeError) as err:
+        raise TSTransferError(f"{path}: cannot read file ({err})") from None
+    if not rows or width < 2:
+        raise TSTransferError(f"{path}: no rows with a label and values")
+    return rows, min(lengths), max(lengths), labels
+
+
+def describe_dataset(name: str, archive: str | Path) -> DatasetInfo:
+    """A dataset's facts, cheaply: delimited files are scanned (labels, lengths), not parsed; `.ts` files
+    are read."""
+    stored, layout, train, test = find_dataset(name, archive)
+    if layout != "ts":
+        n_train, short, long, labels = _scan_delimited(train)
+        n_test = 0
+        if test is not None:
+            n_test, short_test, long_test, _ = _scan_delimited(test)
+            short, long = min(short, short_test), max(long, long_test)
+        return DatasetInfo(stored, layout, n_train, n_test, str(long) if short == long else f"{short}-{long}",
+                           len(labels), 1)
+    ds = load_dataset(name, archive)
+    lengths = np.concatenate([ds.len_train] + ([ds.len_test] if ds.len_test is not None else []))
+    length = str(lengths.min()) if lengths.min() == lengths.max() else f"{lengths.min()}-{lengths.max()}"
+    return DatasetInfo(stored, layout, len(ds.y_train), 0 if ds.y_test is None else len(ds.y_test), length,
+                       ds.n_classes, ds.in_channels)
+
+
+def describe_archive(archive: str | Path, problems: dict[str, str] | None = None,
+                     progress: bool = False) -> list[DatasetInfo]:
+    """One DatasetInfo per dataset of the archive (see `describe_dataset`), with a progress bar. With
+    `problems`, a dataset that cannot be read is recorded there (name -> reason) and the others described."""
+    from tqdm.auto import tqdm
+
     infos = []
-    for name in list_archive(archive):
+    for name in tqdm(list_archive(archive), desc="datasets", unit="dataset", disable=not progress, leave=False):
         try:
-            _, layout, _, _ = find_dataset(name, archive)
-            ds = load_dataset(name, archive)
+            infos.append(describe_dataset(name, archive))
         except TSTransferError as err:
             if problems is None:
                 raise
             problems[name] = str(err)
-            continue
-        lengths = np.concatenate([ds.len_train] + ([ds.len_test] if ds.len_test is not None else []))
-        length = str(lengths.min()) if lengths.min() == lengths.max() else f"{lengths.min()}-{lengths.max()}"
-        infos.append(
-            DatasetInfo(name, layout, len(ds.y_train), 0 if ds.y_test is None else len(ds.y_test),
-                        length, ds.n_classes, ds.in_channels)
-        )
     return infos
 
 
