@@ -80,3 +80,27 @@ def test_transfer_classifier_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path):
     assert clf.model_.metadata["source"] == clf.source_
     with pytest.raises(ValueError, match="zoo"):
         TransferClassifier(zoo=str(tmp_path / "no-such-zoo"), epochs=1).fit(X, y)
+
+
+def test_conventions_random_state_batch_size_transform_and_bad_parameters():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X, y = _raw("GunPoint")
+    fixed = [FCNClassifier(epochs=2, random_state=3, threads=1).fit(X, y).predict_proba(X) for _ in range(2)]
+    np.testing.assert_array_equal(fixed[0], fixed[1])
+    fresh = [FCNClassifier(epochs=2, random_state=None, threads=1).fit(X, y).predict_proba(X) for _ in range(2)]
+    assert not np.array_equal(fresh[0], fresh[1])
+    from_state = [FCNClassifier(epochs=2, random_state=np.random.RandomState(5), threads=1).fit(X, y)
+                  .predict_proba(X) for _ in range(2)]
+    np.testing.assert_array_equal(from_state[0], from_state[1])
+    clf = FCNClassifier(epochs=2, batch_size=50, threads=1).fit(X, y)
+    assert len(clf.result_.history) == 2 and clf.model_.metadata["config"]["batch_size"] == 50
+    features = clf.transform(X)
+    assert features.shape == (len(X), 128) and np.isfinite(features).all()
+    pipe = make_pipeline(FCNClassifier(epochs=30, threads=1), LogisticRegression(max_iter=500))
+    assert pipe.fit(X, y).score(X, y) > 0.7  # the features separate the classes (chance: 0.5)
+    for bad in ({"epochs": 0}, {"batch_size": -1}, {"threads": 0}, {"random_state": "seed"}):
+        name = next(iter(bad))
+        with pytest.raises(ValueError, match=name):
+            FCNClassifier(**bad).fit(X, y)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -34,12 +34,18 @@ def _validate(estimator, X, y=None, reset: bool = True):
     return X, y
 
 
-class FCNClassifier(ClassifierMixin, BaseEstimator):
-    """The paper's FCN trained from scratch with its recipe (2000 epochs by default)."""
+class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """The paper's FCN trained from scratch with its recipe (2000 epochs by default).
 
-    def __init__(self, epochs: int = 2000, random_state: int = 0, device: str = "auto", threads: int | None = None,
-                 early_stopping: int | None = None, verbose: bool = False):
+    random_state: an int fixes every random choice (default 0: reproducible, as the rest of tstransfer);
+    None draws fresh randomness, a `numpy.random.RandomState` draws the seed from it (scikit-learn's
+    convention). batch_size: None is the paper's rule, min(n_train / 10, 16). `transform(X)` gives the
+    network's pooled features (the global average pool before the classifier)."""
+
+    def __init__(self, epochs: int = 2000, random_state=0, device: str = "auto", threads: int | None = None,
+                 early_stopping: int | None = None, verbose: bool = False, batch_size: int | None = None):
         self.epochs = epochs
+        self.batch_size = batch_size
         self.random_state = random_state
         self.device = device
         self.threads = threads
@@ -51,8 +57,20 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
+    def _seed(self) -> int:
+        from sklearn.utils import check_random_state
+
+        if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
+            return int(self.random_state)
+        try:
+            return int(check_random_state(self.random_state).randint(2**31 - 1))
+        except ValueError:
+            raise ValueError(f"{type(self).__name__}(random_state={self.random_state!r}): must be None, an int or "
+                             "a numpy RandomState") from None
+
     def _config(self) -> TrainConfig:
-        for name in ("epochs",) + (("threads",) if self.threads is not None else ()):
+        names = ("epochs",) + tuple(n for n in ("threads", "batch_size") if getattr(self, n) is not None)
+        for name in names:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{type(self).__name__}({name}={value!r}): must be an integer of at least 1")
@@ -60,8 +78,8 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
                                                 or self.early_stopping < 1):
             raise ValueError(f"{type(self).__name__}(early_stopping={self.early_stopping!r}): must be None or an "
                              "integer of at least 1")
-        return TrainConfig(epochs=self.epochs, seed=int(self.random_state or 0), device=self.device,
-                           threads=self.threads, early_stopping=self.early_stopping, test_every=10**9)
+        return TrainConfig(epochs=self.epochs, seed=self._seed(), device=self.device, threads=self.threads,
+                           early_stopping=self.early_stopping, batch_size=self.batch_size, test_every=10**9)
 
     def _dataset(self, X, y) -> Dataset:
         X, y = _validate(self, X, y)
@@ -78,11 +96,34 @@ class FCNClassifier(ClassifierMixin, BaseEstimator):
         self.model_, self.result_ = train(self._dataset(X, y), self._config(), progress=self.verbose)
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
+    def _prepared(self, X):
         check_is_fitted(self, "model_")
         X, _ = _validate(self, X, reset=False)
         Xp, lengths = preprocess(Split(list(X), np.zeros(len(X)), Path("X")))
-        return self.model_.proba(Xp, None if np.all(lengths == Xp.shape[-1]) else lengths)
+        return Xp, None if np.all(lengths == Xp.shape[-1]) else lengths
+
+    def predict_proba(self, X) -> np.ndarray:
+        prepared = self._prepared(X)  # first: it raises NotFittedError before fit
+        return self.model_.proba(*prepared)
+
+    def transform(self, X) -> np.ndarray:
+        """The pooled features of the trained network, shape (n, last filters) (128 for the paper's FCN): put a
+        linear model or a clustering on top of them."""
+        import torch
+
+        Xp, lengths = self._prepared(X)
+        network = self.model_.network.eval()
+        parameter = next(network.parameters())
+        out = []
+        # one series at a time: a series' features must not depend on which others share its batch (float32
+        # GEMMs round differently per batch shape; scikit-learn checks this invariance)
+        with torch.no_grad():
+            for start in range(len(Xp)):
+                xb = torch.as_tensor(Xp[start : start + 1], device=parameter.device).to(parameter.dtype)
+                lb = None if lengths is None else torch.as_tensor(lengths[start : start + 1],
+                                                                  device=parameter.device)
+                out.append(network.features(xb, lb).float().cpu().numpy())
+        return np.concatenate(out).astype(np.float64)  # scikit-learn: a transformer keeps float64 input float64
 
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
@@ -96,9 +137,10 @@ class TransferClassifier(FCNClassifier):
 
     def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int = 2000, random_state: int = 0,
                  top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
-                 threads: int | None = None, early_stopping: int | None = None, verbose: bool = False):
+                 threads: int | None = None, early_stopping: int | None = None, verbose: bool = False,
+                 batch_size: int | None = None):
         super().__init__(epochs=epochs, random_state=random_state, device=device, threads=threads,
-                         early_stopping=early_stopping, verbose=verbose)
+                         early_stopping=early_stopping, verbose=verbose, batch_size=batch_size)
         self.zoo = zoo
         self.select = select
         self.top_k = top_k
