@@ -150,6 +150,11 @@ def parse_labels(tokens) -> np.ndarray:
     return np.asarray([str(t).strip() for t in tokens], dtype=object)
 
 
+def _separator(line: str) -> str | None:
+    """The UCR layouts' separator, from one line: a tab (2018), a comma (2015, .csv), else whitespace."""
+    return "\t" if "\t" in line else "," if "," in line else None
+
+
 def read_delimited(path: Path, labels: str = "first") -> Split:
     """A UCR 2018 (.tsv), UCR 2015 (comma) or plain .csv file: one series per row, the label first
     (`labels="first"`) or no label column (`labels="none"`)."""
@@ -161,7 +166,7 @@ def read_delimited(path: Path, labels: str = "first") -> Split:
     if not lines:
         raise TSTransferError(f"{path}: the file has no rows")
     first = lines[0]
-    sep = "\t" if "\t" in first else "," if "," in first else None
+    sep = _separator(first)
     widths = [len(line.split(sep)) for line in lines] if sep is None else [line.count(sep) for line in lines]
     if len(set(widths)) > 1:
         bad = next(i for i, w in enumerate(widths) if w != widths[0])
@@ -406,7 +411,7 @@ def _scan_delimited(path: Path) -> tuple[int, int, int, set]:
             for number, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                sep = "\t" if "\t" in line else "," if "," in line else None
+                sep = _separator(line)
                 tokens = line.strip().split(sep)
                 if width is None:
                     width = len(tokens)
@@ -504,7 +509,7 @@ def _peek_delimited(path: Path) -> tuple[int, int]:
         for line in f:
             if line.strip():
                 if rows == 0:
-                    sep = "\t" if "\t" in line else "," if "," in line else None
+                    sep = _separator(line)
                     width = len(line.split(sep)) - 1
                 rows += 1
     return rows, width
@@ -580,7 +585,7 @@ def label_column(path: str | Path, classes: list, length: int | None) -> str | N
     with open(path, errors="replace") as f:
         for line in f:
             if line.strip():
-                sep = "\t" if "\t" in line else "," if "," in line else None
+                sep = _separator(line)
                 tokens = line.split(sep)
                 width = width or len(tokens)
                 firsts.append(tokens[0].strip())

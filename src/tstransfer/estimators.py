@@ -99,8 +99,7 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _prepared(self, X):
         check_is_fitted(self, "model_")
         X, _ = _validate(self, X, reset=False)
-        Xp, lengths = preprocess(Split(list(X), np.zeros(len(X)), Path("X")))
-        return Xp, None if np.all(lengths == Xp.shape[-1]) else lengths
+        return self.model_.prepare(X)
 
     def predict_proba(self, X) -> np.ndarray:
         prepared = self._prepared(X)  # first: it raises NotFittedError before fit
@@ -109,21 +108,10 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """The pooled features of the trained network, shape (n, last filters) (128 for the paper's FCN): put a
         linear model or a clustering on top of them."""
-        import torch
-
-        Xp, lengths = self._prepared(X)
-        network = self.model_.network.eval()
-        parameter = next(network.parameters())
-        out = []
         # one series at a time: a series' features must not depend on which others share its batch (float32
-        # GEMMs round differently per batch shape; scikit-learn checks this invariance)
-        with torch.no_grad():
-            for start in range(len(Xp)):
-                xb = torch.as_tensor(Xp[start : start + 1], device=parameter.device).to(parameter.dtype)
-                lb = None if lengths is None else torch.as_tensor(lengths[start : start + 1],
-                                                                  device=parameter.device)
-                out.append(network.features(xb, lb).float().cpu().numpy())
-        return np.concatenate(out).astype(np.float64)  # scikit-learn: a transformer keeps float64 input float64
+        # GEMMs round differently per batch shape; scikit-learn checks this invariance). float64 out: a
+        # scikit-learn transformer keeps float64 input float64.
+        return self.model_.features(*self._prepared(X), batch_size=1).astype(np.float64)
 
     def predict(self, X) -> np.ndarray:
         proba = self.predict_proba(X)  # first: it raises NotFittedError before fit

@@ -180,10 +180,13 @@ def die_with_parent(parent: int) -> None:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        armed = True
     except (OSError, AttributeError):
-        pass
+        armed = False
     if os.getppid() != parent:  # the driver died before the signal was armed
         os._exit(1)
+    if armed:
+        return
 
     def watch() -> None:
         while os.getppid() == parent:

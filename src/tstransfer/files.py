@@ -125,6 +125,15 @@ def check_writable_file(path: str | Path, what: str, force: bool = True) -> Path
     return path
 
 
+def check_format_version(version, newest: int, path, what: str) -> int:
+    """A file's format_version: an integer this version of tstransfer can read (not a newer one)."""
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise TSTransferError(f"{path}: format_version must be an integer, not {version!r}")
+    if version > newest:
+        raise TSTransferError(f"{path}: written by a newer tstransfer ({what} {version})")
+    return version
+
+
 def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import TSTransferError
-from .files import atomic_path
+from .files import atomic_path, check_format_version
 
 FORMAT = "tstransfer-model"
 FORMAT_VERSION = 1
@@ -179,8 +179,9 @@ class TrainedModel:
         return X, None if np.all(lengths == X.shape[-1]) else lengths
 
     @torch.no_grad()
-    def proba(self, X: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities for already preprocessed X of shape (n, channels, length) (see `prepare`)."""
+    def _batched(self, forward, X: np.ndarray, lengths: np.ndarray | None, batch_size: int) -> np.ndarray:
+        """`forward(x, lengths)` over already preprocessed X of shape (n, channels, length), batch by batch,
+        as float32 numpy."""
         if X.ndim != 3 or X.shape[1] != self.in_channels:
             raise TSTransferError(
                 f"the model expects {self.in_channels} input channel(s), the data has "
@@ -193,8 +194,17 @@ class TrainedModel:
             xb = torch.as_tensor(X[start : start + batch_size], device=parameter.device).to(parameter.dtype)
             lb = None if lengths is None else torch.as_tensor(lengths[start : start + batch_size],
                                                               device=parameter.device)
-            out.append(torch.softmax(self.network(xb, lb).float(), dim=1).cpu().numpy())
+            out.append(forward(xb, lb).float().cpu().numpy())
         return np.concatenate(out)
+
+    def proba(self, X: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities for already preprocessed X of shape (n, channels, length) (see `prepare`)."""
+        return self._batched(lambda x, lb: torch.softmax(self.network(x, lb).float(), dim=1), X, lengths,
+                             batch_size)
+
+    def features(self, X: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+        """The network's pooled features (the input of its classifier) for already preprocessed X."""
+        return self._batched(self.network.features, X, lengths, batch_size)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (columns in the order of `classes`) for raw series; see `prepare`."""
@@ -280,11 +290,7 @@ def _check_header(text: str, path: Path) -> dict:
         raise TSTransferError(f"{path}: corrupt tstransfer model header ({err})") from None
     if not isinstance(header, dict):
         raise TSTransferError(f"{path}: corrupt tstransfer model header (not an object)")
-    version = header.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise TSTransferError(f"{path}: format_version must be an integer, not {version!r}")
-    if version > FORMAT_VERSION:
-        raise TSTransferError(f"{path}: written by a newer tstransfer (format {version})")
+    check_format_version(header.get("format_version"), FORMAT_VERSION, path, "format")
     for key, kind in (("architecture", dict), ("classes", list), ("preprocessing", dict)):
         if not isinstance(header.get(key), kind):
             raise TSTransferError(f"{path}: the header has no {key} ({kind.__name__})")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TSTransferError
-from .files import atomic_path, atomic_write_text, safe_name, sha256_file
+from .files import atomic_path, atomic_write_text, check_format_version, safe_name, sha256_file
 from .models import FORMAT, TrainedModel, load_model
 
 SHIPPED_ZOO = Path(__file__).parent / "pretrained_zoo"
@@ -59,11 +59,7 @@ def read_manifest(root: str | Path) -> dict:
         raise TSTransferError(f"{path}: not a readable zoo manifest ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != ZOO_FORMAT:
         raise TSTransferError(f"{path}: not a tstransfer zoo manifest (format is not {ZOO_FORMAT!r})")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise TSTransferError(f"{path}: format_version must be an integer, not {version!r}")
-    if version > ZOO_FORMAT_VERSION:
-        raise TSTransferError(f"{path}: written by a newer tstransfer (zoo format {version})")
+    check_format_version(manifest.get("format_version"), ZOO_FORMAT_VERSION, path, "zoo format")
     models = manifest.get("models")
     if not isinstance(models, dict):
         raise TSTransferError(f"{path}: 'models' must be an object of dataset -> entry")
@@ -286,15 +282,14 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
         built.append(spec.target)
 
     if todo:
-        report = run_grid(archive, root / "build", plan_runs(todo, transfers=False), config, workers=workers,
-                          progress=progress, retry_failed=True, on_result=on_result)
+        run_grid(archive, root / "build", plan_runs(todo, transfers=False), config, workers=workers,
+                 progress=progress, retry_failed=True, on_result=on_result)
         # runs finished by an earlier, interrupted build of this folder: export what is missing
         for n in todo:
             if n not in built and n not in failed and (root / "build" / "pretrained" / f"{n}.safetensors").is_file():
                 manifest["models"][n] = export_model(root, root / "build", n, archive, storage)
                 write_manifest(root, manifest)
                 built.append(n)
-        del report
     order = {n: i for i, n in enumerate(names)}
     manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda kv: order.get(kv[0], len(order))))
     path = write_manifest(root, manifest)
