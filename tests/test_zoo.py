@@ -230,6 +230,11 @@ def test_zoo_pull_over_http_verifies_resumes_and_refuses_a_tampered_file(built_z
     assert not (tmp_path / "bad.partial" / "models" / "GunPoint.safetensors").exists()
     # a local folder works the same way
     assert main(["zoo", "pull", str(built_zoo), "--to", str(tmp_path / "local"), "--quiet"]) == 0
+    # a source with no zoo there: refused, and no empty staging folder is left behind
+    (tmp_path / "empty").mkdir()
+    assert main(["zoo", "pull", str(tmp_path / "empty"), "--to", str(tmp_path / "none"), "--quiet"]) == 2
+    assert "zoo.json: missing" in capsys.readouterr().err
+    assert not (tmp_path / "none.partial").exists() and not (tmp_path / "none").exists()
 
 
 # ----------------------------------------------------------------------------- the zoo shipped with tstransfer

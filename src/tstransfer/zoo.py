@@ -395,10 +395,16 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     if to.exists() and (not to.is_dir() or any(to.iterdir())):
         raise TSTransferError(f"--to {to}: exists and is not empty; pull into a new folder")
     staging = to.with_name(to.name + ".partial")
+    fresh = not staging.exists()
     staging.mkdir(parents=True, exist_ok=True)
     manifest_tmp = staging / f".{MANIFEST}.download"
     manifest_tmp.unlink(missing_ok=True)
-    _get(source, MANIFEST, manifest_tmp, timeout, max_bytes=MAX_MANIFEST_BYTES)
+    try:
+        _get(source, MANIFEST, manifest_tmp, timeout, max_bytes=MAX_MANIFEST_BYTES)
+    except TSTransferError:
+        if fresh:  # nothing fetched yet: leave no empty staging folder behind
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
     os.replace(manifest_tmp, staging / f".{MANIFEST}.pending")
     manifest_text = (staging / f".{MANIFEST}.pending").read_text()
     shutil.copyfile(staging / f".{MANIFEST}.pending", staging / MANIFEST)
