@@ -59,13 +59,14 @@ def toy_grid_archive(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def zoo_dir(tmp_path_factory):
     """A real zoo: 3 mini-archive datasets pre-trained (3 epochs) with their prototypes."""
-    from tstransfer.experiments import plan_runs, run_grid
+    from tstransfer.grid import run_grid
     from tstransfer.similarity import compute_similarity
+    from tstransfer.study import StudyPaths, plan_runs
     from tstransfer.training import TrainConfig
 
     names = ["ECG200", "GunPoint", "SonyAIBORobotSurface1"]
     study = tmp_path_factory.mktemp("zoo") / "study"
     config = TrainConfig(epochs=3, threads=2, test_every=10)
     run_grid(MINI_ARCHIVE, study, plan_runs(names, transfers=False), config, progress=False)
-    compute_similarity(MINI_ARCHIVE, study, names, jobs=1, progress=False)
+    compute_similarity(MINI_ARCHIVE, StudyPaths(study).similarity, names, jobs=1, progress=False)
     return study

@@ -142,11 +142,11 @@ def test_4_a_run_whose_loss_becomes_non_finite_fails_loudly(tmp_path, monkeypatc
     assert "loss became nan" in capsys.readouterr().err
     assert not (tmp_path / "runs" / "GunPoint.safetensors").exists()
     # in a grid: a failed run, with the reason
-    from tstransfer.store import Store
+    from tstransfer.study import open_store
 
     study = tmp_path / "study"
     assert main(["pretrain", "--study", str(study), "--datasets", "GunPoint", "--epochs", "2", "--quiet"]) == 1
-    [row] = Store(study).runs()
+    [row] = open_store(study).runs()
     assert row["status"] == "failed" and "loss became nan" in row["error"]
 
 
@@ -162,12 +162,12 @@ def test_5_labels_are_typed_once_per_dataset(tmp_path):
 
 
 def test_6_dataset_names_are_canonicalised_to_the_archives(tmp_path):
-    from tstransfer.store import Store
+    from tstransfer.study import open_store
 
     study = tmp_path / "study"
     assert main(["pretrain", "--study", str(study), "--datasets", "gunpoint", "GunPoint", "GUNPOINT",
                  "--epochs", "1", "--quiet"]) == 0
-    assert [(r["target"], r["status"]) for r in Store(study).runs()] == [("GunPoint", "done")]
+    assert [(r["target"], r["status"]) for r in open_store(study).runs()] == [("GunPoint", "done")]
     assert [p.name for p in (study / "pretrained").glob("*.safetensors")] == ["GunPoint.safetensors"]
 
 

@@ -13,21 +13,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tstransfer.experiments import plan_runs, run_grid
-from tstransfer.report import (
+from tstransfer.grid import run_grid
+from tstransfer.report import inputs_from_files, inputs_from_study, write_report
+from tstransfer.selection import (
     BEST,
     K1,
     NO_TRANSFER,
     RANDOM,
     RANDOM_SELF,
     WORST,
-    inputs_from_files,
-    inputs_from_study,
     selection_per_target,
     selection_table,
-    write_report,
 )
 from tstransfer.similarity import compute_similarity
+from tstransfer.study import StudyPaths, plan_runs
 from tstransfer.training import TrainConfig
 
 NAMES = ["A", "B", "C", "D"]
@@ -105,7 +104,7 @@ def real_study(tmp_path_factory):
     study = tmp_path_factory.mktemp("real") / "study"
     names = ["ECG200", "GunPoint", "SonyAIBORobotSurface1"]
     run_grid(MINI_ARCHIVE, study, plan_runs(names), TrainConfig(epochs=3, seed=0, threads=2), progress=False)
-    compute_similarity(MINI_ARCHIVE, study, names, jobs=1, progress=False)
+    compute_similarity(MINI_ARCHIVE, StudyPaths(study).similarity, names, jobs=1, progress=False)
     return study
 
 
@@ -130,16 +129,53 @@ def test_report_of_a_real_study_renders_in_chromium(real_study, tmp_path):
     assert _rows(dom, "selection") == 6 and _rows(dom, "targets") == 3
     page = out / "targets" / "GunPoint.html"
     dom = _browser(page, "--dump-dom").stdout
-    assert 'data-images="2"' in dom and 'data-broken-images="0"' in dom
+    assert 'data-images="3"' in dom and 'data-broken-images="0"' in dom  # accuracy, loss, prototypes
     assert _rows(dom, "sources") == 2
+
+
+def test_two_seed_study_report_in_chromium(tmp_path, capsys):
+    """The issue's check: a 3-dataset, 2-seed study through grid --seeds 0 1, results and report: every image
+    loads, the accuracy matrix has N x N cells, mean ± std and the few-targets caveat appear, a target page
+    names its best source and links its files."""
+    from tstransfer.cli import main
+
+    study, out = tmp_path / "study", tmp_path / "report"
+    names = ["ECG200", "GunPoint", "SonyAIBORobotSurface1"]
+    assert main(["grid", "--study", str(study), "--datasets", *names, "--seeds", "0", "1", "--epochs", "2",
+                 "--threads", "2", "--quiet"]) == 0
+    assert main(["results", "--study", str(study)]) == 0
+    assert main(["similarity", "--study", str(study), "--jobs", "1", "--quiet"]) == 0
+    assert main(["report", "--study", str(study), "--out", str(out), "--quiet", "--tie-band", "0.5"]) == 0
+    capsys.readouterr()
+    dom = _browser(out / "index.html", "--dump-dom").stdout
+    images = int(re.search(r'data-images="(\d+)"', dom).group(1))
+    assert images == 5 and 'data-broken-images="0"' in dom  # selection, 2 scatters, CD diagram, heatmap
+    matrix = re.search(r"<table class=\"matrix\" id=\"accuracy-matrix\">(.*?)</table>", dom, re.S).group(1)
+    assert matrix.count("<td") == 9 and len(re.findall(r"0\.\d{4} ± 0\.\d{4}", matrix)) == 6
+    assert 'id="few-targets"' in dom and "Only 3 targets" in dom
+    assert "2 seeds" in dom and "within 0.5 accuracy points" in dom
+    assert "made by tstransfer" in dom and "--tie-band 0.5" in dom  # the footer names the command
+    assert "<td>recipe: lr</td>" in dom  # settings as rows
+    for name in ("accuracy_matrix.csv", "accuracy_std.csv", "no_transfer.csv", "no_transfer_per_seed.csv"):
+        assert (out / name).is_file() and f'href="{name}"' in dom
+    assert (out / "figures" / "variation_heatmap.svg").read_text().lstrip().startswith("<?xml")
+    page = _browser(out / "targets" / "GunPoint.html", "--dump-dom").stdout
+    assert 'data-images="3"' in page and 'data-broken-images="0"' in page
+    per_target = pd.read_csv(out / "selection_per_target.csv", index_col=0)
+    assert f"best source: <b>{per_target.loc['GunPoint', 'best_source']}</b>" in page
+    assert "<td>type</td><td>Motion</td>" in page.replace("\n", "")
+    for href in re.findall(r'href="([^"]+\.(?:safetensors|csv))"', page):  # model, history and CSV links
+        assert (out / "targets" / href).resolve().is_file(), href
 
 
 def test_broken_image_is_detected_by_the_browser_check(tmp_path):
     page = tmp_path / "page.html"
     from tstransfer.report import _render
 
-    page.write_text(_render("target", title="t", target="T", no_transfer="", k1_source="", best="",
-                            acc_png="missing.png", loss_png=None, sources={"id": "sources", "columns": [], "rows": []}))
+    empty = {"id": "t", "columns": [], "rows": []}
+    page.write_text(_render("target", title="t", target="T", facts=empty, no_transfer="", k1_source="", k1="",
+                            best_source="", best="", seeds="", acc_png="missing.png", loss_png=None, proto_png=None,
+                            sources=empty, files=[]))
     assert 'data-broken-images="1"' in _browser(page, "--dump-dom").stdout
 
 
@@ -188,7 +224,7 @@ def test_demo_layout_report_command_needs_inputs(capsys):
 def test_evaluate_selection_leave_one_target_out(real_study, capsys):
     from tstransfer.cli import main
     from tstransfer.data import MINI_ARCHIVE
-    from tstransfer.report import load_study
+    from tstransfer.study import load_study
 
     write_report(inputs_from_study(real_study), real_study / "report", progress=False)
     assert main(["evaluate-selection", "--study", str(real_study), "--archive", str(MINI_ARCHIVE),
@@ -247,8 +283,9 @@ def test_a_matrix_with_hostile_names_stays_inside_out_and_runs_no_script(tmp_pat
                  str(out), "--quiet"]) == 0
     assert sorted(_files_outside(tmp_path, [out])) == [work / "acc.csv", work / "base.csv"]
     assert not Path("/tmp/absolute-escape").exists()
-    pages = sorted((out / "targets").iterdir())
-    assert len(pages) == len(names) and all(p.parent == out / "targets" for p in pages)
+    files = sorted((out / "targets").iterdir())  # one page and one sources CSV per target, nothing elsewhere
+    pages = [p for p in files if p.suffix == ".html"]
+    assert len(pages) == len(names) and len(files) == 2 * len(names) and all(p.parent == out / "targets" for p in files)
     for page in [out / "index.html", *pages]:
         dom = _browser(page, "--dump-dom").stdout
         assert "data-pwned" not in dom, page
@@ -270,6 +307,6 @@ def test_a_study_with_a_hostile_dataset_name_reports_safely(tmp_path):
     assert main(["grid", "--archive", str(archive), "--study", str(study), "--all", "--epochs", "1", "--threads",
                  "1", "--quiet"]) == 0
     assert main(["report", "--study", str(study), "--out", str(study / "report"), "--quiet"]) == 0
-    for page in [study / "report" / "index.html", *(study / "report" / "targets").iterdir()]:
+    for page in [study / "report" / "index.html", *(study / "report" / "targets").glob("*.html")]:
         dom = _browser(page, "--dump-dom").stdout
         assert "data-pwned" not in dom and 'data-broken-images="0"' in dom, page

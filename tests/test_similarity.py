@@ -9,6 +9,7 @@ import pytest
 from conftest import write_ucr2018
 from tstransfer.data import load_dataset
 from tstransfer.errors import TSTransferError
+from tstransfer.selection import recommend
 from tstransfer.similarity import (
     class_prototypes,
     compute_similarity,
@@ -18,7 +19,6 @@ from tstransfer.similarity import (
     dtw,
     medoid_index,
     neighbours,
-    recommend,
 )
 
 
@@ -108,7 +108,7 @@ def _hand_archive(root):
 
 def test_compute_similarity_on_a_hand_built_archive(tmp_path):
     archive = _hand_archive(tmp_path / "arch")
-    result = compute_similarity(archive, tmp_path / "study", jobs=1, progress=False)
+    result = compute_similarity(archive, tmp_path / "study" / "similarity", jobs=1, progress=False)
     protos = {n: [load_dataset(n, archive).X_train[i].astype(float) for i in (0, 3)] for n in result.distances.index}
     for a in protos:
         for b in protos:
@@ -129,16 +129,16 @@ def test_prototype_cache_hits_and_invalidation(tmp_path, monkeypatch):
     calls = []
     real = sim.class_prototypes
     monkeypatch.setattr(sim, "class_prototypes", lambda ds, it=10: calls.append(ds.name) or real(ds, it))
-    compute_similarity(archive, tmp_path / "study", jobs=1, progress=False)
+    compute_similarity(archive, tmp_path / "study" / "similarity", jobs=1, progress=False)
     assert sorted(calls) == ["Ramps", "Sines", "Steps"]
     calls.clear()
-    compute_similarity(archive, tmp_path / "study", jobs=1, progress=False)
+    compute_similarity(archive, tmp_path / "study" / "similarity", jobs=1, progress=False)
     assert calls == []  # all cached
     t = np.linspace(0, 1, 16)
     rows = [[0, *np.round(t**2, 6)]] * 3 + [[1, *np.round(1 - t, 6)]] * 2
     write_ucr2018(archive, "Ramps", rows, rows)  # the data changed: only its prototypes are recomputed
     write_ucr2018(archive, "Waves", rows, rows)  # a new dataset costs one dataset's work
-    compute_similarity(archive, tmp_path / "study", jobs=1, progress=False)
+    compute_similarity(archive, tmp_path / "study" / "similarity", jobs=1, progress=False)
     assert sorted(calls) == ["Ramps", "Waves"]
 
 

@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from tstransfer.data import MINI_ARCHIVE, load_dataset
-from tstransfer.selection import choose_source, logme, rank_by_similarity, split_validation
-from tstransfer.similarity import recommend
+from tstransfer.selection import choose_source, logme, rank_by_similarity, recommend, split_validation
 from tstransfer.training import TrainConfig
 from tstransfer.zoo import Zoo
 

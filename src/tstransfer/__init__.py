@@ -12,7 +12,7 @@ _EXPORTS = {
     "import_keras": "keras_import",
     "FCN": "models", "TrainedModel": "models", "create_model": "models", "list_models": "models",
     "load_model": "models",
-    "TrainConfig": "training", "TrainResult": "training", "fit": "training", "train": "training",
+    "TrainConfig": "recipe", "TrainResult": "training", "train": "training",
 }
 
 __all__ = sorted(_EXPORTS)

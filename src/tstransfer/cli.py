@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .errors import TSTransferError
 from .files import check_writable_dir, check_writable_file
+from .recipe import DEFAULTS as _RECIPE  # light: no torch; --help shows the recipe's own defaults
 
 
 def _default_archive() -> str:
@@ -17,34 +18,27 @@ def _default_archive() -> str:
     return os.environ.get("TSTRANSFER_ARCHIVE", str(Path(__file__).parent / "mini_archive"))
 
 
-def _add_recipe_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--epochs", type=int, default=2000, help="training epochs (paper: 2000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed: fixes weights init and batch order")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
-    p.add_argument("--amp", action="store_true", help="bf16 mixed precision on CUDA (not the paper's recipe)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice; with --workers, "
-                   "split between them)")
-    p.add_argument("--test-every", type=int, default=1, help="log test loss/accuracy every N epochs (paper: 1)")
-    p.add_argument("--early-stopping", type=int, default=None, metavar="P",
-                   help="stop after P epochs without improvement once the lr is at its floor (off: the paper)")
-
-
 def _config(args):
-    from .training import TrainConfig
-
-    if args.epochs < 1:
-        raise TSTransferError(f"--epochs {args.epochs}: must be at least 1")
-    if args.test_every < 1:
-        raise TSTransferError(f"--test-every {args.test_every}: must be at least 1")
-    if args.early_stopping is not None and args.early_stopping < 1:
-        raise TSTransferError(f"--early-stopping {args.early_stopping}: must be at least 1")
-    if args.threads is not None and args.threads < 1:
-        raise TSTransferError(f"--threads {args.threads}: must be at least 1")
+    """The recipe of the command line (checked by TrainConfig), the device checked before any work."""
+    from .recipe import TrainConfig
     from .training import resolve_device
 
+    config = TrainConfig(epochs=args.epochs, seed=_seeds(args)[0], device=args.device, amp=args.amp,
+                         threads=args.threads, test_every=args.test_every, early_stopping=args.early_stopping)
     resolve_device(args.device)  # an unknown or absent device is refused before any work
-    return TrainConfig(epochs=args.epochs, seed=args.seed, device=args.device, amp=args.amp,
-                       threads=args.threads, test_every=args.test_every, early_stopping=args.early_stopping)
+    return config
+
+
+def _seeds(args) -> list[int]:
+    """--seeds S1 S2 ..., else the one --seed."""
+    if not args.seeds:
+        return [_RECIPE.seed if args.seed is None else args.seed]
+    if args.seed is not None:
+        raise TSTransferError("give --seed or --seeds, not both")
+    bad = [s for s in args.seeds if s < 0]
+    if bad:
+        raise TSTransferError(f"--seeds {bad[0]}: must be at least 0")
+    return list(dict.fromkeys(args.seeds))
 
 
 DATASET_RULE = ("a bare name (GunPoint) is a dataset of --archive; a path (with a '/', e.g. ./Mine or "
@@ -78,11 +72,6 @@ def _print_records(records: list[dict], fmt: str) -> None:
     writer.writerows(records)
 
 
-def _add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                   help="table for people, csv or json for scripts")
-
-
 def _print_deviations(config) -> None:
     deviations = config.deviations()
     if deviations:
@@ -102,9 +91,8 @@ def cmd_datasets(args) -> None:
         return
     problems: dict[str, str] = {}
     infos = describe_archive(args.archive, problems, progress=sys.stderr.isatty())
-    records = [vars(i) for i in infos]
     if args.format != "table":
-        _print_records(records, args.format)
+        _print_records([vars(i) for i in infos], args.format)
     else:
         print(f"archive: {args.archive}")
         print(f"{'name':<28}{'layout':<9}{'n_train':>8}{'n_test':>8}{'length':>10}{'classes':>8}{'channels':>9}")
@@ -119,6 +107,12 @@ def cmd_datasets(args) -> None:
                               "above); the others are listed", exit_code=1)
 
 
+def _print_run(what: str, result, model_path) -> None:
+    test = "n/a" if result.test_acc is None else f"{result.test_acc:.4f}"
+    print(f"{what}: best epoch {result.best_epoch}/{result.epochs}, train loss {result.train_loss:.4f}, "
+          f"test accuracy {test} ({result.seconds:.0f}s on {result.device})\nmodel: {model_path}")
+
+
 def cmd_train(args) -> None:
     """training.train_to_files"""
     from .training import train_to_files
@@ -128,10 +122,8 @@ def cmd_train(args) -> None:
     _print_deviations(config)
     model_path, history_path, result = train_to_files(dataset, args.out, config, progress=not args.quiet,
                                                       force=args.force)
-    print(f"{dataset.name}: best epoch {result.best_epoch}/{result.epochs}, train loss {result.train_loss:.4f}, "
-          f"test accuracy {'n/a' if result.test_acc is None else f'{result.test_acc:.4f}'} "
-          f"({result.seconds:.0f}s on {result.device})")
-    print(f"model: {model_path}\nhistory: {history_path}")
+    _print_run(dataset.name, result, model_path)
+    print(f"history: {history_path}")
 
 
 def cmd_evaluate(args) -> None:
@@ -139,59 +131,42 @@ def cmd_evaluate(args) -> None:
     from .models import load_model
     from .training import evaluate
 
-    model = load_model(args.model)
-    report = evaluate(model, _dataset(args.dataset, args.archive), split=args.split)
+    scores = evaluate(load_model(args.model), _dataset(args.dataset, args.archive), split=args.split)
     if args.format != "table":
-        _print_records([report], args.format)
+        _print_records([scores], args.format)
         return
-    print(f"{report['dataset']} ({report['split']}, n={report['n']}): accuracy {report['accuracy']:.4f}, "
-          f"loss {report['loss']:.4f}")
+    print(f"{scores['dataset']} ({scores['split']}, n={scores['n']}): accuracy {scores['accuracy']:.4f}, "
+          f"loss {scores['loss']:.4f}")
 
 
 def cmd_predict(args) -> None:
-    """TrainedModel.predict_file"""
-    import csv
-    import io
-
-    from .data import label_column
+    """TrainedModel.predictions_csv"""
     from .files import atomic_write_text
     from .models import load_model
 
     model = load_model(args.model)
-    labels = args.labels
-    if labels == "auto":
-        labels = label_column(args.file, model.classes, model.metadata.get("length"))
-        if labels is None:
-            raise TSTransferError(f"{args.file}: cannot tell whether the first column is a label (the model was "
-                                  f"trained on series of length {model.metadata.get('length', '?')}); give "
-                                  "--labels first or --labels none")
     if args.out:
         check_writable_file(args.out, "--out")
-    labels, proba = model.predict_file(args.file, labels=labels)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["index", "label", *[f"p_{c}" for c in model.classes]])
-    for i, (label, p) in enumerate(zip(labels, proba)):
-        writer.writerow([i, label, *[f"{v:.6f}" for v in p]])
+    text, n = model.predictions_csv(args.file, labels=args.labels)
     if args.out:
-        atomic_write_text(args.out, buffer.getvalue())
-        print(f"{len(labels)} predictions written to {args.out}")
+        atomic_write_text(args.out, text)
+        print(f"{n} predictions written to {args.out}")
     else:
-        sys.stdout.write(buffer.getvalue())
+        sys.stdout.write(text)
 
 
 def _study_archive(args) -> str:
     """--archive, else the archive the study recorded, else $TSTRANSFER_ARCHIVE or the mini archive."""
-    from .store import study_scope
+    from .study import study_scope
 
     return args.archive or study_scope(args.study).get("archive") or _default_archive()
 
 
-def _study_datasets(args, archive: str, option: str = "--datasets") -> list[str]:
+def _study_datasets(args, archive: str) -> list[str]:
     """The datasets named on the command line, else every dataset of the archive with --all, else the
     study's recorded scope; a new study must be told which."""
     from .data import list_archive, resolve_names
-    from .store import study_scope
+    from .study import study_scope
 
     if args.datasets:
         return resolve_names(args.datasets, archive)
@@ -200,102 +175,98 @@ def _study_datasets(args, archive: str, option: str = "--datasets") -> list[str]
     scope = study_scope(args.study).get("datasets")
     if scope:
         return scope
-    raise TSTransferError(f"--study {args.study} has no datasets yet: name them ({option} A B ...) or give --all "
+    raise TSTransferError(f"--study {args.study} has no datasets yet: name them (--datasets A B ...) or give --all "
                           f"for every dataset of {archive} ({len(list_archive(archive))} datasets)")
 
 
-def _grid_runs(args, archive: str, transfers: bool):
-    from .data import resolve_names
-    from .experiments import plan_runs
-
-    sources = resolve_names(args.sources, archive) if getattr(args, "sources", None) else None
-    targets = resolve_names(args.targets, archive) if getattr(args, "targets", None) else None
-    datasets = None if (sources or targets) and not args.datasets else _study_datasets(args, archive)
-    return plan_runs(datasets, sources, targets, transfers=transfers)
-
-
 def _run_study(args, transfers: bool) -> None:
-    from .experiments import estimate_cost, format_cost, run_grid
+    """study.plan_runs + grid.run_grid (or grid.estimate_cost with --dry-run)"""
+    from .data import resolve_names
+    from .grid import estimate_cost, format_cost, run_grid
+    from .study import plan_runs
 
-    config = _config(args)
+    config, seeds = _config(args), _seeds(args)
     if args.workers < 1:
         raise TSTransferError(f"--workers {args.workers}: must be at least 1")
     check_writable_dir(args.study, "--study")
     archive = _study_archive(args)
-    runs = _grid_runs(args, archive, transfers)
+    sources = resolve_names(args.sources, archive) if args.sources else None
+    targets = resolve_names(args.targets, archive) if args.targets else None
+    datasets = None if (sources or targets) and not args.datasets else _study_datasets(args, archive)
+    runs = plan_runs(datasets, sources, targets, transfers=transfers, seeds=seeds)
     if args.dry_run:
         print(format_cost(estimate_cost(runs, archive, config), args.workers))
         return
     _print_deviations(config)
     n_pre = sum(r.kind == "pretrain" for r in runs)
-    print(f"study {args.study}: {len(runs)} runs planned ({n_pre} pre-trainings, {len(runs) - n_pre} transfers), "
-          f"engine {args.engine}, archive {archive}")
-    report = run_grid(archive, args.study, runs, config, engine=args.engine, workers=args.workers,
-                      address=getattr(args, "address", None), gpus_per_run=getattr(args, "gpus_per_run", 0),
-                      retry_failed=args.retry_failed, progress=not args.quiet, fuse=getattr(args, "fuse", None))
-    print(f"{report.done} runs done, {report.failed} failed, {report.skipped} already finished "
-          f"({report.seconds:.0f}s)")
-    if report.failed:
-        raise TSTransferError(f"{report.failed} run(s) failed; their errors are in `tstransfer results --study "
+    print(f"study {args.study}: {len(runs)} runs planned ({n_pre} pre-trainings, {len(runs) - n_pre} transfers"
+          f"{f'; seeds {seeds}' if len(seeds) > 1 else ''}), engine {args.engine}, archive {archive}")
+    counts = run_grid(archive, args.study, runs, config, engine=args.engine, workers=args.workers,
+                      address=args.address, gpus_per_run=args.gpus_per_run, retry_failed=args.retry_failed,
+                      progress=not args.quiet, fuse=args.fuse)
+    print(f"{counts.done} runs done, {counts.failed} failed, {counts.skipped} already finished "
+          f"({counts.seconds:.0f}s)")
+    if counts.failed:
+        raise TSTransferError(f"{counts.failed} run(s) failed; their errors are in `tstransfer results --study "
                               f"{args.study}` (runs.csv); rerun the same command with --retry-failed", exit_code=1)
 
 
 def cmd_pretrain(args) -> None:
-    """experiments.run_grid with pre-trainings only"""
+    """grid.run_grid with pre-trainings only"""
     _run_study(args, transfers=False)
 
 
 def cmd_grid(args) -> None:
-    """experiments.plan_runs + experiments.run_grid"""
+    """study.plan_runs + grid.run_grid"""
     _run_study(args, transfers=True)
 
 
 def cmd_transfer(args) -> None:
-    """transfer.transfer_to_files"""
-    from .experiments import RunSpec, run_grid
+    """transfer.transfer_to_files (SOURCE a model file) / grid.transfer_in_study (SOURCE a dataset of --study)"""
+    from .grid import transfer_in_study
     from .transfer import transfer_to_files
 
-    config = _config(args)
+    config, seeds = _config(args), _seeds(args)
     _print_deviations(config)
     if Path(args.source).is_file():  # a model file: fine-tune it on TARGET, write to --out
+        if len(seeds) > 1:
+            raise TSTransferError("--seeds: several seeds need --study (a model file is fine-tuned once, to --out)")
         dataset = _dataset(args.target, args.archive)
-        model_path, history_path, result = transfer_to_files(args.source, dataset, args.out, config,
-                                                             progress=not args.quiet, force=args.force)
-        print(f"{args.source} -> {dataset.name}: best epoch {result.best_epoch}, test accuracy "
-              f"{'n/a' if result.test_acc is None else f'{result.test_acc:.4f}'}\nmodel: {model_path}")
+        model_path, _, result = transfer_to_files(args.source, dataset, args.out, config, progress=not args.quiet,
+                                                  force=args.force)
+        _print_run(f"{args.source} -> {dataset.name}", result, model_path)
         return
     if not args.study:
         raise TSTransferError(f"SOURCE {args.source!r} is not a model file; give --study with its pre-trained model")
-    spec = RunSpec("transfer", args.source, args.target)
-    if not (Path(args.study) / RunSpec("pretrain", "", args.source).model_path).is_file():
-        raise TSTransferError(f"--study {args.study}: no pre-trained model of {args.source}; "
-                              f"run `tstransfer pretrain --datasets {args.source}` first")
-    report = run_grid(args.archive, args.study, [spec], config, retry_failed=True, progress=not args.quiet)
-    from .store import Store
+    for row in transfer_in_study(args.archive, args.study, args.source, args.target, config, seeds,
+                                 progress=not args.quiet):
+        seed = f" (seed {row['seed']})" if len(seeds) > 1 else ""
+        print(f"{args.source}->{args.target}{seed}: best epoch {row['best_epoch']}, test accuracy "
+              f"{row['test_acc']:.4f}{' (already finished)' if row['already_finished'] else ''}\n"
+              f"model: {Path(args.study) / row['model_path']}")
 
-    store = Store(args.study)
-    row = store.get("transfer", args.source, args.target, config.seed, config.epochs)
-    store.close()
-    if row["status"] != "done":
-        raise TSTransferError(f"{spec} failed: {row['error']}")
-    print(f"{spec}: best epoch {row['best_epoch']}, test accuracy {row['test_acc']:.4f}"
-          f"{' (already finished)' if report.skipped else ''}\nmodel: {Path(args.study) / row['model_path']}")
+
+def _check_tie_band(args) -> None:
+    if not 0 <= args.tie_band < 100:
+        raise TSTransferError(f"--tie-band {args.tie_band}: accuracy points from 0 (exact equality) below 100")
 
 
 def cmd_results(args) -> None:
-    """report.write_results"""
-    from .report import write_results
+    """study.write_results"""
+    from .study import write_results
 
+    _check_tie_band(args)
     if args.out:
         check_writable_dir(args.out, "--out")
-    paths, s = write_results(args.study, args.out)
+    paths, s = write_results(args.study, args.out, seeds=args.seeds, tie_band=args.tie_band)
     if args.format != "table":
         _print_records([{**s, **{f"{name}_file": str(path) for name, path in paths.items()}}], args.format)
         return
     for name, path in paths.items():
-        print(f"{name:<12}{path}")
+        print(f"{name:<21}{path}")
     if s["pairs"]:
-        print(f"{s['pairs']} source->target pairs: {s['improved']} improved, {s['unchanged']} unchanged, "
+        draws = f"within {args.tie_band:g} points" if args.tie_band else "unchanged"
+        print(f"{s['pairs']} source->target pairs: {s['improved']} improved, {s['unchanged']} {draws}, "
               f"{s['degraded']} degraded; mean change {s['mean_change_points']:+.2f} accuracy points, "
               f"median variation {s['median_variation_pct']:+.2f}%")
     else:
@@ -303,22 +274,21 @@ def cmd_results(args) -> None:
 
 
 def cmd_similarity(args) -> None:
-    """similarity.compute_similarity (+ similarity.plot_prototypes)"""
+    """similarity.compute_similarity (+ figures.prototypes)"""
+    from . import figures
     from .data import load_dataset
-    from .similarity import compute_similarity, plot_prototypes
-    from .store import Store
+    from .similarity import compute_similarity
+    from .study import StudyPaths, extend_scope
 
     archive = _study_archive(args)
     names = _study_datasets(args, archive)
     check_writable_dir(args.study, "--study")
-    result = compute_similarity(archive, args.study, names, jobs=args.jobs, progress=not args.quiet)
-    store = Store(args.study)
-    store.extend_scope(str(Path(archive).resolve()), names)
-    store.close()
+    result = compute_similarity(archive, StudyPaths(args.study).similarity, names, jobs=args.jobs,
+                                progress=not args.quiet)
+    extend_scope(args.study, archive, names)
     if args.plots:
         for name, protos in result.prototypes.items():
-            plot_prototypes(load_dataset(name, archive), protos,
-                            result.paths["prototypes"] / f"{name}.png")
+            figures.prototypes(load_dataset(name, archive), protos, result.paths["prototypes"] / f"{name}.png")
     print(f"distances   {result.paths['distances']}\nneighbours  {result.paths['neighbours']}\n"
           f"prototypes  {result.paths['prototypes']}")
     for target, row in result.neighbours.head(args.show).iterrows():
@@ -326,9 +296,9 @@ def cmd_similarity(args) -> None:
 
 
 def cmd_recommend(args) -> None:
-    """similarity.recommend"""
+    """selection.recommend"""
     from .data import is_path
-    from .similarity import recommend
+    from .selection import recommend
 
     if args.top < 0:
         raise TSTransferError(f"--top {args.top}: must be 0 (all) or more")
@@ -343,24 +313,29 @@ def cmd_recommend(args) -> None:
         print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
 
 
-def _report_inputs(args):
-    from .report import inputs_from_files, inputs_from_study
-
-    if args.study:
-        return inputs_from_study(args.study)
-    if not (args.matrix and args.baseline):
-        raise TSTransferError("give --study STUDY_DIR, or --matrix ACC.csv and --baseline NO_TRANSFER.csv")
-    return inputs_from_files(args.matrix, args.baseline, args.similarity)
-
-
 def cmd_report(args) -> None:
-    """report.write_report"""
-    from .report import write_report
+    """report.inputs_from_study / report.inputs_from_files + report.write_report"""
+    from .report import inputs_from_files, inputs_from_study, write_report
 
-    inputs = _report_inputs(args)
+    _check_tie_band(args)
+    if args.study:
+        inputs = inputs_from_study(args.study, seeds=args.seeds)
+    elif args.matrix and args.baseline:
+        if args.seeds:
+            raise TSTransferError("--seeds selects the seeds of a --study; --matrix gives one matrix")
+        inputs = inputs_from_files(args.matrix, args.baseline, args.similarity)
+    else:
+        raise TSTransferError("give --study STUDY_DIR, or --matrix ACC.csv and --baseline NO_TRANSFER.csv")
     check_writable_dir(args.out, "--out")
-    index = write_report(inputs, args.out, progress=not args.quiet)
+    index = write_report(inputs, args.out, progress=not args.quiet, tie_band=args.tie_band,
+                         command=" ".join(["tstransfer", *map(_shell_word, args.argv)]))
     print(f"report: {index.resolve()}")
+
+
+def _shell_word(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
 
 
 def cmd_plot_loss(args) -> None:
@@ -409,25 +384,26 @@ def cmd_zoo_show(args) -> None:
 
 def cmd_zoo_build(args) -> None:
     """zoo.build_zoo"""
-    from .experiments import estimate_cost, format_cost, plan_runs
+    from .grid import estimate_cost, format_cost
+    from .study import plan_runs
     from .zoo import build_zoo
 
     config = _config(args)
     if args.workers < 1:
         raise TSTransferError(f"--workers {args.workers}: must be at least 1")
     if args.dry_run:
-        print(format_cost(estimate_cost(plan_runs(args.datasets, transfers=False), args.archive, config),
-                          args.workers))
+        print(format_cost(estimate_cost(plan_runs(args.datasets, transfers=False, seeds=[config.seed]),
+                                        args.archive, config), args.workers))
         return
     _print_deviations(config)
-    report = build_zoo(args.archive, args.datasets, args.out, config, workers=args.workers, storage=args.storage,
-                       name=args.name, version=args.version, progress=not args.quiet)
-    print(f"zoo {args.out}: {len(report.built)} models built now, {len(report.kept)} kept from before, "
-          f"{len(report.failed)} failed ({report.seconds:.0f}s); manifest {report.manifest}")
-    if report.failed:
-        for name, error in report.failed.items():
+    built = build_zoo(args.archive, args.datasets, args.out, config, workers=args.workers, storage=args.storage,
+                      name=args.name, version=args.version, progress=not args.quiet)
+    print(f"zoo {args.out}: {len(built.built)} models built now, {len(built.kept)} kept from before, "
+          f"{len(built.failed)} failed ({built.seconds:.0f}s); manifest {built.manifest}")
+    if built.failed:
+        for name, error in built.failed.items():
             print(f"  {name}: {error}")
-        raise TSTransferError(f"{len(report.failed)} pre-training(s) failed; rerun the same command to retry them",
+        raise TSTransferError(f"{len(built.failed)} pre-training(s) failed; rerun the same command to retry them",
                               exit_code=1)
 
 
@@ -461,61 +437,52 @@ def cmd_fit(args) -> None:
     check_writable_file(args.out, "--out", force=args.force)
     dataset = load_files(args.train, args.test)
     _print_deviations(config)
-    report = fit_from_zoo(dataset, args.zoo, select=args.select, config=config, top_k=args.top_k,
+    fitted = fit_from_zoo(dataset, args.zoo, select=args.select, config=config, top_k=args.top_k,
                           validate_epochs=args.validate_epochs, compare_scratch=args.compare_scratch,
                           progress=not args.quiet)
-    path = report.model.save(args.out)
-    rank = f", similarity rank {report.similarity_rank}" if report.similarity_rank else ""
-    print(f"chosen source: {report.source} (--select {report.select}{rank})")
-    print(report.ranking.head(5).to_string(index=False))
+    path = fitted.model.save(args.out)
+    rank = f", similarity rank {fitted.similarity_rank}" if fitted.similarity_rank else ""
+    print(f"chosen source: {fitted.source} (--select {fitted.select}{rank})")
+    print(fitted.ranking.head(5).to_string(index=False))
     if dataset.X_test is not None:
-        print(f"test accuracy: {evaluate(report.model, dataset)['accuracy']:.4f}")
-        if report.scratch is not None:
-            print(f"from scratch:  {report.scratch.test_acc:.4f}")
+        print(f"test accuracy: {evaluate(fitted.model, dataset)['accuracy']:.4f}")
+        if fitted.scratch is not None:
+            print(f"from scratch:  {fitted.scratch.test_acc:.4f}")
     print(f"model: {path}")
 
 
 def cmd_evaluate_selection(args) -> None:
-    """selection.evaluate_selection"""
-    from .files import atomic_write_text
+    """selection.evaluate_selection (+ report.write_report when the study's report exists)"""
     from .selection import evaluate_selection
+    from .study import StudyPaths
 
-    summary, per_target = evaluate_selection(args.study, args.archive, top_k=args.top_k,
-                                             validate_epochs=args.validate_epochs, progress=not args.quiet)
-    out = Path(args.study) / "selection_strategies.csv"
-    atomic_write_text(out, summary.to_csv(index=False, float_format="%.6g"))
-    atomic_write_text(out.with_name("selection_strategies_per_target.csv"), per_target.to_csv(float_format="%.6g"))
+    summary, _ = evaluate_selection(args.study, args.archive, top_k=args.top_k,
+                                    validate_epochs=args.validate_epochs, progress=not args.quiet)
+    paths = StudyPaths(args.study)
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    print(f"written: {out}")
-    report = Path(args.study) / "report"
-    if (report / "index.html").is_file():  # the report of this study exists: add the table to it
+    print(f"written: {paths.strategies}")
+    if (paths.report / "index.html").is_file():  # the report of this study exists: add the table to it
         from .report import inputs_from_study, write_report
 
-        write_report(inputs_from_study(args.study), report, progress=False)
-        print(f"report updated: {report / 'index.html'}")
+        write_report(inputs_from_study(args.study), paths.report, progress=False)
+        print(f"report updated: {paths.report / 'index.html'}")
 
 
 def cmd_import_keras(args) -> None:
-    """keras_import.import_keras / import_for_dataset / import_tree"""
-    from .data import load_dataset
-    from .keras_import import find_models, import_for_dataset, import_keras, import_tree, locate, model_file
+    """keras_import.import_path"""
+    from .keras_import import import_path
 
-    source = Path(args.model)
-    tree = source.is_dir() and model_file(source) is None and find_models(source)
-    if tree:
-        if args.classes or args.dataset or args.weights:
-            raise TSTransferError(f"{source}: a folder of model folders; --classes, --dataset and --weights apply "
-                                  "to one model (each folder name is taken as its dataset)")
-        if Path(args.out).is_file():
-            raise TSTransferError(f"--out {args.out}: a file; importing a tree of models writes a folder")
-        rows = import_tree(source, args.out, args.archive, progress=not args.quiet)
+    done = import_path(args.model, args.out, weights=args.weights, dataset=args.dataset, classes=args.classes,
+                       archive=args.archive, progress=not args.quiet)
+    if done.tree:
+        rows = done.rows
         accuracies = [r["test_acc"] for r in rows if r["test_acc"] is not None]
         failed = [r for r in rows if r["status"] == "failed"]
         for r in rows:
             if r["status"] not in ("kept", "imported", "failed"):
                 print(f"{r['dataset']}: {r['status']}")
-        done = [r for r in rows if r["status"] != "failed"]
-        print(f"{len(done)} models in {args.out} ({sum(r['status'] != 'kept' for r in done)} imported now)"
+        imported = [r for r in rows if r["status"] != "failed"]
+        print(f"{len(imported)} models in {args.out} ({sum(r['status'] != 'kept' for r in imported)} imported now)"
               + (f"; mean test accuracy {sum(accuracies) / len(accuracies):.4f} over {len(accuracies)}"
                  if accuracies else ""))
         for r in failed:
@@ -524,22 +491,7 @@ def cmd_import_keras(args) -> None:
             raise TSTransferError(f"{len(failed)} of {len(rows)} models could not be imported (listed above); the "
                                   "others were", exit_code=1)
         return
-    if args.out.endswith(os.sep) or Path(args.out).is_dir():
-        raise TSTransferError(f"--out {args.out}: a folder; give the model file to write (.safetensors)")
-    if args.classes and args.dataset:
-        raise TSTransferError("give --classes or --dataset, not both")
-    locate(source, args.weights)  # bad paths fail before a dataset is loaded
-    if args.dataset:
-        model = import_for_dataset(source, load_dataset(args.dataset, args.archive), args.weights)
-    else:
-        classes = None
-        if args.classes:
-            from .data import parse_labels
-
-            classes = parse_labels(args.classes.split(",")).tolist()
-        model = import_keras(source, args.weights, classes=classes)
-    path = model.save(args.out)
-    config = model.network.config
+    model, config = done.model, done.model.network.config
     print(f"imported {model.metadata['imported_from']}: FCN {config['in_channels']} channel(s), filters "
           f"{config['filters']}, kernels {config['kernels']}, {config['num_classes']} classes {model.classes}")
     if not (args.classes or args.dataset):
@@ -547,7 +499,7 @@ def cmd_import_keras(args) -> None:
               "(give --dataset NAME or --classes a,b,c for the real labels)")
     if "test_acc" in model.metadata:
         print(f"{model.metadata['dataset']} test accuracy: {model.metadata['test_acc']:.4f}")
-    print(f"model: {path}")
+    print(f"model: {done.path}")
 
 
 # ----------------------------------------------------------------------------- parser
@@ -592,6 +544,55 @@ def _set_formatter(parser: argparse.ArgumentParser) -> None:
                 _set_formatter(sub)
 
 
+def _parents(archive: str) -> dict[str, argparse.ArgumentParser]:
+    """The option blocks several commands share (argparse parent parsers), each declared once.
+    `archive`: the --archive default of commands that read one (a study's commands default to its own)."""
+
+    def parent() -> argparse.ArgumentParser:
+        return argparse.ArgumentParser(add_help=False)
+
+    blocks = {name: parent() for name in ("archive", "study_archive", "quiet", "format", "recipe", "seeds",
+                                          "study_datasets", "grid", "tie_band")}
+    blocks["archive"].add_argument("--archive", default=archive, help="archive folder (UCR 2018/2015 or .ts "
+                                   "layout); default: $TSTRANSFER_ARCHIVE or the mini archive")
+    blocks["study_archive"].add_argument("--archive", default=None, help="archive folder; default: the one the "
+                                         "study recorded at its first run, else $TSTRANSFER_ARCHIVE or the mini "
+                                         "archive")
+    blocks["quiet"].add_argument("--quiet", action="store_true", help="no progress bar")
+    blocks["format"].add_argument("--format", choices=["table", "csv", "json"], default="table",
+                                  help="table for people, csv or json for scripts")
+    r = blocks["recipe"]
+    r.add_argument("--epochs", type=int, default=_RECIPE.epochs, help="training epochs (paper: 2000)")
+    r.add_argument("--seed", type=int, default=None, help="random seed: fixes weights init and batch order "
+                   f"(default: {_RECIPE.seed})")
+    r.add_argument("--device", default=_RECIPE.device, help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    r.add_argument("--amp", action="store_true", help="bf16 mixed precision on CUDA (not the paper's recipe)")
+    r.add_argument("--threads", type=int, default=_RECIPE.threads, help="CPU threads (default: torch's choice; "
+                   "with --workers, split between them)")
+    r.add_argument("--test-every", type=int, default=_RECIPE.test_every, help="log test loss/accuracy every N "
+                   "epochs (paper: 1)")
+    r.add_argument("--early-stopping", type=int, default=_RECIPE.early_stopping, metavar="P",
+                   help="stop after P epochs without improvement once the lr is at its floor (off: the paper)")
+    blocks["seeds"].add_argument("--seeds", type=int, nargs="+", metavar="S", help="several seeds: every run once "
+                                 "per seed, keyed by seed in the study (instead of --seed; results give mean and "
+                                 "std over them)")
+    d = blocks["study_datasets"]
+    d.add_argument("--study", required=True, help="study folder (results store, models, histories)")
+    d.add_argument("--datasets", nargs="+", help="datasets of the study (default: the study's own; a new study must "
+                   "name them or give --all)")
+    d.add_argument("--all", action="store_true", help="every dataset of the archive")
+    g = blocks["grid"]
+    g.add_argument("--dry-run", action="store_true", help="print the planned runs with their estimated cost "
+                   "(FLOPs, time at the speed measured now) and exit")
+    g.add_argument("--workers", type=int, default=1, help="parallel runs (local: processes; CPU threads are split "
+                   "between them)")
+    g.add_argument("--retry-failed", action="store_true", help="run failed runs again")
+    blocks["tie_band"].add_argument("--tie-band", type=float, default=0.0, metavar="POINTS",
+                                    help="a draw against no transfer: within this many accuracy points (0: equal "
+                                    "accuracy, the paper's rule)")
+    return blocks
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tstransfer", description=__doc__,
                                      epilog="DATASET arguments: " + DATASET_RULE + ". Exit codes: 0 success, 1 "
@@ -599,35 +600,31 @@ def build_parser() -> argparse.ArgumentParser:
                                      "zoo failing verification), 2 bad input (an argument or a file).")
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    archive_help = "archive folder (UCR 2018/2015 or .ts layout); default: $TSTRANSFER_ARCHIVE or the mini archive"
-    study_archive_help = ("archive folder; default: the one the study recorded at its first run, else "
-                          "$TSTRANSFER_ARCHIVE or the mini archive")
+    b = _parents(_default_archive())
 
-    p = sub.add_parser("datasets", help="list the datasets of an archive, or download one")
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    def command(name: str, func, help_text: str, *blocks: str, under=sub) -> argparse.ArgumentParser:
+        p = under.add_parser(name, help=help_text, parents=[b[k] for k in blocks])
+        p.set_defaults(func=func)
+        if "recipe" in blocks and "seeds" not in blocks:
+            p.set_defaults(seeds=None)
+        return p
+
+    p = command("datasets", cmd_datasets, "list the datasets of an archive, or download one", "archive", "format")
     p.add_argument("--download", metavar="NAME", help="download dataset NAME into --archive (needs internet)")
     p.add_argument("--timeout", type=float, default=10.0, help="network timeout in seconds for --download")
-    _add_format(p)
-    p.set_defaults(func=cmd_datasets)
 
-    p = sub.add_parser("train", help="train an FCN from scratch with the paper's recipe")
+    p = command("train", cmd_train, "train an FCN from scratch with the paper's recipe", "archive", "quiet", "recipe")
     p.add_argument("dataset", help=DATASET_RULE)
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--out", default="runs", help="output folder for the model file and history CSV")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_recipe_options(p)
-    p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="accuracy and loss of a model file on a dataset's test split")
+    p = command("evaluate", cmd_evaluate, "accuracy and loss of a model file on a dataset's test split", "archive",
+                "format")
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("dataset", help=DATASET_RULE)
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--split", choices=["test", "train"], default="test")
-    _add_format(p)
-    p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="predict the labels of the series in a file (CSV: label, probabilities)")
+    p = command("predict", cmd_predict, "predict the labels of the series in a file (CSV: label, probabilities)")
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("file", help="UCR-format (.tsv, .csv, 2015) or .ts file")
     p.add_argument("--labels", choices=["auto", "first", "none"], default="auto",
@@ -635,99 +632,69 @@ def build_parser() -> argparse.ArgumentParser:
                    "decided only when certain (rows one value longer than the model's training length and "
                    "starting with its classes, or exactly that length and not), else an error")
     p.add_argument("--out", help="write the predictions to this CSV file instead of printing them")
-    p.set_defaults(func=cmd_predict)
 
-    for name, func, help_text in (
-        ("pretrain", cmd_pretrain, "pre-train one FCN per dataset into a study folder (finished ones are skipped)"),
-        ("grid", cmd_grid, "the full study: pre-train every dataset, fine-tune every source on every target"),
-    ):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--archive", default=None, help=study_archive_help)
-        p.add_argument("--study", required=True, help="study folder (results store, models, histories)")
-        p.add_argument("--datasets", nargs="+", help="datasets of the study (default: the study's own; a new "
-                       "study must name them or give --all)")
-        p.add_argument("--all", action="store_true", help="every dataset of the archive")
-        p.add_argument("--dry-run", action="store_true", help="print the planned runs with their estimated cost "
-                       "(FLOPs, time at the speed measured now) and exit")
-        if name == "grid":
-            p.add_argument("--sources", nargs="+", help="source datasets (instead of --datasets)")
-            p.add_argument("--targets", nargs="+", help="target datasets (instead of --datasets)")
-            p.add_argument("--engine", choices=["local", "ray"], default="local")
-            p.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
-            p.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs per run with Ray (fractions share)")
-            p.add_argument("--fuse", type=int, default=None, help="fine-tunings of one target trained together "
-                           "(default: 8 on CUDA, 1 = no fusing on CPU); fixed for a study")
-        else:
-            p.set_defaults(engine="local")
-        p.add_argument("--workers", type=int, default=1, help="parallel runs (local: processes; CPU threads are "
-                       "split between them)")
-        p.add_argument("--retry-failed", action="store_true", help="run failed runs again")
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
-        _add_recipe_options(p)
-        p.set_defaults(func=func)
+    p = command("pretrain", cmd_pretrain, "pre-train one FCN per dataset into a study folder (finished ones are "
+                "skipped)", "study_archive", "study_datasets", "grid", "quiet", "recipe", "seeds")
+    p.set_defaults(engine="local", sources=None, targets=None, address=None, gpus_per_run=0.0, fuse=None)
 
-    p = sub.add_parser("transfer", help="fine-tune a pre-trained source model on a target dataset")
+    p = command("grid", cmd_grid, "the full study: pre-train every dataset, fine-tune every source on every target",
+                "study_archive", "study_datasets", "grid", "quiet", "recipe", "seeds")
+    p.add_argument("--sources", nargs="+", help="source datasets (instead of --datasets)")
+    p.add_argument("--targets", nargs="+", help="target datasets (instead of --datasets)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local")
+    p.add_argument("--address", help="Ray cluster address (default: start a local Ray instance)")
+    p.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs per run with Ray (fractions share)")
+    p.add_argument("--fuse", type=int, default=None, help="fine-tunings of one target trained together "
+                   "(default: 8 on CUDA, 1 = no fusing on CPU); fixed for a study")
+
+    p = command("transfer", cmd_transfer, "fine-tune a pre-trained source model on a target dataset", "archive",
+                "quiet", "recipe", "seeds")
     p.add_argument("source", help="source dataset (its model in --study) or a model file")
     p.add_argument("target", help=DATASET_RULE)
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--study", help="study folder holding pretrained/<SOURCE>.safetensors; the run is recorded")
     p.add_argument("--out", default="runs", help="output folder when SOURCE is a model file (writes "
                    "<Source>-to-<Target>.safetensors)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_recipe_options(p)
-    p.set_defaults(func=cmd_transfer)
 
-    p = sub.add_parser("similarity", help="Algorithm 1: DBA prototypes, DTW dataset distances, neighbour table")
-    p.add_argument("--archive", default=None, help=study_archive_help)
-    p.add_argument("--study", required=True, help="study folder (writes STUDY/similarity/)")
-    p.add_argument("--datasets", nargs="+", help="datasets (default: the study's own; a new study must name them "
-                   "or give --all)")
-    p.add_argument("--all", action="store_true", help="every dataset of the archive")
+    p = command("similarity", cmd_similarity, "Algorithm 1: DBA prototypes, DTW dataset distances, neighbour "
+                "table", "study_archive", "study_datasets", "quiet")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes / numba threads")
     p.add_argument("--plots", action="store_true", help="also plot each dataset's prototypes (PNG)")
     p.add_argument("--show", type=int, default=10, help="print the top neighbours of this many targets")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_similarity)
 
-    p = sub.add_parser("recommend", help="rank source datasets for a target (an archive dataset or your own file)")
+    p = command("recommend", cmd_recommend, "rank source datasets for a target (an archive dataset or your own "
+                "file)", "study_archive", "format")
     p.add_argument("target", help=DATASET_RULE)
     p.add_argument("--study", required=True, help="study folder where `tstransfer similarity` ran")
-    p.add_argument("--archive", default=None, help=study_archive_help)
     p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")
-    _add_format(p)
-    p.set_defaults(func=cmd_recommend)
 
-    p = sub.add_parser("report", help="HTML report with the paper's figures and the source-selection study")
+    p = command("report", cmd_report, "HTML report with the paper's figures and the source-selection study",
+                "quiet", "tie_band")
     p.add_argument("--study", help="study folder (results store, histories, similarity)")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="S", help="report these seeds of the study (default: "
+                   "all it has; several: mean and std over them)")
     p.add_argument("--matrix", help="accuracy matrix CSV made elsewhere (rows = source, columns = target)")
     p.add_argument("--baseline", help="no-transfer accuracies CSV (dataset,accuracy)")
     p.add_argument("--similarity", help="neighbours CSV (index = target, columns K_1 ...)")
     p.add_argument("--out", required=True, help="output folder (index.html, figures/, targets/, selection.csv)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("plot-loss", help="loss curves of a target with and without transfer (the paper's Fig. 1)")
+    p = command("plot-loss", cmd_plot_loss, "loss curves of a target with and without transfer (the paper's "
+                "Fig. 1)")
     p.add_argument("--study", required=True, help="study folder")
     p.add_argument("--target", required=True, help="target dataset")
     p.add_argument("--source", nargs="+", help="sources (default: the most and the least similar)")
     p.add_argument("--out", help="PNG file (default: STUDY/figures/<TARGET>_loss.png)")
-    p.set_defaults(func=cmd_plot_loss)
 
     zoo_help = "zoo folder (default: the zoo shipped with tstransfer); a study folder or *.safetensors + prototypes/"
     zoo = sub.add_parser("zoo", help="pre-trained model zoos: list, show, build, verify, pull")
     zoo_sub = zoo.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = zoo_sub.add_parser("list", help="the models of a zoo")
+    p = command("list", cmd_zoo_list, "the models of a zoo", "format", under=zoo_sub)
     p.add_argument("--zoo", default=None, help=zoo_help)
-    _add_format(p)
-    p.set_defaults(func=cmd_zoo_list)
-    p = zoo_sub.add_parser("show", help="one model of a zoo: header, training record, manifest entry")
+    p = command("show", cmd_zoo_show, "one model of a zoo: header, training record, manifest entry", under=zoo_sub)
     p.add_argument("name", help="dataset name")
     p.add_argument("--zoo", default=None, help=zoo_help)
-    p.set_defaults(func=cmd_zoo_show)
-    p = zoo_sub.add_parser("build", help="pre-train datasets into a publishable zoo (manifest, checksums, "
-                           "prototypes); resumable")
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
+    p = command("build", cmd_zoo_build, "pre-train datasets into a publishable zoo (manifest, checksums, "
+                "prototypes); resumable", "archive", "quiet", "recipe", under=zoo_sub)
     p.add_argument("--datasets", nargs="+", required=True, help="datasets to pre-train, in this order")
     p.add_argument("--out", required=True, help="zoo folder (zoo.json, models/, prototypes/; build/ holds the "
                    "resumable state)")
@@ -737,20 +704,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", default="1", help="the zoo's version")
     p.add_argument("--workers", type=int, default=1, help="parallel pre-trainings")
     p.add_argument("--dry-run", action="store_true", help="print the runs with their estimated cost and exit")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_recipe_options(p)
-    p.set_defaults(func=cmd_zoo_build)
-    p = zoo_sub.add_parser("verify", help="check every file of a zoo against its sha256 and manifest")
+    p = command("verify", cmd_zoo_verify, "check every file of a zoo against its sha256 and manifest", under=zoo_sub)
     p.add_argument("zoo", help="zoo folder with a zoo.json")
-    p.set_defaults(func=cmd_zoo_verify)
-    p = zoo_sub.add_parser("pull", help="download a published zoo (URL or folder), verifying every sha256")
+    p = command("pull", cmd_zoo_pull, "download a published zoo (URL or folder), verifying every sha256", "quiet",
+                under=zoo_sub)
     p.add_argument("source", help="http(s) URL of the zoo folder (holding zoo.json) or a local folder")
     p.add_argument("--to", required=True, help="new folder for the zoo")
     p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_zoo_pull)
 
-    p = sub.add_parser("fit", help="choose a source in a zoo for your data and fine-tune it")
+    p = command("fit", cmd_fit, "choose a source in a zoo for your data and fine-tune it", "quiet", "recipe")
     p.add_argument("--train", required=True, help="your training file (.tsv/.csv/.ts, labels of any kind)")
     p.add_argument("--test", help="a test file: reports the accuracy (never used to choose)")
     p.add_argument("--zoo", default=None, help="zoo folder (default: the zoo shipped with tstransfer; see "
@@ -763,21 +725,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=3, help="candidates for --select validate")
     p.add_argument("--validate-epochs", type=int, help="epochs of each brief fine-tune (default: epochs/10)")
     p.add_argument("--compare-scratch", action="store_true", help="also train from scratch and report it")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_recipe_options(p)
-    p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("evaluate-selection", help="every source-selection strategy, leave-one-target-out, "
-                       "on a finished grid")
+    p = command("evaluate-selection", cmd_evaluate_selection, "every source-selection strategy, leave-one-target-"
+                "out, on a finished grid", "archive", "quiet")
     p.add_argument("--study", required=True, help="study folder with a finished grid and `similarity`")
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
     p.add_argument("--top-k", type=int, default=3, help="candidates for the validate strategy")
     p.add_argument("--validate-epochs", type=int, help="epochs of each brief fine-tune (default: study epochs/10)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_evaluate_selection)
 
-    p = sub.add_parser("import-keras", help="convert a Keras FCN (the paper's released models) into a tstransfer "
-                       "model file")
+    p = command("import-keras", cmd_import_keras, "convert a Keras FCN (the paper's released models) into a "
+                "tstransfer model file", "archive", "quiet")
     p.add_argument("model", help="best_model.hdf5 (architecture + weights), architecture.txt (+ its weights), a "
                    ".keras file, a folder holding one, or a tree of such folders (the authors' archives)")
     p.add_argument("--out", required=True, help="model file to write (.safetensors); a folder for a tree")
@@ -785,15 +741,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="the dataset the model was trained on (in --archive): its sorted labels are "
                    "the classes and its test accuracy is recorded")
     p.add_argument("--classes", help="comma-separated labels of the outputs, in order (default: 0..C-1)")
-    p.add_argument("--archive", default=_default_archive(), help=archive_help)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_import_keras)
 
-    p = sub.add_parser("results", help="accuracy and accuracy-variation matrices of a study (CSV) and a summary")
+    p = command("results", cmd_results, "accuracy and accuracy-variation matrices of a study (CSV) and a summary",
+                "format", "tie_band")
     p.add_argument("--study", required=True, help="study folder")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="S", help="these seeds of the study (default: all it has; "
+                   "several: mean and std over them)")
     p.add_argument("--out", help="output folder (default: STUDY/results)")
-    _add_format(p)
-    p.set_defaults(func=cmd_results)
     _set_formatter(parser)
     return parser
 
@@ -803,6 +757,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else map(str, argv))  # what the user typed (report footer)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -94,7 +94,7 @@ class Dataset:
     y_test: np.ndarray | None
     len_test: np.ndarray | None
     classes: list = field(default_factory=list)
-    source: str = ""
+    train_file: str = ""  # the file its training split was read from
 
     @property
     def n_classes(self) -> int:
@@ -339,6 +339,17 @@ def build_dataset(name: str, train: Split, test: Split | None) -> Dataset:
 # ----------------------------------------------------------------------------- archives
 
 _LAYOUTS = (("ucr2018", ".tsv"), ("ts", ".ts"), ("ucr2015", ""), ("csv", ".csv"))
+
+
+def data_fingerprint(train: Path, test: Path | None) -> str:
+    """sha256 of a dataset's files (train, then test): what the model was trained on, byte for byte."""
+    from .files import sha256_file
+
+    h = hashlib.sha256()
+    for path in (train, test):
+        if path is not None:
+            h.update(bytes.fromhex(sha256_file(path)))
+    return h.hexdigest()
 
 
 def find_dataset(name: str, archive: str | Path) -> tuple[str, str, Path, Path | None]:

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data import Dataset, Split, preprocess
 from .errors import TSTransferError
-from .training import TrainConfig
+from .recipe import DEFAULTS, InvalidSetting, TrainConfig
 
 
 def _validate(estimator, X, y=None, reset: bool = True):
@@ -42,7 +42,7 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     convention). batch_size: None is the paper's rule, min(n_train / 10, 16). `transform(X)` gives the
     network's pooled features (the global average pool before the classifier)."""
 
-    def __init__(self, epochs: int = 2000, random_state=0, device: str = "auto", threads: int | None = None,
+    def __init__(self, epochs: int = DEFAULTS.epochs, random_state=0, device: str = "auto", threads: int | None = None,
                  early_stopping: int | None = None, verbose: bool = False, batch_size: int | None = None):
         self.epochs = epochs
         self.batch_size = batch_size
@@ -69,17 +69,17 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                              "a numpy RandomState") from None
 
     def _config(self) -> TrainConfig:
-        names = ("epochs",) + tuple(n for n in ("threads", "batch_size") if getattr(self, n) is not None)
-        for name in names:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{type(self).__name__}({name}={value!r}): must be an integer of at least 1")
-        if self.early_stopping is not None and (not isinstance(self.early_stopping, (int, np.integer))
-                                                or self.early_stopping < 1):
-            raise ValueError(f"{type(self).__name__}(early_stopping={self.early_stopping!r}): must be None or an "
-                             "integer of at least 1")
-        return TrainConfig(epochs=self.epochs, seed=self._seed(), device=self.device, threads=self.threads,
-                           early_stopping=self.early_stopping, batch_size=self.batch_size, test_every=10**9)
+        """The recipe with this estimator's parameters (TrainConfig checks them; said in scikit-learn's words)."""
+        def plain(value):  # numpy integers are integers here
+            return int(value) if isinstance(value, np.integer) else value
+
+        try:
+            return TrainConfig(epochs=plain(self.epochs), seed=self._seed(), device=self.device,
+                               threads=plain(self.threads), early_stopping=plain(self.early_stopping),
+                               batch_size=plain(self.batch_size), test_every=10**9)
+        except InvalidSetting as err:
+            name = "random_state" if err.setting == "seed" else err.setting
+            raise ValueError(f"{type(self).__name__}({name}={err.value!r}): {err.rule}") from None
 
     def _dataset(self, X, y) -> Dataset:
         X, y = _validate(self, X, y)
@@ -123,7 +123,8 @@ class TransferClassifier(FCNClassifier):
     similarity | validate | transferability) and fine-tune it
     with the paper's recipe. `source_` is the chosen source, `ranking_` the ranking that chose it."""
 
-    def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int = 2000, random_state: int = 0,
+    def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int = DEFAULTS.epochs,
+                 random_state: int = 0,
                  top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
                  threads: int | None = None, early_stopping: int | None = None, verbose: bool = False,
                  batch_size: int | None = None):

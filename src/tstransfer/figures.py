@@ -1,6 +1,7 @@
 """The paper's figures, with matplotlib (Agg): loss curves with and without transfer (Fig. 1), accuracy
 against source similarity (Figs. 6-8), the accuracy-variation heatmap (Fig. 9), and the source-selection
-study. Every function writes one PNG atomically and returns its path."""
+study, the pairwise scatter of two ways against each other. Every function writes a PNG and the same figure
+as SVG (vector, for papers) beside it, atomically, and returns the PNG's path."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .files import atomic_path  # noqa: E402
 
@@ -31,10 +33,15 @@ def literal_text(plot):
 
 
 def _save(fig, path: str | Path, dpi: int = 110) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
+    """`path` (PNG) and `path` with .svg, both written atomically; the figure is closed."""
+    path = Path(path)
+    try:
+        for target, fmt in ((path, "png"), (path.with_suffix(".svg"), "svg")):
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
 
 
 @literal_text
@@ -51,6 +58,9 @@ def loss_curves(target: str, scratch: pd.DataFrame | None, transfers: dict[str, 
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_yscale("log")
+        # plain numbers on the log axis: its default labels are mathtext, which literal_text turns off
+        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+            axis(FuncFormatter(lambda v, _: f"{v:.3g}"))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("cross-entropy (log scale)")
     axes[1].legend(fontsize=8)
@@ -64,10 +74,22 @@ def accuracy_vs_similarity(target: str, ranked: pd.DataFrame, no_transfer: float
     with the running mean of the top-k sources and the no-transfer accuracy as a reference line.
     `ranked` has columns rank, source, accuracy."""
     fig, ax = plt.subplots(figsize=(max(5.0, 0.16 * len(ranked) + 3), 3.6))
-    ax.plot(ranked["rank"], ranked["accuracy"], "o", color="C0", markersize=4, label="accuracy after transfer")
-    ax.plot(ranked["rank"], ranked["accuracy"].expanding().mean(), "-", color="C1", label="mean of the top-k sources")
+    ax.plot(ranked["rank"], ranked["accuracy"].expanding().mean(), "-", color="C1", label="mean of the top-k sources",
+            zorder=1)
+    ax.plot(ranked["rank"], ranked["accuracy"], "o", color="C0", markersize=4, label="accuracy after transfer",
+            zorder=2)
+    if len(ranked):  # rank 1 (K_1) drawn on top of everything, large enough to see
+        ax.plot(ranked["rank"].iloc[:1], ranked["accuracy"].iloc[:1], "*", color="C3", markersize=13,
+                markeredgecolor="black", label=f"rank 1: {ranked['source'].iloc[0]}", zorder=3)
     if no_transfer is not None and not np.isnan(no_transfer):
-        ax.axhline(no_transfer, color="black", linestyle="--", linewidth=1, label="no transfer")
+        ax.axhline(no_transfer, color="black", linestyle="--", linewidth=1, label="no transfer", zorder=0)
+    values = ranked["accuracy"].dropna().tolist() + ([no_transfer] if no_transfer is not None else [])
+    values = [v for v in values if not np.isnan(v)]
+    if values:  # a margin so no point sits on the frame
+        low, high = min(values), max(values)
+        pad = max(0.02, 0.08 * (high - low))
+        ax.set_ylim(low - pad, high + pad)
+    ax.set_xlim(0.5, max(1, len(ranked)) + 0.5)
     if len(ranked) <= 12:
         ax.set_xticks(ranked["rank"])
         ax.set_xticklabels([f"{r}. {s}" for r, s in zip(ranked["rank"], ranked["source"])], fontsize=7,
@@ -76,7 +98,7 @@ def accuracy_vs_similarity(target: str, ranked: pd.DataFrame, no_transfer: float
     ax.set_ylabel("test accuracy")
     ax.set_title(f"{target}: accuracy against source similarity", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)  # off the data
     return _save(fig, path)
 
 
@@ -102,8 +124,9 @@ def variation_heatmap(variation: pd.DataFrame, path: str | Path, clip_percentile
     ax.set_ylabel("source")
     if n <= 12:
         for (i, j), v in np.ndenumerate(values):
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=7)
+            if np.isfinite(v):  # white on the dark ends of the scale, black on the light middle
+                color = "white" if abs(v) > 0.55 * limit else "black"
+                ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=7, color=color)
     bar = fig.colorbar(image, ax=ax, extend="both", shrink=0.8)
     bar.set_label(f"accuracy variation % (colours clipped at ±{limit:.1f})")
     ax.set_title("Accuracy variation after transfer (blue: better, red: worse)", fontsize=10)
@@ -143,4 +166,40 @@ def critical_difference(scores: pd.DataFrame, path: str | Path) -> Path | None:
     if len(scores) < 2 or scores.shape[1] < 2:
         return None
     fig, _ = plot_critical_difference(scores.to_numpy(), list(scores.columns), test="wilcoxon", correction="holm")
+    return _save(fig, path)
+
+
+@literal_text
+def prototypes(dataset, class_prototypes: list[np.ndarray], path: str | Path, per_class: int = 3) -> Path:
+    """Algorithm 1's class prototypes of a dataset (thick) over a few of each class's training series (thin)."""
+    n = dataset.n_classes
+    cols = min(n, 4)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, sharey=True)
+    for y, ax in enumerate(axes.flat):
+        if y >= n:
+            ax.axis("off")
+            continue
+        for i in np.flatnonzero(dataset.y_train == y)[:per_class]:
+            ax.plot(dataset.X_train[i, 0, : dataset.len_train[i]], color="0.6", linewidth=0.8)
+        ax.plot(class_prototypes[y][0], color="C3", linewidth=2, label="DBA prototype")
+        ax.set_title(f"class {dataset.classes[y]}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle(f"{dataset.name}: class prototypes (red) and training series (grey)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+@literal_text
+def pairwise_scatter(a: pd.Series, b: pd.Series, name_a: str, name_b: str, path: str | Path) -> Path | None:
+    """aeon's pairwise scatter: one point per target, the accuracies of `a` and `b` against each other with the
+    diagonal (aeon puts the better of the two on the y axis) and their Wilcoxon and paired t-test p-values;
+    None (no figure) with fewer than 2 targets."""
+    from aeon.visualisation import plot_pairwise_scatter
+
+    if len(a) < 2:
+        return None
+    fig, _ = plot_pairwise_scatter(np.asarray(a, dtype=float), np.asarray(b, dtype=float), name_a, name_b,
+                                   statistic_tests=len(a) >= 3, figsize=(6, 6))
     return _save(fig, path)

@@ -140,3 +140,12 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def csv_text(frame, index: bool = True) -> str:
+    """A pandas table as the CSV text tstransfer writes (6 significant digits)."""
+    import io
+
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=index, float_format="%.6g")
+    return buffer.getvalue()

@@ -19,15 +19,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Dataset
-from .models import FCN, ConvBlock, MaskedBatchNorm1d
+from .models import FCN, ConvBlock, MaskedBatchNorm1d, network_from_config
 from .training import (
     TrainConfig,
     TrainResult,
-    batch_size_rule,
     check_finite,
-    device_arrays,
+    history_row,
     make_scheduler,
-    resolve_device,
+    prepare_run,
+    run_result,
     should_stop,
     shuffled_batches,
 )
@@ -88,8 +88,7 @@ class StackedFCN(nn.Module):
         state = {n: t.detach().cpu() for n, t in self.state_dict().items()}
         out = []
         for k, config in enumerate(self.configs):
-            cfg = dict(config)
-            net = FCN(**{key: cfg[key] for key in ("in_channels", "num_classes", "filters", "kernels")})
+            net = network_from_config(config)
             blocks: list[ConvBlock] = list(net.blocks)
             with torch.no_grad():
                 for i, block in enumerate(blocks):
@@ -158,21 +157,17 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
 
     Equivalent to `[training.fit(net, dataset, config) for net in networks]` (same seed, same batches).
     """
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-    shuffler = torch.Generator().manual_seed(config.seed)
+    run = prepare_run(dataset, config)
+    device, X, y, X_test, y_test, len_test = run.device, run.X, run.y, run.X_test, run.y_test, run.len_test
     model = StackedFCN(networks).to(device=device, dtype=getattr(torch, config.dtype))
     k = model.k
-    X, y, lengths, X_test, y_test, len_test = device_arrays(dataset, device, config.dtype)
     has_test = X_test is not None
 
     optimizer = StackedAdam(model, config.lr, eps=config.adam_eps)
     # one torch ReduceLROnPlateau per model, each driving the lr of a one-number stand-in optimizer
     holders = [torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr) for _ in range(k)]
     schedulers = [make_scheduler(h, config) for h in holders]
-    batch_size = config.batch_size or batch_size_rule(len(y))
+    batch_size = run.batch_size
 
     histories: list[list[dict]] = [[] for _ in range(k)]
     stopped = [False] * k  # early stopping: a stopped model gets lr 0 and its record is closed
@@ -187,7 +182,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
         model.train()
         loss_sum = torch.zeros(k, device=device, dtype=torch.float64)
         correct = torch.zeros(k, device=device)
-        for xb, yb, lb in shuffled_batches(X, y, lengths, batch_size, shuffler):
+        for xb, yb, lb in shuffled_batches(X, y, run.lengths, batch_size, run.shuffler):
             logits = model(xb, lb)  # (K, batch, classes)
             losses = F.cross_entropy(logits.transpose(1, 2), yb[None].expand(k, -1), reduction="none").mean(1)
             optimizer.zero_grad()
@@ -222,9 +217,8 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
                     saved[m].copy_(parts[m])
         seconds = (time.perf_counter() - t0) / len(active)
         for m in active:
-            histories[m].append({"epoch": epoch, "train_loss": float(train_loss[m]), "train_acc": float(train_acc[m]),
-                                 "test_loss": float(test_loss[m]), "test_acc": float(test_acc[m]), "lr": lrs[m],
-                                 "seconds": seconds})
+            histories[m].append(history_row(epoch, float(train_loss[m]), float(train_acc[m]), float(test_loss[m]),
+                                            float(test_acc[m]), lrs[m], seconds))
             if should_stop(config, optimizer.lrs[m], epoch, best_epoch[m]):
                 stopped[m], optimizer.lrs[m] = True, 0.0
         bar.set_postfix(loss=f"{float(train_loss.mean()):.4f}", active=k - sum(stopped))
@@ -241,12 +235,8 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
     final_loss = final_acc = np.full(k, np.nan)
     if has_test:
         final_loss, final_acc = _evaluate(model, X_test, y_test, len_test)
-    elapsed = (time.perf_counter() - started) / k
-    results = []
-    for m in range(k):
-        best = histories[m][best_epoch[m] - 1]
-        results.append(TrainResult(best_epoch[m], best["train_loss"], best["train_acc"],
-                                   None if not has_test else float(final_loss[m]),
-                                   None if not has_test else float(final_acc[m]), len(histories[m]), elapsed,
-                                   str(device), histories[m]))
+    results = [run_result(histories[m], best_epoch[m], float(final_loss[m]) if has_test else None,
+                          float(final_acc[m]) if has_test else None, started, device) for m in range(k)]
+    for result in results:  # the K models shared the time
+        result.seconds /= k
     return trained, results

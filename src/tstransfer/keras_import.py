@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -512,3 +513,41 @@ def import_tree(root: str | Path, out_dir: str | Path, archive: str | Path | Non
         rows.append(row)
     return rows
 
+
+
+@dataclass
+class ImportOutcome:
+    """What `import_path` did: a tree of models (`rows`, one per model folder) or one model written to `path`."""
+
+    tree: bool
+    rows: list[dict] = field(default_factory=list)
+    model: object = None
+    path: Path | None = None
+
+
+def import_path(source: str | Path, out: str | Path, weights: str | Path | None = None, dataset: str | None = None,
+                classes: str | None = None, archive: str | Path | None = None, progress: bool = True) -> ImportOutcome:
+    """`tstransfer import-keras`: a folder of model folders (the authors' archives) into the folder `out`, or
+    one model (a file, or a folder holding one) into the model file `out`, its classes from `dataset` (a
+    dataset of `archive`), from `classes` ("a,b,c") or the output indices."""
+    from .data import load_dataset, parse_labels
+
+    source, out_text = Path(source), str(out)
+    if source.is_dir() and model_file(source) is None and find_models(source):
+        if classes or dataset or weights:
+            raise TSTransferError(f"{source}: a folder of model folders; --classes, --dataset and --weights apply "
+                                  "to one model (each folder name is taken as its dataset)")
+        if Path(out).is_file():
+            raise TSTransferError(f"--out {out}: a file; importing a tree of models writes a folder")
+        return ImportOutcome(True, rows=import_tree(source, out, archive, progress=progress))
+    if out_text.endswith(os.sep) or Path(out).is_dir():
+        raise TSTransferError(f"--out {out}: a folder; give the model file to write (.safetensors)")
+    if classes and dataset:
+        raise TSTransferError("give --classes or --dataset, not both")
+    locate(source, weights)  # bad paths fail before a dataset is loaded
+    if dataset:
+        model = import_for_dataset(source, load_dataset(dataset, archive), weights)
+    else:
+        labels = parse_labels(classes.split(",")).tolist() if classes else None
+        model = import_keras(source, weights, classes=labels)
+    return ImportOutcome(False, model=model, path=model.save(out))

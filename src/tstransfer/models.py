@@ -124,16 +124,6 @@ class FCN(nn.Module):
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {"fcn": FCN}
 
 
-def register_model(name: str):
-    """Decorator: make a model class available to `create_model(name, ...)`."""
-
-    def add(cls):
-        _REGISTRY[name] = cls
-        return cls
-
-    return add
-
-
 def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
@@ -143,6 +133,12 @@ def create_model(name: str = "fcn", in_channels: int = 1, num_classes: int = 2, 
     if name not in _REGISTRY:
         raise TSTransferError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
     return _REGISTRY[name](in_channels=in_channels, num_classes=num_classes, **kwargs)
+
+
+def network_from_config(config: dict) -> nn.Module:
+    """A fresh network of the architecture a model file or a trained network records (`network.config`)."""
+    config = dict(config)
+    return create_model(config.pop("name"), **config)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -219,11 +215,31 @@ class TrainedModel:
 
     def predict_file(self, path: str | Path, labels: str = "first") -> tuple[np.ndarray, np.ndarray]:
         """Predicted labels and class probabilities for a UCR-format (.tsv/.csv/2015) or .ts file.
-        `labels`: "first" (the file's first column is a label, ignored) or "none" (no label column)."""
-        from .data import read_split
+        `labels`: "first" (the file's first column is a label, ignored), "none" (no label column) or "auto"
+        (decided only when the width makes it certain, else an error asking for first or none)."""
+        from .data import label_column, read_split
 
+        if labels == "auto":
+            labels = label_column(path, self.classes, self.metadata.get("length"))
+            if labels is None:
+                raise TSTransferError(f"{path}: cannot tell whether the first column is a label (the model was "
+                                      f"trained on series of length {self.metadata.get('length', '?')}); give "
+                                      "--labels first or --labels none")
         proba = self.predict_proba(read_split(path, labels).series)
         return self.labels_of(proba), proba
+
+    def predictions_csv(self, path: str | Path, labels: str = "auto") -> tuple[str, int]:
+        """`predict_file` as CSV text (index, label, p_<class> ...) and the number of series."""
+        import csv
+        import io
+
+        predicted, proba = self.predict_file(path, labels)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["index", "label", *[f"p_{c}" for c in self.classes]])
+        for i, (label, p) in enumerate(zip(predicted, proba)):
+            writer.writerow([i, label, *[f"{v:.6f}" for v in p]])
+        return buffer.getvalue(), len(predicted)
 
     def save(self, path: str | Path) -> Path:
         """Write the model file atomically (temp file in the same folder, then rename)."""
@@ -272,8 +288,7 @@ class TrainedModel:
                 raise TSTransferError(f"{path}: tensor {key} is {tensor.dtype}, a model's weights are floats")
             if not torch.isfinite(tensor).all():
                 raise TSTransferError(f"{path}: tensor {key} holds NaN or infinite values")
-        arch = dict(header["architecture"])
-        network = create_model(arch.pop("name"), **arch)
+        network = network_from_config(header["architecture"])
         network.load_state_dict(tensors)
         network.to(device).eval()
         return cls(network, header["classes"], header["preprocessing"], header.get("metadata", {}))

@@ -1,175 +1,21 @@
-"""Study results in the paper's layouts: the accuracy matrix and the accuracy-variation matrix
-(rows = source, columns = target), the no-transfer accuracies and a long table of every run."""
+"""The HTML report of a study (or of results made elsewhere): the paper's figures, its accuracy and variation
+matrices, the source-selection study, one page per target. It only reads: the study's tables (study.py),
+its similarity files and the selection strategies' results; every value from data reaches the HTML through
+Jinja2 with autoescaping."""
 
 from __future__ import annotations
 
-import io
-import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import TSTransferError
-from .files import atomic_write_text, file_stem
-from .store import Store
-from .training import TrainConfig
-
-RUN_COLUMNS = ["kind", "source", "target", "seed", "epochs", "status", "best_epoch", "train_loss", "train_acc",
-               "test_loss", "test_acc", "seconds", "device", "model_path", "history_path", "error"]
-
-
-@dataclass
-class StudyTables:
-    accuracy: pd.DataFrame  # source x target test accuracy after transfer (NaN where not run)
-    variation: pd.DataFrame  # 100 * (acc_transfer - acc_no_transfer) / acc_no_transfer
-    baseline: pd.Series  # no-transfer accuracy per dataset
-    runs: pd.DataFrame  # one row per run
-    settings: dict
-
-
-def variation_matrix(accuracy: pd.DataFrame, baseline: pd.Series) -> pd.DataFrame:
-    """The paper's accuracy variation in %, column by column against the target's no-transfer accuracy."""
-    base = baseline.reindex(accuracy.columns).replace(0, np.nan)
-    return 100 * (accuracy - base) / base
-
-
-def load_study(study: str | Path) -> StudyTables:
-    """Read the finished runs of a study's store into the paper's tables."""
-    study = Path(study)
-    if not (study / "study.sqlite").is_file():
-        raise TSTransferError(f"--study {study}: no study.sqlite here (run `tstransfer grid` first)")
-    store = Store(study)
-    try:
-        settings = store.settings()
-        runs = pd.DataFrame([dict(r) for r in store.runs()], columns=["id", *RUN_COLUMNS, "updated_at"])
-    finally:
-        store.close()
-    runs = runs[RUN_COLUMNS]
-    done = runs[runs.status == "done"]
-    baseline = done[done.kind == "pretrain"].set_index("target")["test_acc"].astype(float).rename("accuracy")
-    baseline.index.name = "dataset"
-    pairs = done[done.kind == "transfer"]
-    names = sorted(set(pairs.source) | set(pairs.target) | set(baseline.index))
-    accuracy = pairs.pivot_table(index="source", columns="target", values="test_acc", aggfunc="first")
-    accuracy = accuracy.reindex(index=[n for n in names if n in set(pairs.source)],
-                                columns=[n for n in names if n in set(pairs.target)]).astype(float)
-    accuracy.index.name, accuracy.columns.name = "source", None
-    return StudyTables(accuracy, variation_matrix(accuracy, baseline), baseline.sort_index(), runs, settings)
-
-
-def summarize(accuracy: pd.DataFrame, baseline: pd.Series, decimals: int = 6) -> dict:
-    """Pairs improved / unchanged / degraded against no transfer (equal after rounding), mean change."""
-    base = baseline.reindex(accuracy.columns)
-    after = accuracy.round(decimals).to_numpy()
-    before = np.broadcast_to(base.round(decimals).to_numpy(), after.shape)
-    ok = ~np.isnan(after) & ~np.isnan(before)
-    diff = (after - before)[ok]
-    variation = variation_matrix(accuracy, baseline).to_numpy()[ok]
-    return {"pairs": int(ok.sum()), "improved": int((diff > 0).sum()), "unchanged": int((diff == 0).sum()),
-            "degraded": int((diff < 0).sum()),
-            "mean_change_points": float(100 * diff.mean()) if diff.size else float("nan"),
-            "mean_variation_pct": float(np.nanmean(variation)) if variation.size else float("nan"),
-            "median_variation_pct": float(np.nanmedian(variation)) if variation.size else float("nan")}
-
-
-def deviations(settings: dict) -> list[str]:
-    """How a study's settings depart from the paper's recipe (epochs, recipe), in words."""
-    if "epochs" not in settings:
-        return []
-    recipe = settings.get("recipe", {})
-    return TrainConfig(epochs=settings["epochs"], **recipe).deviations()
-
-
-def _csv(frame: pd.DataFrame | pd.Series, index: bool = True) -> str:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=index, float_format="%.6g")
-    return buffer.getvalue()
-
-
-def write_results(study: str | Path, out: str | Path | None = None) -> tuple[dict, dict]:
-    """Write accuracy_matrix.csv, variation_matrix.csv, no_transfer.csv, runs.csv and settings.json.
-
-    Returns (paths, summary). `out` defaults to `<study>/results`.
-    """
-    tables = load_study(study)
-    out = Path(out) if out else Path(study) / "results"
-    summary = summarize(tables.accuracy, tables.baseline)
-    counts = tables.runs.status.value_counts().to_dict()
-    meta = {"settings": tables.settings, "deviations_from_paper": deviations(tables.settings),
-            "datasets": sorted(set(tables.baseline.index) | set(tables.accuracy.columns)),
-            "runs": {k: int(v) for k, v in counts.items()}, "summary": summary}
-    paths = {
-        "accuracy": atomic_write_text(out / "accuracy_matrix.csv", _csv(tables.accuracy)),
-        "variation": atomic_write_text(out / "variation_matrix.csv", _csv(tables.variation)),
-        "no_transfer": atomic_write_text(out / "no_transfer.csv", _csv(tables.baseline)),
-        "runs": atomic_write_text(out / "runs.csv", _csv(tables.runs, index=False)),
-        "settings": atomic_write_text(out / "settings.json", json.dumps(meta, indent=2, default=str)),
-    }
-    return paths, summary
-
-
-# ----------------------------------------------------------------------------- source-selection study
-
-NO_TRANSFER = "no transfer"
-K1 = "most similar source (K_1)"
-RANDOM = "random source (expected)"
-RANDOM_SELF = "random source, target in pool (expected)"
-BEST = "best source (oracle)"
-WORST = "worst source"
-STRATEGIES = [NO_TRANSFER, K1, RANDOM, RANDOM_SELF, BEST, WORST]
-
-
-def selection_per_target(accuracy: pd.DataFrame, baseline: pd.Series,
-                         neighbours: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Each target's accuracy under each way of choosing the source (columns STRATEGIES, plus 'k1_source').
-
-    K_1 is the most similar source of the neighbour table among the sources the matrix has. The random
-    source is an expected value: the mean over the other sources; 'target in pool' also counts the
-    target itself with accuracy 0, as the authors' code drew it (the abstract's "71 out of 85").
-    """
-    rows = {}
-    for target in accuracy.columns:
-        column = accuracy[target].drop(target, errors="ignore").dropna()
-        if column.empty:
-            continue
-        row = {NO_TRANSFER: baseline.get(target, np.nan), RANDOM: column.mean(), BEST: column.max(),
-               WORST: column.min(), RANDOM_SELF: np.nan, K1: np.nan, "k1_source": ""}
-        if target in accuracy.index:
-            row[RANDOM_SELF] = column.sum() / (len(column) + 1)
-        if neighbours is not None and target in neighbours.index:
-            ranked = [s for s in neighbours.loc[target].dropna() if s in column.index]
-            if ranked:
-                row[K1], row["k1_source"] = column[ranked[0]], ranked[0]
-        rows[target] = row
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "target"
-    return table[[*STRATEGIES, "k1_source"]] if len(table) else table
-
-
-def selection_table(per_target: pd.DataFrame, decimals: int = 6) -> pd.DataFrame:
-    """One row per strategy: mean and median accuracy, W/D/L against no transfer (a draw: equal after
-    rounding to `decimals`), the Wilcoxon signed-rank p-value against no transfer, and the mean rank."""
-    from scipy.stats import wilcoxon
-
-    scores = per_target[STRATEGIES].astype(float)
-    ranks = scores.dropna(axis=1, how="all").rank(axis=1, ascending=False).mean()
-    rows = []
-    for strategy in STRATEGIES:
-        pair = scores[list(dict.fromkeys([strategy, NO_TRANSFER]))].dropna()
-        if pair.empty:
-            continue
-        a, b = pair[strategy].round(decimals), pair[NO_TRANSFER].round(decimals)
-        p = np.nan
-        if strategy != NO_TRANSFER:
-            p = 1.0 if (a == b).all() else float(wilcoxon(a, b, zero_method="wilcox").pvalue)
-        rows.append({"strategy": strategy, "mean_accuracy": float(pair[strategy].mean()),
-                     "median_accuracy": float(pair[strategy].median()), "wins": int((a > b).sum()),
-                     "draws": int((a == b).sum()), "losses": int((a < b).sum()), "wilcoxon_p": p,
-                     "mean_rank": float(ranks.get(strategy, np.nan)), "targets": len(pair)})
-    return pd.DataFrame(rows)
-
+from .files import atomic_write_text, csv_text, file_stem, safe_name
+from .selection import BEST, K1, NO_TRANSFER, STRATEGIES, WORST, selection_per_target, selection_table
+from .study import StudyPaths, deviations, load_study, summarize, variation_matrix
 
 # ----------------------------------------------------------------------------- inputs of a report
 
@@ -184,6 +30,13 @@ class ReportInputs:
     settings: dict
     origin: str
     strategies: pd.DataFrame | None = None  # `tstransfer evaluate-selection` results, when they exist
+    seeds: list[int] = field(default_factory=list)  # several: the tables are means over them
+    accuracy_std: pd.DataFrame | None = None
+    variation_std: pd.DataFrame | None = None
+    baseline_per_seed: pd.DataFrame | None = None  # dataset x seed
+    runs: pd.DataFrame | None = None  # the study's finished runs (model and history files)
+    study: Path | None = None
+    archive: str | None = None  # where the datasets' facts and training series are read (None: the UCR table)
 
 
 def _read_table(path: str | Path, what: str, **kwargs) -> pd.DataFrame:
@@ -246,20 +99,47 @@ def inputs_from_files(matrix: str | Path, baseline: str | Path, similarity: str 
     return ReportInputs(acc, base, neighbours, None, {}, settings, "files")
 
 
-def inputs_from_study(study: str | Path) -> ReportInputs:
+def inputs_from_study(study: str | Path, seeds: list[int] | None = None) -> ReportInputs:
     """A study folder: its store (matrices, histories) and, when `tstransfer similarity` ran, its neighbours."""
-    tables = load_study(study)
-    study = Path(study)
-    sim = study / "similarity"
-    neighbours = pd.read_csv(sim / "neighbours.csv", index_col=0) if (sim / "neighbours.csv").is_file() else None
-    distances = pd.read_csv(sim / "distances.csv", index_col=0) if (sim / "distances.csv").is_file() else None
+    tables = load_study(study, seeds)
+    paths = StudyPaths(study)
+    neighbours = pd.read_csv(paths.neighbours, index_col=0) if paths.neighbours.is_file() else None
+    distances = pd.read_csv(paths.distances, index_col=0) if paths.distances.is_file() else None
     done = tables.runs[tables.runs.status == "done"]
-    histories = {(r.source, r.target): study / r.history_path for r in done.itertuples()}
     settings = {**tables.settings, "deviations_from_paper": deviations(tables.settings), "study": str(study)}
-    strategies_csv = study / "selection_strategies.csv"
-    strategies = pd.read_csv(strategies_csv) if strategies_csv.is_file() else None
+    strategies = pd.read_csv(paths.strategies) if paths.strategies.is_file() else None
+    first = tables.seeds[0] if tables.seeds else None  # loss curves and model links: the first seed's runs
+    first_runs = done[done.seed == first] if first is not None else done
+    histories = {(r.source, r.target): paths.root / r.history_path for r in first_runs.itertuples()}
+    archive = tables.settings.get("archive")
     return ReportInputs(tables.accuracy, tables.baseline, neighbours, distances, histories, settings, "study",
-                        strategies)
+                        strategies, tables.seeds, tables.accuracy_std, tables.variation_std,
+                        tables.baseline_per_seed, done, paths.root, archive if archive and Path(archive).is_dir()
+                        else None)
+
+
+# ----------------------------------------------------------------------------- facts of a dataset
+
+_UCR_SUMMARY = Path(__file__).parent / "ucr2018_summary.csv"  # the official table of the 128-dataset archive
+
+
+def dataset_facts(name: str, archive: str | None) -> dict:
+    """n_train, n_test, length, classes (read from `archive` when it holds the dataset, else the official UCR
+    2018 table) and the UCR type when the table knows the dataset; {} for a dataset known to neither."""
+    facts = {}
+    summary = pd.read_csv(_UCR_SUMMARY, index_col="name", dtype=str)
+    if name in summary.index:
+        facts = {k: summary.at[name, k] for k in ("n_train", "n_test", "length", "classes", "type")}
+    if archive:
+        from .data import describe_dataset
+
+        try:
+            info = describe_dataset(name, archive)
+            facts.update({"n_train": info.n_train, "n_test": info.n_test, "length": info.length,
+                          "classes": info.classes, "channels": info.channels})
+        except TSTransferError:
+            pass
+    return facts
 
 
 # ----------------------------------------------------------------------------- the HTML report
@@ -268,7 +148,9 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f0f0f0;cursor:pointer}td:first-child,th:first-child{text-align:left}
+table.matrix{font-size:12px}table.matrix td.self{background:#eee}
 .note{background:#fff4d6;border:1px solid #e0b84c;padding:.6em 1em}img{max-width:100%;border:1px solid #eee}
+figure{margin:1em 0}figcaption{font-size:12px;color:#555}footer{margin-top:3em;font-size:12px;color:#666}
 """
 # Sortable tables (click a header), and a marker the browser test reads: how many images failed to load.
 _SCRIPT = """
@@ -283,56 +165,87 @@ window.addEventListener('load', function(){var imgs=Array.from(document.images);
  document.body.dataset.brokenImages=imgs.filter(function(i){return !(i.complete&&i.naturalWidth>0);}).length;});
 """
 
+FEW_TARGETS = 10  # below this many targets, rank statistics say little (Demsar 2006 uses N >= 10)
 
 # Every value from data reaches the HTML through Jinja2 with autoescaping (text and attributes); every
 # name that becomes a file goes through files.file_stem and is URL-quoted in links.
 _TEMPLATES = {
-    "table": """{% macro table(t) -%}
+    "macros": """{% macro table(t) -%}
 <table class='sortable' id='{{ t.id }}'><thead><tr>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in t.rows %}<tr>{% for text, href in row %}<td>{% if href %}<a href='{{ href }}'>{{ text }}</a>
 {%- else %}{{ text }}{% endif %}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+{%- endmacro %}
+{% macro matrix(m) -%}
+<table class='matrix' id='{{ m.id }}'><thead><tr><th>source \\ target</th>{% for c in m.columns %}<th>{{ c }}</th>
+{%- endfor %}</tr></thead><tbody>{% for name, cells in m.rows %}<tr><th>{{ name }}</th>{% for text, cls in cells %}
+<td{% if cls %} class='{{ cls }}'{% endif %}>{{ text }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+{%- endmacro %}
+{% macro figure(png, alt, prefix='') -%}
+<figure><img src='{{ prefix }}figures/{{ png }}' alt='{{ alt }}'><figcaption>{{ alt }} &middot;
+<a href='{{ prefix }}figures/{{ png | replace(".png", ".svg") }}'>SVG</a></figcaption></figure>
+{%- endmacro %}
+{% macro downloads(files, prefix='') -%}
+<p>Download: {% for name, href in files %}<a href='{{ prefix }}{{ href }}'>{{ name }}</a>{% if not loop.last %} &middot;
+{% endif %}{% endfor %}</p>
 {%- endmacro %}""",
     "page": """<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{{ title }}</title>
-<style>{{ style | safe }}</style></head><body>{% block body %}{% endblock %}<script>{{ script | safe }}</script>
-</body></html>
+<style>{{ style | safe }}</style></head><body>{% block body %}{% endblock %}
+<footer>made by tstransfer {{ footer.version }} on {{ footer.date }} with <code>{{ footer.command }}</code></footer>
+<script>{{ script | safe }}</script></body></html>
 """,
-    "target": """{% extends "page" %}{% from "table" import table %}{% block body %}
+    "target": """{% extends "page" %}{% import "macros" as m %}{% block body %}
 <p><a href='../index.html'>&larr; report</a></p><h1>{{ target }}</h1>
-<p>no transfer: {{ no_transfer }} &middot; most similar source: {{ k1_source }} &middot; best source: {{ best }}</p>
-<h2>Accuracy against source similarity</h2><img src='../figures/{{ acc_png }}' alt='accuracy'>
-{% if loss_png %}<h2>Loss with and without transfer</h2>
-<img src='../figures/{{ loss_png }}' alt='loss curves'>{% endif %}
-<h2>Sources</h2>{{ table(sources) }}
+{{ m.table(facts) }}
+<p>no transfer: <b>{{ no_transfer }}</b> &middot; most similar source (K_1): <b>{{ k1_source }}</b> ({{ k1 }})
+&middot; best source: <b>{{ best_source }}</b> ({{ best }}){% if seeds %} &middot; means over seeds
+{{ seeds }}{% endif %}</p>
+<h2>Accuracy against source similarity</h2>{{ m.figure(acc_png, 'accuracy against source similarity', '../') }}
+{% if loss_png %}<h2>Loss with and without transfer</h2>{{ m.figure(loss_png, 'loss curves', '../') }}{% endif %}
+{% if proto_png %}<h2>Class prototypes (Algorithm 1)</h2>{{ m.figure(proto_png, 'class prototypes', '../') }}{% endif %}
+<h2>Sources</h2><p>Distance: Algorithm 1's DTW distance between the class prototypes (smaller: more similar).</p>
+{{ m.table(sources) }}{{ m.downloads(files, '../') }}
 {% endblock %}""",
-    "index": """{% extends "page" %}{% from "table" import table %}{% block body %}
+    "index": """{% extends "page" %}{% import "macros" as m %}{% block body %}
 <h1>tstransfer report</h1>
 {% if deviations %}<p class='note'><b>Deviates from the paper's recipe:</b> {{ deviations }}</p>{% endif %}
+{% if seeds %}<p class='note'><b>{{ seeds | length }} seeds</b> ({{ seeds | join(', ') }}): every accuracy is the mean
+over them, &plusmn; the sample standard deviation; wins, draws and losses compare the means.</p>{% endif %}
 <p>{{ n_sources }} sources, {{ n_targets }} targets, {{ s.pairs }} pairs: {{ s.improved }} improved,
-{{ s.unchanged }} unchanged, {{ s.degraded }} degraded; mean change {{ "%+.2f" % s.mean_change_points }} accuracy
-points, median variation {{ "%+.2f" % s.median_variation_pct }}%.</p>
+{{ s.unchanged }} {{ 'drawn' if tie_band else 'unchanged' }}, {{ s.degraded }} degraded; mean change
+{{ "%+.2f" % s.mean_change_points }} accuracy points, median variation {{ "%+.2f" % s.median_variation_pct }}%.
+A draw: {{ draw_rule }}.</p>
 <h2>Choosing the source</h2>
-<p>Expected values for the random source; W/D/L and the Wilcoxon signed-rank test are against no transfer
-(a draw: equal accuracy after rounding to 6 decimals). Medians and mean ranks are shown because one broken
-baseline can dominate % averages.</p>
-{{ table(selection) }}<img src='figures/selection.png' alt='selection'>
+<p>Expected values for the random source; W/D/L and the Wilcoxon signed-rank test are against no transfer.
+Medians and mean ranks are shown because one broken baseline can dominate % averages.</p>
+{% if few %}<p class='note' id='few-targets'><b>Only {{ n_targets }} targets:</b> the Wilcoxon p-values and the
+critical-difference diagram need about {{ few_limit }} or more targets to say much; read them as indications.</p>
+{% endif %}
+{{ m.table(selection) }}{{ m.figure('selection.png', 'wins, draws and losses per way of choosing the source') }}
+{% for png, alt in scatters %}{{ m.figure(png, alt) }}{% endfor %}
 {% if strategies %}<h3>Selection strategies, leave-one-target-out (tstransfer evaluate-selection)</h3>
 <p>Each target chooses among the other datasets' models from its training set only; oracle_gain_share: the
-share of the best source's mean gain over no transfer.</p>{{ table(strategies) }}{% endif %}
-{% if cd %}<h3>Critical difference diagram (Wilcoxon, Holm)</h3><img src='figures/cd_diagram.png' alt='cd'>{% endif %}
+share of the best source's mean gain over no transfer.</p>{{ m.table(strategies) }}{% endif %}
+{% if cd %}<h3>Critical difference diagram (Wilcoxon, Holm)</h3>{{ m.figure('cd_diagram.png', 'critical difference
+diagram') }}{% endif %}
 {% if not similarity %}<p class='note'>No similarity table: K_1 is missing and sources are ordered by accuracy.
 Run <code>tstransfer similarity</code> for Algorithm 1.</p>{% endif %}
-<h2>Accuracy variation</h2><img src='figures/variation_heatmap.png' alt='variation heatmap'>
-<h2>Targets</h2>{{ table(targets) }}
-<h2>Settings</h2>{{ table(settings) }}
+<h2>Accuracy after transfer</h2><p>Rows: source, columns: target (test accuracy after fine-tuning{% if seeds %},
+mean &plusmn; std over the seeds{% endif %}).</p>{{ m.matrix(accuracy) }}
+<h2>Accuracy without transfer</h2>{{ m.table(baseline) }}
+<h2>Accuracy variation</h2>{{ m.figure('variation_heatmap.png', 'accuracy variation heatmap') }}
+{{ m.downloads(files) }}
+<h2>Targets</h2>{{ m.table(targets) }}
+<h2>Settings</h2>{{ m.table(settings) }}
 {% endblock %}""",
 }
 
 
-def _render(template: str, **values) -> str:
+def _render(template: str, footer: dict | None = None, **values) -> str:
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.get_template(template).render(style=_STYLE, script=_SCRIPT, **values)
+    footer = footer or {"version": "", "date": "", "command": ""}
+    return env.get_template(template).render(style=_STYLE, script=_SCRIPT, footer=footer, **values)
 
 
 def _fmt(value, digits=4) -> str:
@@ -341,11 +254,38 @@ def _fmt(value, digits=4) -> str:
     return str(value)
 
 
-def _table(frame: pd.DataFrame, table_id: str, links: dict[str, str] | None = None) -> dict:
-    """A table for the template: formatted cells (escaped there), the first column linked via `links`."""
-    rows = [[(_fmt(value), links.get(str(value)) if i == 0 and links else None) for i, value in enumerate(row)]
-            for _, row in frame.iterrows()]
+def _pm(mean, std, digits=4) -> str:
+    """'mean ± std' (the mean alone without a spread)."""
+    text = _fmt(mean, digits)
+    if text and std is not None and isinstance(std, (float, np.floating)) and not np.isnan(std):
+        text += f" ± {std:.{digits}f}"
+    return text
+
+
+def _table(frame: pd.DataFrame, table_id: str, links: dict[str, str] | None = None,
+           cell_links: dict[tuple[int, str], str] | None = None) -> dict:
+    """A table for the template: formatted cells (escaped there); the first column linked via `links`, any
+    cell via `cell_links` {(row number, column): href}."""
+    rows = []
+    for r, (_, row) in enumerate(frame.iterrows()):
+        cells = []
+        for i, (column, value) in enumerate(row.items()):
+            href = links.get(str(value)) if i == 0 and links else None
+            cells.append((_fmt(value), (cell_links or {}).get((r, column), href)))
+        rows.append(cells)
     return {"id": table_id, "columns": [str(c) for c in frame.columns], "rows": rows}
+
+
+def _matrix(accuracy: pd.DataFrame, std: pd.DataFrame | None) -> dict:
+    """The accuracy matrix for the template: one row per source, one cell per target (N x N cells)."""
+    rows = []
+    for source in accuracy.index:
+        cells = []
+        for target in accuracy.columns:
+            spread = std.at[source, target] if std is not None else None
+            cells.append((_pm(accuracy.at[source, target], spread), "self" if source == target else ""))
+        rows.append((source, cells))
+    return {"id": "accuracy-matrix", "columns": [str(c) for c in accuracy.columns], "rows": rows}
 
 
 def _url(file_name: str) -> str:
@@ -354,15 +294,38 @@ def _url(file_name: str) -> str:
     return quote(file_name)
 
 
+def _link_to(path: Path, page_dir: Path) -> str:
+    """A relative, URL-quoted link from a page in `page_dir` to a file (a study's model or history)."""
+    return _url(os.path.relpath(Path(path).resolve(), Path(page_dir).resolve()).replace(os.sep, "/"))
+
+
+def _settings_rows(settings: dict) -> pd.DataFrame:
+    """The recipe and the study's settings as rows people read (nested settings flattened, lists joined)."""
+    rows = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            rows += [(f"{key}: {k}", v) for k, v in value.items()]
+        else:
+            rows.append((key, value))
+
+    def text(value) -> str:
+        if isinstance(value, (list, tuple)):
+            return "; ".join(map(str, value)) if value else "none"
+        return "none" if value is None else str(value)
+
+    return pd.DataFrame({"setting": [k for k, _ in rows], "value": [text(v) for _, v in rows]})
+
+
 def _history(path: Path | None) -> pd.DataFrame | None:
     return pd.read_csv(path) if path is not None and Path(path).is_file() else None
 
 
 def ranked_sources(inputs: ReportInputs, target: str) -> pd.DataFrame:
     """The target's sources with their accuracy, ordered by similarity (or by accuracy without similarity)."""
+    columns = ["rank", "source", "distance", "accuracy", "accuracy_std", "variation_pct"]
     column = inputs.accuracy[target].drop(target, errors="ignore").dropna() if target in inputs.accuracy else None
     if column is None or column.empty:
-        return pd.DataFrame(columns=["rank", "source", "distance", "accuracy", "variation_pct"])
+        return pd.DataFrame(columns=columns)
     if inputs.neighbours is not None and target in inputs.neighbours.index:
         order = [s for s in inputs.neighbours.loc[target].dropna() if s in column.index]
         order += [s for s in column.index if s not in order]
@@ -371,9 +334,11 @@ def ranked_sources(inputs: ReportInputs, target: str) -> pd.DataFrame:
     base = inputs.baseline.get(target, np.nan)
     distance = [inputs.distances.loc[target, s] if inputs.distances is not None and target in inputs.distances.index
                 and s in inputs.distances.columns else np.nan for s in order]
+    std = [inputs.accuracy_std.at[s, target] if inputs.accuracy_std is not None else np.nan for s in order]
     return pd.DataFrame({"rank": range(1, len(order) + 1), "source": order, "distance": distance,
-                         "accuracy": [column[s] for s in order],
-                         "variation_pct": [100 * (column[s] - base) / base if base else np.nan for s in order]})
+                         "accuracy": [column[s] for s in order], "accuracy_std": std,
+                         "variation_pct": [100 * (column[s] - base) / base if base else np.nan for s in order]},
+                        columns=columns)
 
 
 def plot_loss(inputs: ReportInputs, target: str, sources: list[str] | None, path: str | Path) -> Path:
@@ -396,11 +361,93 @@ def plot_loss(inputs: ReportInputs, target: str, sources: list[str] | None, path
     scratch = _history(inputs.histories.get(("", target)))
     if scratch is None and not transfers:
         raise TSTransferError(f"no finished run with target {target} in the study")
-    return figures.loss_curves(target, scratch, transfers, path)
+    note = f" (seed {inputs.seeds[0]})" if len(inputs.seeds) > 1 else ""
+    return figures.loss_curves(target, scratch, transfers, path, note=note)
 
 
-def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True) -> Path:
-    """Write DIR/index.html, DIR/targets/<T>.html, DIR/figures/*.png, selection.csv and the tables."""
+def _footer(command: str | None) -> dict:
+    import time
+
+    from . import __version__
+
+    return {"version": __version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": command or "tstransfer.report.write_report (Python)"}
+
+
+def _prototype_figure(inputs: ReportInputs, target: str, path: Path) -> Path | None:
+    """The target's class prototypes over its training series, when the study has both."""
+    from . import figures
+    from .data import load_dataset
+    from .similarity import read_prototypes
+
+    if inputs.study is None or inputs.archive is None:
+        return None
+    try:
+        npz = StudyPaths(inputs.study).prototypes / f"{safe_name(target, 'dataset')}.npz"  # as similarity names it
+        if not npz.is_file():
+            return None
+        return figures.prototypes(load_dataset(target, inputs.archive), read_prototypes(npz), path)
+    except TSTransferError:  # the data moved or the cache is damaged: the page goes without the figure
+        return None
+
+
+def _target_page(inputs: ReportInputs, target: str, per_target: pd.DataFrame, out: Path, stem: str,
+                 footer: dict) -> None:
+    from . import figures
+
+    fig_dir, page_dir = out / "figures", out / "targets"
+    ranked = ranked_sources(inputs, target)
+    atomic_write_text(page_dir / f"{stem}.csv", csv_text(ranked, index=False))
+    acc_png, loss_png, proto_png = f"{stem}_acc.png", None, None
+    figures.accuracy_vs_similarity(target, ranked, inputs.baseline.get(target), fig_dir / acc_png)
+    if inputs.histories and any(k[1] == target for k in inputs.histories):
+        try:
+            plot_loss(inputs, target, None, fig_dir / f"{stem}_loss.png")
+            loss_png = f"{stem}_loss.png"
+        except TSTransferError:
+            pass
+    if _prototype_figure(inputs, target, fig_dir / f"{stem}_prototypes.png") is not None:
+        proto_png = f"{stem}_prototypes.png"
+    links: dict[tuple[int, str], str] = {}
+    table = ranked.assign(accuracy=[_pm(a, s) for a, s in zip(ranked.accuracy, ranked.accuracy_std)])
+    table = table.drop(columns="accuracy_std").assign(model="", history="")
+    if inputs.runs is not None and inputs.study is not None:
+        first = inputs.runs[(inputs.runs.target == target) & (inputs.runs.kind == "transfer")]
+        if inputs.seeds:
+            first = first[first.seed == inputs.seeds[0]]
+        files = {r.source: r for r in first.itertuples()}
+        for i, source in enumerate(table.source):
+            if source in files:
+                table.loc[i, ["model", "history"]] = ["model", "history"]
+                links[(i, "model")] = _link_to(inputs.study / files[source].model_path, page_dir)
+                links[(i, "history")] = _link_to(inputs.study / files[source].history_path, page_dir)
+    facts = dataset_facts(target, inputs.archive)
+    facts_table = pd.DataFrame([{"fact": k.replace("_", " "), "value": v} for k, v in facts.items()]
+                               or [{"fact": "facts", "value": "unknown (not in the archive nor the UCR table)"}])
+    row = per_target.loc[target]
+    base_std = np.nan
+    if inputs.baseline_per_seed is not None and target in inputs.baseline_per_seed.index:
+        base_std = float(inputs.baseline_per_seed.loc[target].std(ddof=1))
+    downloads = [("sources of this target (CSV)", "targets/" + _url(f"{stem}.csv"))]
+    if inputs.study is not None and ("", target) in inputs.histories:
+        downloads.append(("no-transfer history (CSV)", "targets/" + _link_to(inputs.histories[("", target)],
+                                                                              page_dir)))
+    page = _render("target", footer, title=f"{target} - tstransfer", target=target,
+                   facts=_table(facts_table, "facts"), no_transfer=_pm(inputs.baseline.get(target, np.nan), base_std),
+                   k1_source=str(row["k1_source"]) or "n/a", k1=_fmt(row[K1]), best_source=row["best_source"],
+                   best=_fmt(row[BEST]), seeds=", ".join(map(str, inputs.seeds)) if len(inputs.seeds) > 1 else "",
+                   acc_png=_url(acc_png), loss_png=loss_png and _url(loss_png),
+                   proto_png=proto_png and _url(proto_png), sources=_table(table, "sources", cell_links=links),
+                   files=downloads)
+    atomic_write_text(page_dir / f"{stem}.html", page)
+
+
+def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True, tie_band: float = 0.0,
+                 command: str | None = None) -> Path:
+    """Write DIR/index.html, DIR/targets/<T>.html (+ its sources CSV), DIR/figures/*.png and *.svg, and the
+    tables as CSV: accuracy and variation matrices, no-transfer accuracies, the selection study. `tie_band`:
+    accuracy points within which a difference is a draw (0: the paper's exact equality). `command`: what made
+    the report (shown in its footer)."""
     from tqdm.auto import tqdm
 
     from . import figures
@@ -409,46 +456,53 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True) -
     fig_dir = out / "figures"
     if inputs.accuracy.empty:
         raise TSTransferError("no transfer results to report (the accuracy matrix is empty)")
+    footer = _footer(command)
     per_target = selection_per_target(inputs.accuracy, inputs.baseline, inputs.neighbours)
-    selection = selection_table(per_target)
-    atomic_write_text(out / "selection.csv", _csv(selection, index=False))
-    atomic_write_text(out / "selection_per_target.csv", _csv(per_target))
+    selection = selection_table(per_target, tie_band)
     variation = variation_matrix(inputs.accuracy, inputs.baseline)
-    atomic_write_text(out / "variation_matrix.csv", _csv(variation))
-    summary = summarize(inputs.accuracy, inputs.baseline)
+    tables = {"accuracy_matrix.csv": inputs.accuracy, "no_transfer.csv": inputs.baseline,
+              "variation_matrix.csv": variation, "selection.csv": selection,
+              "selection_per_target.csv": per_target}
+    if len(inputs.seeds) > 1:
+        tables.update({"accuracy_std.csv": inputs.accuracy_std, "variation_std.csv": inputs.variation_std,
+                       "no_transfer_per_seed.csv": inputs.baseline_per_seed})
+    for name, table in tables.items():
+        atomic_write_text(out / name, csv_text(table, index=name != "selection.csv"))
+    summary = summarize(inputs.accuracy, inputs.baseline, tie_band)
 
     figures.variation_heatmap(variation, fig_dir / "variation_heatmap.png")
     figures.selection_summary(selection, fig_dir / "selection.png")
     cd = figures.critical_difference(per_target[STRATEGIES].dropna(axis=1, how="all"), fig_dir / "cd_diagram.png")
+    scatters = []
+    for strategy, png in ((K1, "scatter_k1.png"), (BEST, "scatter_best.png")):
+        pair = per_target[[strategy, NO_TRANSFER]].dropna()
+        if figures.pairwise_scatter(pair[NO_TRANSFER], pair[strategy], NO_TRANSFER, strategy, fig_dir / png):
+            scatters.append((png, f"accuracy with transfer ({strategy}) against without, one point per target"))
 
     targets = list(per_target.index)
     stems = {t: file_stem(t) for t in targets}
-    links = {t: "targets/" + _url(f"{stems[t]}.html") for t in targets}
     for target in tqdm(targets, desc="report", unit="target", disable=not progress, dynamic_ncols=True):
-        ranked = ranked_sources(inputs, target)
-        acc_png, loss_png = f"{stems[target]}_acc.png", None
-        figures.accuracy_vs_similarity(target, ranked, inputs.baseline.get(target), fig_dir / acc_png)
-        if inputs.histories and (("", target) in inputs.histories or any(k[1] == target for k in inputs.histories)):
-            try:
-                plot_loss(inputs, target, None, fig_dir / f"{stems[target]}_loss.png")
-                loss_png = f"{stems[target]}_loss.png"
-            except TSTransferError:
-                pass
-        page = _render("target", title=f"{target} - tstransfer", target=target,
-                       no_transfer=_fmt(inputs.baseline.get(target, np.nan)),
-                       k1_source=str(per_target.loc[target, "k1_source"]) or "n/a",
-                       best=_fmt(per_target.loc[target, BEST]), acc_png=_url(acc_png),
-                       loss_png=loss_png and _url(loss_png), sources=_table(ranked, "sources"))
-        atomic_write_text(out / "targets" / f"{stems[target]}.html", page)
+        _target_page(inputs, target, per_target, out, stems[target], footer)
 
-    settings_rows = pd.DataFrame({"setting": list(inputs.settings), "value": [json.dumps(v, default=str)
-                                                                             for v in inputs.settings.values()]})
-    overview = per_target.reset_index()[["target", NO_TRANSFER, "k1_source", K1, BEST, WORST]]
-    page = _render("index", title="tstransfer report",
+    base = inputs.baseline.rename("no transfer").to_frame()
+    if inputs.baseline_per_seed is not None:
+        base["std"] = inputs.baseline_per_seed.reindex(base.index).std(axis=1, ddof=1)
+        for seed in inputs.baseline_per_seed.columns:
+            base[f"seed {seed}"] = inputs.baseline_per_seed[seed].reindex(base.index)
+    overview = per_target.reset_index()[["target", NO_TRANSFER, "k1_source", K1, "best_source", BEST, WORST]]
+    files = [(name, _url(name)) for name in tables]
+    draw_rule = (f"within {tie_band:g} accuracy points (--tie-band)" if tie_band
+                 else "equal accuracy after rounding to 6 decimals (the paper's rule; --tie-band widens it)")
+    page = _render("index", footer, title="tstransfer report",
                    deviations="; ".join(inputs.settings.get("deviations_from_paper", [])),
+                   seeds=inputs.seeds if len(inputs.seeds) > 1 else [], tie_band=tie_band, draw_rule=draw_rule,
                    n_sources=len(inputs.accuracy.index), n_targets=len(inputs.accuracy.columns), s=summary,
-                   selection=_table(selection, "selection"),
+                   few=len(per_target) < FEW_TARGETS, few_limit=FEW_TARGETS,
+                   selection=_table(selection, "selection"), scatters=scatters,
                    strategies=None if inputs.strategies is None else _table(inputs.strategies, "strategies"),
                    cd=cd is not None, similarity=inputs.neighbours is not None,
-                   targets=_table(overview, "targets", links), settings=_table(settings_rows, "settings"))
+                   accuracy=_matrix(inputs.accuracy, inputs.accuracy_std if len(inputs.seeds) > 1 else None),
+                   baseline=_table(base.reset_index(), "baseline"), files=files,
+                   targets=_table(overview, "targets", {t: "targets/" + _url(f"{stems[t]}.html") for t in targets}),
+                   settings=_table(_settings_rows(inputs.settings), "settings"))
     return atomic_write_text(out / "index.html", page)

@@ -8,7 +8,9 @@ Ways to choose (the test set is never used to choose):
 - `transferability`: LogME (You et al., "LogME: Practical Assessment of Pre-trained Models for Transfer
   Learning", ICML 2021) of the source model's frozen features on the training set, top-1 kept.
 
-`evaluate_selection` runs every strategy leave-one-target-out on a finished grid.
+`recommend` ranks a study's sources for a target by similarity; `selection_per_target` and
+`selection_table` are the paper's source-selection study on an accuracy matrix (K_1, random, best, worst
+against no transfer); `evaluate_selection` runs every strategy above leave-one-target-out on a finished grid.
 """
 
 from __future__ import annotations
@@ -22,28 +24,69 @@ import torch
 
 from .data import Dataset
 from .errors import TSTransferError
+from .files import atomic_write_text, csv_text
 from .models import TrainedModel
+from .study import StudyPaths, load_study, wins_draws_losses
 from .training import TrainConfig, TrainResult
 from .zoo import Zoo, open_zoo
 
 SELECTIONS = ("similarity", "validate", "transferability")
 
 
+def ranking(rows: list[dict], by: str, higher_first: bool = False, columns=()) -> pd.DataFrame:
+    """Candidate sources best first: rank, source and their scores (`rows`: {"source": ..., score: ...})."""
+    rows = sorted(rows, key=lambda r: -r[by] if higher_first else r[by])
+    return pd.DataFrame([{"rank": i + 1, **r} for i, r in enumerate(rows)], columns=["rank", "source", by, *columns])
+
+
+def distance_ranking(mine: list[np.ndarray], sources: dict[str, Path], damaged_hint: str = "") -> pd.DataFrame:
+    """Sources by Algorithm 1's distance between `mine` (a target's class prototypes) and theirs (read from
+    their .npz files), nearest first: rank, source, distance."""
+    from .similarity import dataset_distance, read_prototypes
+
+    rows = []
+    for name, path in sources.items():
+        try:
+            rows.append({"source": name, "distance": dataset_distance(mine, read_prototypes(path))})
+        except TSTransferError as err:
+            raise TSTransferError(f"{err}{damaged_hint}") from None
+    return ranking(rows, "distance")
+
+
 def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=()) -> pd.DataFrame:
     """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance."""
-    from .similarity import class_prototypes, dataset_distance
+    from .similarity import class_prototypes
 
-    mine = class_prototypes(dataset)
-    rows = []
-    for name in zoo.names(exclude):
-        protos = zoo.prototypes(name)
-        if protos is None:
-            raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {name}; run `tstransfer similarity` on "
-                                  "the zoo's archive first")
-        rows.append((name, dataset_distance(mine, protos)))
-    rows.sort(key=lambda r: r[1])
-    return pd.DataFrame({"rank": range(1, len(rows) + 1), "source": [r[0] for r in rows],
-                         "distance": [r[1] for r in rows]})
+    missing = [n for n in zoo.names(exclude) if zoo.entries[n].prototypes is None]
+    if missing:
+        raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {missing[0]}; run `tstransfer similarity` on "
+                              "the zoo's archive first")
+    return distance_ranking(class_prototypes(dataset), {n: zoo.entries[n].prototypes for n in zoo.names(exclude)})
+
+
+def recommend(target: Dataset, study: str | Path, top: int | None = None, exclude=()) -> pd.DataFrame:
+    """Rank the study's usable sources for `target` (an archive dataset or the user's own data): the
+    datasets with a pre-trained model in the study and prototypes from `tstransfer similarity`, less
+    `exclude` (the target itself when it is one of the archive's datasets). The target's own prototypes
+    are computed if needed. Returns columns rank, source, distance."""
+    from .similarity import cache_key, class_prototypes, load_cached
+
+    if top is not None and top < 0:
+        raise TSTransferError(f"--top {top}: must be 0 (all) or more")
+    paths = StudyPaths(study)
+    if not paths.prototypes.is_dir() or not any(paths.prototypes.glob("*.npz")):
+        raise TSTransferError(f"--study {study}: no prototypes yet; run `tstransfer similarity` first")
+    models = {p.stem for p in paths.pretrained_dir.glob("*.safetensors")}
+    if not models:
+        raise TSTransferError(f"--study {study}: no pre-trained model to start from; run `tstransfer pretrain` "
+                              "first (only datasets with a model can be recommended)")
+    sources = {p.stem: p for p in sorted(paths.prototypes.glob("*.npz")) if p.stem in models
+               and p.stem not in set(exclude)}
+    if not sources:
+        raise TSTransferError(f"--study {study}: no other dataset has both a pre-trained model and prototypes")
+    mine = load_cached(paths.prototypes, target.name, cache_key(target)) or class_prototypes(target)
+    table = distance_ranking(mine, sources, f"; `tstransfer similarity --study {study}` recomputes it")
+    return table.head(top) if top else table
 
 
 def logme(features: np.ndarray, labels: np.ndarray, iterations: int = 20) -> float:
@@ -93,12 +136,9 @@ def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=()) -> pd.DataFr
     rows = []
     for name in zoo.names(exclude):
         model = zoo.model(name)
-        if model.in_channels != dataset.in_channels:
-            continue
-        rows.append((name, logme(frozen_features(model, dataset), dataset.y_train)))
-    rows.sort(key=lambda r: -r[1])
-    return pd.DataFrame({"rank": range(1, len(rows) + 1), "source": [r[0] for r in rows],
-                         "logme": [r[1] for r in rows]})
+        if model.in_channels == dataset.in_channels:
+            rows.append({"source": name, "logme": logme(frozen_features(model, dataset), dataset.y_train)})
+    return ranking(rows, "logme", higher_first=True)
 
 
 def split_validation(dataset: Dataset, fraction: float = 0.2, seed: int = 0) -> Dataset:
@@ -127,10 +167,8 @@ def rank_by_validation(zoo: Zoo, dataset: Dataset, candidates: list[str], config
     rows = []
     for name in candidates:
         _, result = fine_tune(zoo.model(name), split, brief, progress=False, source_name=name)
-        rows.append((name, result.test_loss, result.test_acc))
-    rows.sort(key=lambda r: r[1])
-    return pd.DataFrame({"rank": range(1, len(rows) + 1), "source": [r[0] for r in rows],
-                         "val_loss": [r[1] for r in rows], "val_acc": [r[2] for r in rows]})
+        rows.append({"source": name, "val_loss": result.test_loss, "val_acc": result.test_acc})
+    return ranking(rows, "val_loss", columns=["val_acc"])
 
 
 def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config: TrainConfig | None = None,
@@ -155,7 +193,7 @@ def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config
 
 
 @dataclass
-class FitReport:
+class FitOutcome:
     model: TrainedModel
     source: str
     select: str
@@ -167,7 +205,7 @@ class FitReport:
 
 def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: str = "similarity",
                  config: TrainConfig | None = None, top_k: int = 3, validate_epochs: int | None = None,
-                 compare_scratch: bool = False, exclude=(), progress: bool = True) -> FitReport:
+                 compare_scratch: bool = False, exclude=(), progress: bool = True) -> FitOutcome:
     """Choose a source in the zoo (None: the zoo shipped with tstransfer) for `dataset`, fine-tune it on the
     whole training set, and return it."""
     from .training import train
@@ -183,27 +221,90 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     model, result = fine_tune(zoo.model(source), dataset, config, progress=progress, source_name=source)
     model.metadata.update({"selection": select, "similarity_rank": similarity_rank, "zoo": str(zoo.root)})
     scratch = train(dataset, config, progress=progress)[1] if compare_scratch else None
-    return FitReport(model, source, select, ranking, similarity_rank, result, scratch)
+    return FitOutcome(model, source, select, ranking, similarity_rank, result, scratch)
 
 
-# ----------------------------------------------------------------------------- selection study on a grid
+# ----------------------------------------------------------------------------- the paper's selection study
+
+NO_TRANSFER = "no transfer"
+K1 = "most similar source (K_1)"
+RANDOM = "random source (expected)"
+RANDOM_SELF = "random source, target in pool (expected)"
+BEST = "best source (oracle)"
+WORST = "worst source"
+STRATEGIES = [NO_TRANSFER, K1, RANDOM, RANDOM_SELF, BEST, WORST]
+
+
+def selection_per_target(accuracy: pd.DataFrame, baseline: pd.Series,
+                         neighbours: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each target's accuracy under each way of choosing the source (columns STRATEGIES, plus 'k1_source' and
+    'best_source').
+
+    K_1 is the most similar source of the neighbour table among the sources the matrix has. The random
+    source is an expected value: the mean over the other sources; 'target in pool' also counts the
+    target itself with accuracy 0, as the authors' code drew it (the abstract's "71 out of 85").
+    """
+    rows = {}
+    for target in accuracy.columns:
+        column = accuracy[target].drop(target, errors="ignore").dropna()
+        if column.empty:
+            continue
+        row = {NO_TRANSFER: baseline.get(target, np.nan), RANDOM: column.mean(), BEST: column.max(),
+               WORST: column.min(), RANDOM_SELF: np.nan, K1: np.nan, "k1_source": "",
+               "best_source": str(column.idxmax())}
+        if target in accuracy.index:
+            row[RANDOM_SELF] = column.sum() / (len(column) + 1)
+        if neighbours is not None and target in neighbours.index:
+            ranked = [s for s in neighbours.loc[target].dropna() if s in column.index]
+            if ranked:
+                row[K1], row["k1_source"] = column[ranked[0]], ranked[0]
+        rows[target] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "target"
+    return table[[*STRATEGIES, "k1_source", "best_source"]] if len(table) else table
+
+
+def selection_table(per_target: pd.DataFrame, tie_band: float = 0.0) -> pd.DataFrame:
+    """One row per strategy: mean and median accuracy, W/D/L against no transfer (a draw: equal after
+    rounding to 6 decimals, or within `tie_band` accuracy points), the Wilcoxon signed-rank p-value against no
+    transfer, and the mean rank."""
+    from scipy.stats import wilcoxon
+
+    scores = per_target[STRATEGIES].astype(float)
+    ranks = scores.dropna(axis=1, how="all").rank(axis=1, ascending=False).mean()
+    rows = []
+    for strategy in STRATEGIES:
+        pair = scores[list(dict.fromkeys([strategy, NO_TRANSFER]))].dropna()
+        if pair.empty:
+            continue
+        a, b = pair[strategy].round(6), pair[NO_TRANSFER].round(6)
+        p = np.nan
+        if strategy != NO_TRANSFER:
+            p = 1.0 if (a == b).all() else float(wilcoxon(a, b, zero_method="wilcox").pvalue)
+        rows.append({"strategy": strategy, "mean_accuracy": float(pair[strategy].mean()),
+                     "median_accuracy": float(pair[strategy].median()), **wins_draws_losses(a, b, tie_band),
+                     "wilcoxon_p": p, "mean_rank": float(ranks.get(strategy, np.nan)), "targets": len(pair)})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- selection strategies on a grid
 
 
 def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECTIONS, top_k: int = 3,
                        validate_epochs: int | None = None, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every strategy, leave-one-target-out on a finished grid: each target sees only its own training set
-    and the other datasets' pre-trained models; the chosen pair's accuracy is read from the grid.
+    and the other datasets' pre-trained models; the chosen pair's accuracy is read from the grid. Writes
+    the study's selection_strategies.csv and selection_strategies_per_target.csv (the report shows them).
 
     Returns (summary: strategy, mean_accuracy, wins, draws, losses, oracle_gain_share; per-target choices).
     """
     from tqdm.auto import tqdm
 
     from .data import load_dataset
-    from .report import load_study
 
     tables = load_study(study)
     settings = tables.settings
-    config = TrainConfig(epochs=settings.get("epochs", 2000), seed=settings.get("seed", 0))
+    config = TrainConfig(epochs=settings.get("epochs", TrainConfig.epochs), seed=settings.get("seed", 0))
     zoo = Zoo(study)
     rows = []
     targets = [t for t in tables.accuracy.columns if t in tables.baseline.index]
@@ -225,9 +326,11 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
     summary = []
     for strategy in ["no transfer", *strategies, "oracle"]:
         acc = per_target[strategy]
-        a, b = acc.round(6), base.round(6)
         gap = oracle.mean() - base.mean()
-        summary.append({"strategy": strategy, "mean_accuracy": acc.mean(), "wins": int((a > b).sum()),
-                        "draws": int((a == b).sum()), "losses": int((a < b).sum()),
+        summary.append({"strategy": strategy, "mean_accuracy": acc.mean(), **wins_draws_losses(acc, base),
                         "oracle_gain_share": (acc.mean() - base.mean()) / gap if gap > 0 else np.nan})
-    return pd.DataFrame(summary), per_target
+    summary = pd.DataFrame(summary)
+    paths = StudyPaths(study)
+    atomic_write_text(paths.strategies, csv_text(summary, index=False))
+    atomic_write_text(paths.strategies_per_target, csv_text(per_target))
+    return summary, per_target

@@ -15,7 +15,6 @@ preprocessed training data and the parameters, so adding a dataset costs one dat
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from tqdm.auto import tqdm
 
 from .data import Dataset, load_dataset
 from .errors import TSTransferError
-from .files import atomic_path, atomic_write_text, safe_name
+from .files import atomic_path, atomic_write_text, csv_text, safe_name
 
 DBA_ITERATIONS = 10
 CACHE_VERSION = "dba-medoid-fulldtw-v1"
@@ -236,94 +235,22 @@ class SimilarityResult:
     paths: dict[str, Path]
 
 
-def similarity_dir(study: str | Path) -> Path:
-    return Path(study) / "similarity"
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, float_format="%.6g")
-    return buffer.getvalue()
-
-
-def compute_similarity(archive: str | Path, study: str | Path, names: list[str] | None = None, jobs: int = 1,
+def compute_similarity(archive: str | Path, out: str | Path, names: list[str] | None = None, jobs: int = 1,
                        iterations: int = DBA_ITERATIONS, progress: bool = True) -> SimilarityResult:
-    """Algorithm 1 over an archive; writes distances.csv, neighbours.csv and the prototypes in STUDY/similarity."""
+    """Algorithm 1 over an archive; writes distances.csv, neighbours.csv and prototypes/ (the cache) in `out`
+    (a study's similarity/ folder, study.StudyPaths.similarity)."""
     from .data import list_archive
 
     names = names or list_archive(archive)
     if len(names) < 2:
         raise TSTransferError("similarity needs at least 2 datasets")
     jobs = max(1, jobs or (os.cpu_count() or 1))
-    out = similarity_dir(study)
+    out = Path(out)
     protos = archive_prototypes(names, archive, out / "prototypes", jobs=jobs, iterations=iterations,
                                 progress=progress)
     matrix = distance_matrix(protos, jobs=jobs)
     table = neighbours(matrix)
-    paths = {"distances": atomic_write_text(out / "distances.csv", _csv(matrix)),
-             "neighbours": atomic_write_text(out / "neighbours.csv", _csv(table)),
+    paths = {"distances": atomic_write_text(out / "distances.csv", csv_text(matrix)),
+             "neighbours": atomic_write_text(out / "neighbours.csv", csv_text(table)),
              "prototypes": out / "prototypes"}
     return SimilarityResult(matrix, table, protos, paths)
-
-
-def recommend(target: Dataset, study: str | Path, top: int | None = None, exclude=(),
-              iterations: int = DBA_ITERATIONS) -> pd.DataFrame:
-    """Rank the study's usable sources for `target` (an archive dataset or the user's own data): the
-    datasets with a pre-trained model in the study and prototypes from `compute_similarity`, less
-    `exclude` (the target itself when it is one of the archive's datasets). The target's own prototypes
-    are computed if needed. Returns columns rank, source, distance."""
-    if top is not None and top < 0:
-        raise TSTransferError(f"--top {top}: must be 0 (all) or more")
-    study = Path(study)
-    cache = similarity_dir(study) / "prototypes"
-    if not cache.is_dir() or not any(cache.glob("*.npz")):
-        raise TSTransferError(f"--study {study}: no prototypes yet; run `tstransfer similarity` first")
-    models = {p.stem for p in (study / "pretrained").glob("*.safetensors")}
-    if not models:
-        raise TSTransferError(f"--study {study}: no pre-trained model to start from; run `tstransfer pretrain` "
-                              "first (only datasets with a model can be recommended)")
-    sources = [p for p in sorted(cache.glob("*.npz")) if p.stem in models and p.stem not in set(exclude)]
-    if not sources:
-        raise TSTransferError(f"--study {study}: no other dataset has both a pre-trained model and prototypes")
-    mine = load_cached(cache, target.name, cache_key(target, iterations)) or class_prototypes(target, iterations)
-    distances = {}
-    for p in sources:
-        try:
-            distances[p.stem] = dataset_distance(mine, read_prototypes(p))
-        except TSTransferError as err:
-            raise TSTransferError(f"{err}; `tstransfer similarity --study {study}` recomputes it") from None
-    ranked = sorted(distances.items(), key=lambda kv: kv[1])[: top or None]
-    return pd.DataFrame({"rank": range(1, len(ranked) + 1), "source": [n for n, _ in ranked],
-                         "distance": [d for _, d in ranked]})
-
-
-def plot_prototypes(dataset: Dataset, prototypes: list[np.ndarray], path: str | Path, per_class: int = 3) -> Path:
-    """A figure of each class prototype (thick) over a few of the class's training series (thin)."""
-    from .figures import literal_text
-
-    return literal_text(_plot_prototypes)(dataset, prototypes, path, per_class)
-
-
-def _plot_prototypes(dataset: Dataset, prototypes: list[np.ndarray], path: str | Path, per_class: int = 3) -> Path:
-    import matplotlib.pyplot as plt
-
-    n = dataset.n_classes
-    cols = min(n, 4)
-    rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False, sharey=True)
-    for y, ax in enumerate(axes.flat):
-        if y >= n:
-            ax.axis("off")
-            continue
-        for s in _trimmed(dataset, y)[:per_class]:
-            ax.plot(s[0], color="0.6", linewidth=0.8)
-        ax.plot(prototypes[y][0], color="C3", linewidth=2, label="DBA prototype")
-        ax.set_title(f"class {dataset.classes[y]}", fontsize=9)
-        ax.tick_params(labelsize=7)
-    axes.flat[0].legend(fontsize=7, loc="best")
-    fig.suptitle(f"{dataset.name}: class prototypes (red) and training series (grey)", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return Path(path)

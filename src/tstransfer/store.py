@@ -1,4 +1,4 @@
-"""The results store: one SQLite file per study, one row per run.
+"""The results store of a study (study.py): one SQLite file, one row per run.
 
 Only the driver process writes it (workers return their results to the driver), each change is one
 short transaction, and the journal is WAL, so a kill -9 at any moment leaves a consistent database.
@@ -47,10 +47,9 @@ RESULT_FIELDS = ("best_epoch", "train_loss", "train_acc", "test_loss", "test_acc
 class Store:
     """The SQLite results store of a study folder."""
 
-    def __init__(self, study: str | Path):
-        self.study = Path(study)
-        self.study.mkdir(parents=True, exist_ok=True)
-        self.path = self.study / "study.sqlite"
+    def __init__(self, path: str | Path, label: str):
+        self.path = Path(path)
+        self.label = label  # how messages name the study, e.g. "--study runs/big"
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -74,13 +73,19 @@ class Store:
                                       "edited or damaged") from None
         return settings
 
+    def record_once(self, settings: dict) -> None:
+        """Record settings that only their first value decides (e.g. the study's first seed)."""
+        with self.db:
+            for key, value in settings.items():
+                self.db.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+
     def check_settings(self, settings: dict) -> None:
         """Record the study's settings the first time; refuse a later grid with different ones."""
         stored = self.settings()
         for key, value in settings.items():
             if key in stored and stored[key] != value:
                 raise TSTransferError(
-                    f"--study {self.study}: this study was run with {key}={stored[key]!r}, not {value!r}; "
+                    f"{self.label}: this study was run with {key}={stored[key]!r}, not {value!r}; "
                     "use another study folder for other settings"
                 )
         with self.db:
@@ -141,18 +146,13 @@ class Store:
                 self.db.execute(f"UPDATE runs SET status=?, updated_at=?{assignments} WHERE id=?",
                                 (status, time.time(), *fields.values(), run_id))
 
+    def requeue(self, run_ids: list[int]) -> None:
+        """Runs left 'running' (their driver was killed) and the runs `run_ids` go back to 'pending'."""
+        with self.db:
+            self.db.execute("UPDATE runs SET status='pending' WHERE status='running'")
+            self.db.executemany("UPDATE runs SET status='pending' WHERE id=?", [(i,) for i in run_ids])
+
     def runs(self, status: str | None = None) -> list[sqlite3.Row]:
         query = "SELECT * FROM runs" + (" WHERE status=?" if status else "") + " ORDER BY kind DESC, source, target"
         return self.db.execute(query, (status,) if status else ()).fetchall()
 
-
-
-def study_scope(study: str | Path) -> dict:
-    """The archive and datasets a study recorded, without creating anything ({} for no study yet)."""
-    if not (Path(study) / "study.sqlite").is_file():
-        return {}
-    store = Store(study)
-    try:
-        return store.scope()
-    finally:
-        store.close()

@@ -1,11 +1,4 @@
-"""The paper's training recipe, one loop you can read top to bottom.
-
-Recipe (METHOD.md, identical for pre-training and fine-tuning):
-  cross-entropy; Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-7); batch int(min(n_train/10, 16)) >= 1,
-  reshuffled every epoch, last partial batch kept; 2000 epochs; ReduceLROnPlateau on the epoch's
-  training loss (factor 0.5, patience 50, min lr 1e-4, Keras' absolute min_delta 1e-4); the weights of
-  the epoch with the lowest training loss are kept. The test split is only logged, never used to choose.
-"""
+"""Training with the paper's recipe (recipe.py), one loop you can read top to bottom."""
 
 from __future__ import annotations
 
@@ -27,44 +20,7 @@ from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError
 from .files import atomic_paths, check_writable_dir, check_writable_file, safe_name
 from .models import TrainedModel, create_model
-
-PAPER_EPOCHS = 2000
-
-
-@dataclass
-class TrainConfig:
-    """Every hyper-parameter of a run. The defaults are the paper's recipe."""
-
-    epochs: int = PAPER_EPOCHS
-    lr: float = 1e-3
-    adam_eps: float = 1e-7
-    lr_factor: float = 0.5
-    lr_patience: int = 50
-    min_lr: float = 1e-4
-    min_delta: float = 1e-4  # Keras ReduceLROnPlateau default, an absolute threshold
-    batch_size: int | None = None  # None: the paper's rule, see batch_size_rule
-    seed: int = 0
-    device: str = "auto"  # "auto": CUDA when present, else CPU
-    amp: bool = False  # bf16 autocast on CUDA (not part of the paper's recipe)
-    threads: int | None = None  # CPU threads for this process; None leaves torch's default
-    test_every: int = 1  # log the test split every N epochs (the paper logs it every epoch)
-    dtype: str = "float32"  # "float64" for numerical checks (e.g. fused == sequential to 1e-9)
-    early_stopping: int | None = None  # stop after this many epochs without a new best once lr is at its floor
-
-    def deviations(self) -> list[str]:
-        """How this config departs from the paper's recipe, in words (empty: it is the recipe)."""
-        paper = TrainConfig()
-        out = []
-        for name in ("epochs", "lr", "adam_eps", "lr_factor", "lr_patience", "min_lr", "min_delta", "batch_size"):
-            if getattr(self, name) != getattr(paper, name):
-                out.append(f"{name}={getattr(self, name)} (paper: {getattr(paper, name)})")
-        if self.amp:
-            out.append("mixed precision (paper: float32)")
-        if self.dtype != "float32":
-            out.append(f"{self.dtype} (paper: float32)")
-        if self.early_stopping:
-            out.append(f"early stopping after {self.early_stopping} epochs at the lr floor (paper: none)")
-        return out
+from .recipe import PAPER_EPOCHS, TrainConfig, batch_size_rule  # noqa: F401 (re-exported)
 
 
 def should_stop(config: TrainConfig, lr: float, epoch: int, best_epoch: int) -> bool:
@@ -79,11 +35,6 @@ def check_finite(train_loss: float, epoch: int, what: str) -> None:
     if not math.isfinite(train_loss):
         raise TSTransferError(f"{what}: the training loss became {train_loss} at epoch {epoch}; training "
                               "diverged or the data hold values it cannot use (no model was saved)", exit_code=1)
-
-
-def batch_size_rule(n_train: int) -> int:
-    """The paper's batch size: int(min(n_train / 10, 16)), at least 1."""
-    return max(1, int(min(n_train / 10, 16)))
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -192,6 +143,51 @@ def device_arrays(dataset: Dataset, device: torch.device, dtype: str = "float32"
             *put(dataset.X_test, dataset.y_test, dataset.len_test))
 
 
+@dataclass
+class RunSetup:
+    """What every training loop starts from (training.fit, fused.fit_fused): the seeded random state, the
+    data on the device, the batch size."""
+
+    device: torch.device
+    amp: bool
+    shuffler: torch.Generator  # the batch order: depends on the seed only
+    X: torch.Tensor
+    y: torch.Tensor
+    lengths: torch.Tensor | None
+    X_test: torch.Tensor | None
+    y_test: torch.Tensor | None
+    len_test: torch.Tensor | None
+    batch_size: int
+
+
+def prepare_run(dataset: Dataset, config: TrainConfig) -> RunSetup:
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    torch.manual_seed(config.seed)
+    shuffler = torch.Generator().manual_seed(config.seed)
+    arrays = device_arrays(dataset, device, config.dtype)
+    return RunSetup(device, config.amp and device.type == "cuda", shuffler, *arrays,
+                    config.batch_size or batch_size_rule(len(dataset.y_train)))
+
+
+def history_row(epoch: int, train_loss: float, train_acc: float, test_loss: float, test_acc: float, lr: float,
+                seconds: float) -> dict:
+    """One epoch of a run's history (HISTORY_COLUMNS); test values are NaN on epochs that do not log them."""
+    return {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss,
+            "test_acc": test_acc, "lr": lr, "seconds": seconds}
+
+
+def run_result(history: list[dict], best_epoch: int, test_loss, test_acc, started: float,
+               device: torch.device) -> TrainResult:
+    """The outcome of a run from its history: the best epoch's training numbers, the kept weights' test ones."""
+    best = history[best_epoch - 1]
+    return TrainResult(best_epoch, best["train_loss"], best["train_acc"], test_loss, test_acc, len(history),
+                       time.perf_counter() - started, str(device), history)
+
+
 def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: bool = True,
         desc: str | None = None) -> TrainResult:
     """Train `network` on the dataset's training split with the recipe; loads the best epoch's weights."""
@@ -201,23 +197,14 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
     if dataset.in_channels != network.config["in_channels"]:
         raise TSTransferError(f"{dataset.name}: {dataset.in_channels} input channel(s), the network expects "
                               f"{network.config['in_channels']}")
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
-    amp = config.amp and device.type == "cuda"
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    torch.manual_seed(config.seed)
-    shuffler = torch.Generator().manual_seed(config.seed)
-
-    X, y, lengths, X_test, y_test, len_test = device_arrays(dataset, device, config.dtype)
-    has_test = X_test is not None
+    run = prepare_run(dataset, config)
+    device, amp, X, y = run.device, run.amp, run.X, run.y
+    has_test = run.X_test is not None
     network.to(device=device, dtype=getattr(torch, config.dtype))
     # foreach: one kernel per step for all parameters instead of ~6 per tensor (the CPU default is per tensor)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, betas=(0.9, 0.999), eps=config.adam_eps,
                                  foreach=True)
     scheduler = make_scheduler(optimizer, config)
-    batch_size = config.batch_size or batch_size_rule(len(y))
 
     history: list[dict] = []
     best_loss, best_epoch = float("inf"), 0
@@ -230,7 +217,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
         network.train()
         loss_sum = torch.zeros((), device=device, dtype=torch.float64)
         correct = torch.zeros((), device=device, dtype=torch.long)
-        for xb, yb, lb in shuffled_batches(X, y, lengths, batch_size, shuffler):
+        for xb, yb, lb in shuffled_batches(X, y, run.lengths, run.batch_size, run.shuffler):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = network(xb, lb)
                 logits = logits.float() if amp else logits  # bf16 logits: take the loss in float32
@@ -250,12 +237,10 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
             best_loss, best_epoch = train_loss, epoch
             for key, value in network.state_dict().items():
                 best_state[key].copy_(value)
-        row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-               "test_loss": float("nan"), "test_acc": float("nan"), "lr": lr}
+        test_loss = test_acc = float("nan")
         if has_test and (epoch % config.test_every == 0 or epoch == config.epochs):
-            row["test_loss"], row["test_acc"] = evaluate_arrays(network, X_test, y_test, len_test, amp=amp)
-        row["seconds"] = time.perf_counter() - t0
-        history.append(row)
+            test_loss, test_acc = evaluate_arrays(network, run.X_test, run.y_test, run.len_test, amp=amp)
+        history.append(history_row(epoch, train_loss, train_acc, test_loss, test_acc, lr, time.perf_counter() - t0))
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}", best=best_epoch)
         if should_stop(config, optimizer.param_groups[0]["lr"], epoch, best_epoch):
             break
@@ -264,10 +249,8 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
     network.load_state_dict(best_state)
     test_loss = test_acc = None
     if has_test:
-        test_loss, test_acc = evaluate_arrays(network, X_test, y_test, len_test, amp=amp)
-    best = history[best_epoch - 1]
-    return TrainResult(best_epoch, best["train_loss"], best["train_acc"], test_loss, test_acc,
-                       len(history), time.perf_counter() - started, str(device), history)
+        test_loss, test_acc = evaluate_arrays(network, run.X_test, run.y_test, run.len_test, amp=amp)
+    return run_result(history, best_epoch, test_loss, test_acc, started, device)
 
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"]
@@ -289,6 +272,14 @@ def run_metadata(dataset: Dataset, config: TrainConfig, result: TrainResult, **e
             "environment": environment(), **extra}
 
 
+def trained_model(network: nn.Module, dataset: Dataset, config: TrainConfig, result: TrainResult,
+                  **extra) -> TrainedModel:
+    """A trained network as a model file holds it: on the CPU in float32, with the dataset's classes, the
+    preprocessing and the training record (`extra`: kind, source ...)."""
+    return TrainedModel(network.cpu().float().eval(), list(dataset.classes), dict(PREPROCESSING),
+                        run_metadata(dataset, config, result, **extra))
+
+
 def train(dataset: Dataset, config: TrainConfig | None = None, model: str = "fcn",
           progress: bool = True) -> tuple[TrainedModel, TrainResult]:
     """Train a model from scratch on a dataset with the paper's recipe (or `config`)."""
@@ -296,9 +287,7 @@ def train(dataset: Dataset, config: TrainConfig | None = None, model: str = "fcn
     torch.manual_seed(config.seed)  # the initial weights depend on the seed only
     network = create_model(model, in_channels=dataset.in_channels, num_classes=dataset.n_classes)
     result = fit(network, dataset, config, progress=progress)
-    trained = TrainedModel(network.cpu().float().eval(), list(dataset.classes), dict(PREPROCESSING),
-                           run_metadata(dataset, config, result, kind="pretrain"))
-    return trained, result
+    return trained_model(network, dataset, config, result, kind="pretrain"), result
 
 
 def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None, model: str = "fcn",

@@ -9,16 +9,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data import PREPROCESSING, Dataset
+from .data import Dataset
 from .errors import TSTransferError
-from .models import TrainedModel, create_model, load_model
-from .training import TrainConfig, TrainResult, check_output, fit, run_metadata, save_run
+from .models import TrainedModel, load_model, network_from_config
+from .training import TrainConfig, TrainResult, check_output, fit, save_run, trained_model
 
 
 def transfer_network(source: nn.Module, num_classes: int) -> nn.Module:
     """A new network with the source's body (weights and BN statistics) and a fresh `num_classes` head."""
-    config = dict(source.config)
-    network = create_model(config.pop("name"), **config)
+    network = network_from_config(source.config)
     network.load_state_dict(source.state_dict())
     network.reset_classifier(num_classes)
     return network
@@ -41,8 +40,7 @@ def fine_tune(source: TrainedModel, dataset: Dataset, config: TrainConfig | None
     source_name = source_name or source.metadata.get("dataset", "?")
     network = target_network(source, dataset, config.seed)
     result = fit(network, dataset, config, progress=progress, desc=f"{source_name}->{dataset.name}")
-    metadata = run_metadata(dataset, config, result, kind="transfer", source=source_name)
-    return TrainedModel(network.cpu().float().eval(), list(dataset.classes), dict(PREPROCESSING), metadata), result
+    return trained_model(network, dataset, config, result, kind="transfer", source=source_name), result
 
 
 def transfer_to_files(source_path: str | Path, dataset: Dataset, out_dir: str | Path,

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +28,13 @@ import pandas as pd
 from .errors import TSTransferError
 from .files import atomic_path, atomic_write_text, check_format_version, safe_name, sha256_file
 from .models import FORMAT, TrainedModel, load_model
+from .study import StudyPaths, plan_runs
 
 SHIPPED_ZOO = Path(__file__).parent / "pretrained_zoo"
 MANIFEST = "zoo.json"
 ZOO_FORMAT = "tstransfer-zoo"
 ZOO_FORMAT_VERSION = 1
 STORAGE = ("float16", "float32")
-# settings that change how fast a run goes, not what it computes: not part of a zoo's recipe
-NOT_RECIPE = ("device", "threads", "test_every")
 
 
 @dataclass
@@ -94,9 +93,9 @@ class Zoo:
             self.models_dir, self.prototypes_dir = self.root / "models", self.root / "prototypes"
             self.entries = {e.name: e for e in self._from_manifest()}
         else:
-            nested = self.root / "pretrained"
-            self.models_dir = nested if nested.is_dir() else self.root
-            proto = self.root / "similarity" / "prototypes"
+            study = StudyPaths(self.root, primary_seed=0)  # a study folder is a zoo of its first seed's models
+            self.models_dir = study.pretrained_dir if study.pretrained_dir.is_dir() else self.root
+            proto = study.prototypes
             self.prototypes_dir = proto if proto.is_dir() else self.root / "prototypes"
             self.entries = {}
             for entry in self._scan():
@@ -163,7 +162,7 @@ def open_zoo(zoo: Zoo | str | Path | None) -> Zoo:
 
 
 @dataclass
-class BuildReport:
+class BuildSummary:
     planned: list[str]
     built: list[str]
     kept: list[str]
@@ -174,19 +173,8 @@ class BuildReport:
 
 def recipe_record(config) -> dict:
     """What a zoo records of its recipe: the full TrainConfig (less speed settings) and its deviations."""
-    return {"config": {k: v for k, v in asdict(config).items() if k not in NOT_RECIPE},
+    return {"config": config.recipe(),
             "deviations": config.deviations(), "paper_recipe": not config.deviations()}
-
-
-def data_fingerprint(train: Path, test: Path | None) -> str:
-    """sha256 of a dataset's files (train, then test): what the model was trained on, byte for byte."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for path in (train, test):
-        if path is not None:
-            h.update(bytes.fromhex(sha256_file(path)))
-    return h.hexdigest()
 
 
 def new_manifest(name: str, version: str, config, storage: str, archive: str) -> dict:
@@ -197,16 +185,16 @@ def new_manifest(name: str, version: str, config, storage: str, archive: str) ->
             "recipe": recipe_record(config), "storage": storage, "archive": archive, "models": {}}
 
 
-def export_model(root: Path, build: Path, name: str, archive: Path, storage: str) -> dict:
+def export_model(root: Path, trained: Path, name: str, archive: Path, storage: str) -> dict:
     """Turn a finished pre-training of the build into a zoo entry: the model stored in `storage`, its
     accuracies measured with the stored weights, its prototypes; returns the manifest entry."""
     import torch
 
-    from .data import find_dataset, load_dataset
+    from .data import data_fingerprint, find_dataset, load_dataset
     from .similarity import cache_key, class_prototypes, write_prototypes
     from .training import evaluate
 
-    model = load_model(build / "pretrained" / f"{name}.safetensors")
+    model = load_model(trained)
     dataset = load_dataset(name, archive)
     _, _, train_path, test_path = find_dataset(name, archive)
     float32 = {"train_acc": model.metadata.get("train_acc"), "test_acc": model.metadata.get("test_acc")}
@@ -241,11 +229,11 @@ def export_model(root: Path, build: Path, name: str, archive: Path, storage: str
 
 def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config, workers: int = 1,
               storage: str = "float16", name: str | None = None, version: str = "1",
-              progress: bool = True) -> BuildReport:
+              progress: bool = True) -> BuildSummary:
     """Pre-train each dataset with `config`, export it with its prototypes, keep the manifest current after
     every model. Resumable: finished models are kept; an interrupted build continues from its store."""
     from .data import find_dataset
-    from .experiments import plan_runs, run_grid
+    from .grid import run_grid
 
     if storage not in STORAGE:
         raise TSTransferError(f"--storage {storage}: choose one of {', '.join(STORAGE)}")
@@ -277,23 +265,25 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
         if result["status"] != "done":
             failed[spec.target] = result.get("error", "failed")
             return
-        manifest["models"][spec.target] = export_model(root, root / "build", spec.target, archive, storage)
+        manifest["models"][spec.target] = export_model(root, build.pretrained(spec.target), spec.target, archive,
+                                                       storage)
         write_manifest(root, manifest)  # after every model: an interrupted build loses nothing finished
         built.append(spec.target)
 
+    build = StudyPaths(root / "build", primary_seed=config.seed)
     if todo:
-        run_grid(archive, root / "build", plan_runs(todo, transfers=False), config, workers=workers,
-                 progress=progress, retry_failed=True, on_result=on_result)
+        run_grid(archive, build.root, plan_runs(todo, transfers=False, seeds=[config.seed]), config,
+                 workers=workers, progress=progress, retry_failed=True, on_result=on_result)
         # runs finished by an earlier, interrupted build of this folder: export what is missing
         for n in todo:
-            if n not in built and n not in failed and (root / "build" / "pretrained" / f"{n}.safetensors").is_file():
-                manifest["models"][n] = export_model(root, root / "build", n, archive, storage)
+            if n not in built and n not in failed and build.pretrained(n).is_file():
+                manifest["models"][n] = export_model(root, build.pretrained(n), n, archive, storage)
                 write_manifest(root, manifest)
                 built.append(n)
     order = {n: i for i, n in enumerate(names)}
     manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda kv: order.get(kv[0], len(order))))
     path = write_manifest(root, manifest)
-    return BuildReport(names, built, kept, failed, time.perf_counter() - started, path)
+    return BuildSummary(names, built, kept, failed, time.perf_counter() - started, path)
 
 
 # ----------------------------------------------------------------------------- verifying and pulling

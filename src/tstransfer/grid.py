@@ -1,15 +1,9 @@
-"""Studies: the paper's N pre-trainings + N(N-1) fine-tunings, planned, run and resumed.
+"""Running a study's grid: the paper's N pre-trainings + N(N-1) fine-tunings (per seed), resumable.
 
-A study folder holds
-    study.sqlite                        the results store (one row per run, see store.py)
-    pretrained/<Dataset>.safetensors    + <Dataset>.history.csv (the no-transfer baselines)
-    transfer/<Source>/<Target>.safetensors  + <Target>.history.csv
-    results/                            the matrices written by `tstransfer results`
-
-The driver (this process) plans the runs, hands them to an engine, and is the only writer of the
-store. Workers train, write their files atomically and return their numbers. A kill -9 at any
-moment loses at most the runs in flight: on the next start 'running' rows go back to 'pending'
-and rerun from scratch with the same seed, which gives the same numbers.
+The driver (this process) hands the planned runs (study.plan_runs) to an engine, and is the only writer of
+the store. Workers train, write their files atomically where the driver told them (study.StudyPaths) and
+return their numbers. A kill -9 at any moment loses at most the runs in flight: on the next start
+'running' rows go back to 'pending' and rerun from scratch with the same seed, which gives the same numbers.
 """
 
 from __future__ import annotations
@@ -20,88 +14,62 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from .errors import TSTransferError
-from .files import check_writable_dir, safe_name
-from .store import Store
-from .training import TrainConfig
+from .files import check_writable_dir
+from .recipe import TrainConfig, batch_size_rule
+from .study import RunSpec, StudyPaths, open_store, resume
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """One run of a study: a pre-training (source '') or a fine-tuning source -> target."""
+class Job:
+    """One run as a worker receives it: what to run and where its files are, relative to the study folder."""
 
-    kind: str
-    source: str
-    target: str
-
-    def __post_init__(self):  # dataset names become folder and file names of the study
-        for name in ((self.target,) if self.kind == "pretrain" else (self.source, self.target)):
-            safe_name(name, "dataset")
-
-    @property
-    def model_path(self) -> str:
-        if self.kind == "pretrain":
-            return f"pretrained/{self.target}.safetensors"
-        return f"transfer/{self.source}/{self.target}.safetensors"
-
-    def __str__(self) -> str:
-        return self.target if self.kind == "pretrain" else f"{self.source}->{self.target}"
+    spec: RunSpec
+    model: str  # the model file to write
+    source_model: str = ""  # the pre-trained source of a fine-tuning
 
 
-def plan_runs(datasets: list[str] | None = None, sources: list[str] | None = None,
-              targets: list[str] | None = None, transfers: bool = True) -> list[RunSpec]:
-    """Every run a study needs: pre-trainings of all sources and targets first, then each source -> target."""
-    sources = list(dict.fromkeys(sources or datasets or []))
-    targets = list(dict.fromkeys(targets or datasets or []))
-    if not sources and not targets:
-        raise TSTransferError("no datasets to plan: give --datasets, or --sources and --targets")
-    runs = [RunSpec("pretrain", "", name) for name in dict.fromkeys(sources + targets)]
-    if transfers:
-        runs += [RunSpec("transfer", s, t) for s in sources for t in targets if s != t]
-    return runs
-
-
-def execute_run(spec: RunSpec, archive: str, study: str, config: dict) -> dict:
+def execute_run(job: Job, archive: str, study: str, config: dict) -> dict:
     """Run one pre-training or fine-tuning (in a worker); returns its numbers or its error. Never raises."""
     from .data import load_dataset
     from .training import save_run, train
     from .transfer import fine_tune
 
     started = time.perf_counter()
+    spec = job.spec
     try:
         cfg = TrainConfig(**config)
         dataset = load_dataset(spec.target, archive)
         if spec.kind == "pretrain":
             trained, result = train(dataset, cfg, progress=False)
         else:
-            source = load_source(study, spec.source)
+            source = load_source(Path(study) / job.source_model, spec.source)
             trained, result = fine_tune(source, dataset, cfg, progress=False, source_name=spec.source)
-        _, history_path, _ = save_run(trained, result, (Path(study) / spec.model_path).parent, spec.target)
-        return _result_fields(spec, result, history_path, study)
+        _, history_path, _ = save_run(trained, result, (Path(study) / job.model).parent, spec.target)
+        return _result_fields(job, result, history_path, study)
     except Exception as err:  # a failed run is recorded, the study goes on
         return _failure(err, started)
 
 
-def load_source(study: str | Path, source: str):
-    """The pre-trained model of `source` in a study folder."""
+def load_source(path: Path, source: str):
+    """The pre-trained model of `source` at `path`."""
     from .models import load_model
 
-    path = Path(study) / RunSpec("pretrain", "", source).model_path
     if not path.is_file():
         raise TSTransferError(f"no pre-trained model of {source} (its pre-training failed)")
     return load_model(path)
 
 
-def _result_fields(spec: RunSpec, result, history_path: Path, study: str) -> dict:
+def _result_fields(job: Job, result, history_path: Path, study: str) -> dict:
     return {"status": "done", "best_epoch": result.best_epoch, "train_loss": result.train_loss,
             "train_acc": result.train_acc, "test_loss": result.test_loss, "test_acc": result.test_acc,
-            "seconds": result.seconds, "device": result.device, "model_path": spec.model_path,
+            "seconds": result.seconds, "device": result.device, "model_path": job.model,
             "history_path": str(Path(history_path).relative_to(study))}
 
 
@@ -111,56 +79,56 @@ def _failure(err: Exception, started: float) -> dict:
             "seconds": time.perf_counter() - started}
 
 
-def execute_fused(specs: list[RunSpec], archive: str, study: str, config: dict) -> list[dict]:
-    """Fine-tune several sources on one target together (fused.fit_fused); one result per spec."""
-    from .data import PREPROCESSING, load_dataset
+def execute_fused(jobs: list[Job], archive: str, study: str, config: dict) -> list[dict]:
+    """Fine-tune several sources on one target together (fused.fit_fused); one result per job."""
+    from .data import load_dataset
     from .fused import fit_fused
-    from .models import TrainedModel
-    from .training import run_metadata, save_run
+    from .training import save_run, trained_model
     from .transfer import target_network
 
     started = time.perf_counter()
-    results: list[dict | None] = [None] * len(specs)
+    results: list[dict | None] = [None] * len(jobs)
     try:
         cfg = TrainConfig(**config)
-        dataset = load_dataset(specs[0].target, archive)
+        dataset = load_dataset(jobs[0].spec.target, archive)
         networks, members = [], []
-        for i, spec in enumerate(specs):
+        for i, job in enumerate(jobs):
             try:
-                networks.append(target_network(load_source(study, spec.source), dataset, cfg.seed))
+                source = load_source(Path(study) / job.source_model, job.spec.source)
+                networks.append(target_network(source, dataset, cfg.seed))
                 members.append(i)
             except TSTransferError as err:  # this member fails, the others are fused
                 results[i] = _failure(err, started)
         if networks:
             trained, run_results = fit_fused(networks, dataset, cfg, progress=False)
             for i, network, result in zip(members, trained, run_results):
-                spec = specs[i]
-                model = TrainedModel(network, list(dataset.classes), dict(PREPROCESSING),
-                                     run_metadata(dataset, cfg, result, kind="transfer", source=spec.source,
-                                                  fused_with=len(networks)))
-                _, history_path, _ = save_run(model, result, (Path(study) / spec.model_path).parent, spec.target)
-                results[i] = _result_fields(spec, result, history_path, study)
+                job = jobs[i]
+                model = trained_model(network, dataset, cfg, result, kind="transfer", source=job.spec.source,
+                                      fused_with=len(networks))
+                _, history_path, _ = save_run(model, result, (Path(study) / job.model).parent, job.spec.target)
+                results[i] = _result_fields(job, result, history_path, study)
     except Exception as err:  # the whole group failed: each member records the error
         failure = _failure(err, started)
         results = [r if r is not None else failure for r in results]
     return results
 
 
-def execute_job(specs: list[RunSpec], archive: str, study: str, config: dict) -> list[dict]:
-    """A unit of work for an engine: one run, or a group of fine-tunings of one target to fuse."""
-    if len(specs) == 1:
-        return [execute_run(specs[0], archive, study, config)]
-    return execute_fused(specs, archive, study, config)
+def execute_job(jobs: list[Job], archive: str, study: str, config: dict) -> list[dict]:
+    """A unit of work for an engine: one run, or a group of fine-tunings of one target to fuse (one seed)."""
+    config = {**config, "seed": jobs[0].spec.seed}
+    if len(jobs) == 1:
+        return [execute_run(jobs[0], archive, study, config)]
+    return execute_fused(jobs, archive, study, config)
 
 
 def plan_jobs(runs: list[RunSpec], fuse: int) -> list[tuple[RunSpec, ...]]:
-    """Pre-trainings alone; each target's fine-tunings in fixed groups of up to `fuse` (sorted by source),
-    so a resumed study groups its runs exactly as an uninterrupted one."""
+    """Pre-trainings alone; each target's fine-tunings of one seed in fixed groups of up to `fuse` (sorted by
+    source), so a resumed study groups its runs exactly as an uninterrupted one."""
     jobs = [(r,) for r in runs if r.kind == "pretrain"]
-    by_target: dict[str, list[RunSpec]] = {}
+    by_target: dict[tuple[str, int], list[RunSpec]] = {}
     for r in runs:
         if r.kind == "transfer":
-            by_target.setdefault(r.target, []).append(r)
+            by_target.setdefault((r.target, r.seed), []).append(r)
     for target in by_target:
         group = sorted(by_target[target], key=lambda r: r.source)
         jobs += [tuple(group[i : i + max(1, fuse)]) for i in range(0, len(group), max(1, fuse))]
@@ -258,7 +226,7 @@ class RayEngine:
 
 
 @dataclass
-class GridReport:
+class GridCounts:
     planned: int
     skipped: int
     done: int
@@ -277,12 +245,13 @@ def default_fuse(device: str = "auto") -> int:
 class _StudyLock:
     """One driver per study folder: a second `grid` on the same folder is refused."""
 
-    def __init__(self, study: Path):
-        self.file = open(study / ".lock", "w")  # noqa: SIM115 (held for the driver's lifetime)
+    def __init__(self, paths: StudyPaths):
+        self.file = open(paths.lock, "w")  # noqa: SIM115 (held for the driver's lifetime)
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise TSTransferError(f"--study {study}: another tstransfer process is running this study") from None
+            raise TSTransferError(f"--study {paths.root}: another tstransfer process is running this study") \
+                from None
 
     def release(self) -> None:
         self.file.close()
@@ -291,16 +260,16 @@ class _StudyLock:
 def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config: TrainConfig,
              engine: str = "local", workers: int = 1, address: str | None = None, gpus_per_run: float = 0,
              retry_failed: bool = False, progress: bool = True, fuse: int | None = None,
-             on_result: Callable[[RunSpec, dict], None] | None = None) -> GridReport:
+             on_result: Callable[[RunSpec, dict], None] | None = None) -> GridCounts:
     """Run every planned run that is not finished yet; returns counts. Resumable after any kill.
 
-    `fuse`: fine-tunings of one target trained together per job (fused.fit_fused); None: `default_fuse`.
-    `on_result(spec, result)`: called in this process after each run is recorded (e.g. `zoo build` exports
-    each finished model at once).
+    Each run uses its own seed (RunSpec.seed) and `config` for everything else. `fuse`: fine-tunings of one
+    target trained together per job (fused.fit_fused); None: `default_fuse`. `on_result(spec, result)`:
+    called in this process after each run is recorded (e.g. `zoo build` exports each finished model at once).
     """
-    from .data import find_dataset
-    from .zoo import data_fingerprint
+    from .data import data_fingerprint, find_dataset
 
+    runs = [r if r.seed is not None else replace(r, seed=config.seed) for r in runs]
     archive, study = Path(archive).resolve(), Path(study).resolve()
     fingerprints = {}
     for name in dict.fromkeys([r.target for r in runs] + [r.source for r in runs if r.source]):
@@ -308,30 +277,27 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
         fingerprints[name] = data_fingerprint(train, test)
     check_writable_dir(study, "--study")
     study.mkdir(parents=True, exist_ok=True)
-    lock = _StudyLock(study)
-    store = Store(study)
+    lock = _StudyLock(StudyPaths(study, primary_seed=0))
+    store = open_store(study, create=True)
     cpus = os.cpu_count() or 1
     fuse = (fuse or store.settings().get("fuse")
             or default_fuse(config.device if engine == "local" else ("cuda" if gpus_per_run else "cpu")))
     try:
         # fusing changes float rounding, so a study keeps one --fuse for results equal after a resume
-        store.check_settings({"epochs": config.epochs, "seed": config.seed, "fuse": fuse,
-                              "recipe": {k: v for k, v in asdict(config).items()
-                                         if k not in ("epochs", "seed", "device", "threads", "test_every")}})
+        recipe = {k: v for k, v in config.recipe().items() if k not in ("epochs", "seed")}  # recorded apart
+        store.check_settings({"epochs": config.epochs, "fuse": fuse, "recipe": recipe})
+        store.record_once({"seed": runs[0].seed if runs else config.seed})  # its runs keep the plain layout
+        paths = StudyPaths(study, primary_seed=store.settings()["seed"])
         store.check_datasets(fingerprints, str(archive))
         store.extend_scope(str(archive), list(fingerprints))
-        with store.db:  # runs left 'running' by a killed driver start again from scratch
-            store.db.execute("UPDATE runs SET status='pending' WHERE status='running'")
-            for row in store.runs("done"):  # a finished run whose model file was deleted is to do again
-                if not row["model_path"] or not (study / row["model_path"]).is_file():
-                    store.db.execute("UPDATE runs SET status='pending' WHERE id=?", (row["id"],))
+        resume(store, paths)
         for r in runs:
-            store.add(r.kind, r.source, r.target, config.seed, config.epochs)
-        rows = {r: store.get(r.kind, r.source, r.target, config.seed, config.epochs) for r in runs}
+            store.add(r.kind, r.source, r.target, r.seed, config.epochs)
+        rows = {r: store.get(r.kind, r.source, r.target, r.seed, config.epochs) for r in runs}
         todo = [r for r in runs if rows[r]["status"] == "pending" or (retry_failed and rows[r]["status"] == "failed")]
-        report = GridReport(len(runs), len(runs) - len(todo), 0, 0, 0.0)
+        counts = GridCounts(len(runs), len(runs) - len(todo), 0, 0, 0.0)
         if not todo:
-            return report
+            return counts
 
         if engine == "local":
             threads = config.threads or max(1, cpus // max(1, workers))
@@ -346,10 +312,18 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
             device = "cuda" if gpus_per_run > 0 else "cpu"
         payload = {**asdict(config), "threads": threads, "device": device}
 
+        def job_of(spec: RunSpec) -> Job:
+            source = paths.relative(paths.pretrained(spec.source, spec.seed)) if spec.source else ""
+            return Job(spec, paths.relative(paths.model(spec)), source)
+
         # A job of fine-tunings waits for the pre-trainings of all its sources (in this grid or done before).
-        pending_sources = {r.target for r in todo if r.kind == "pretrain"}
+        pending_sources = {(r.target, r.seed) for r in todo if r.kind == "pretrain"}
+
+        def blocked(job) -> bool:
+            return any((r.source, r.seed) in pending_sources for r in job)
+
         jobs = plan_jobs(todo, fuse)
-        ready = [j for j in jobs if not any(r.source in pending_sources for r in j)]
+        ready = [j for j in jobs if not blocked(j)]
         waiting = [j for j in jobs if j not in ready]
         in_flight: dict = {}
         started = time.perf_counter()
@@ -360,32 +334,58 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
                     job = ready.pop(0)
                     for spec in job:
                         store.set_status(rows[spec]["id"], "running", error=None)
-                    in_flight[runner.submit(list(job), str(archive), str(study), payload)] = job
+                    in_flight[runner.submit([job_of(spec) for spec in job], str(archive), str(study), payload)] = job
                 for handle, results in runner.wait(list(in_flight)):
                     job = in_flight.pop(handle)
                     # one transaction per job: a fused group is recorded whole or not at all
                     store.set_many([(rows[spec]["id"], dict(result)) for spec, result in zip(job, results)])
                     for spec, result in zip(job, results):
                         status = result["status"]
-                        report.failed += status == "failed"
-                        report.done += status != "failed"
+                        counts.failed += status == "failed"
+                        counts.done += status != "failed"
                         bar.update(1)
-                        bar.set_postfix(last=str(spec), failed=report.failed)
+                        bar.set_postfix(last=str(spec), failed=counts.failed)
                         if spec.kind == "pretrain":
-                            pending_sources.discard(spec.target)
+                            pending_sources.discard((spec.target, spec.seed))
                         if on_result is not None:
                             on_result(spec, result)
-                    unblocked = [j for j in waiting if not any(r.source in pending_sources for r in j)]
+                    unblocked = [j for j in waiting if not blocked(j)]
                     waiting = [j for j in waiting if j not in unblocked]
                     ready.extend(unblocked)
         finally:
             bar.close()
             runner.close()
-        report.seconds = time.perf_counter() - started
-        return report
+        counts.seconds = time.perf_counter() - started
+        return counts
     finally:
         store.close()
         lock.release()
+
+
+def transfer_in_study(archive: str | Path, study: str | Path, source: str, target: str, config: TrainConfig,
+                      seeds=None, progress: bool = True) -> list[dict]:
+    """Fine-tune the study's pre-trained `source` on `target` (each seed; default: `config.seed`), recorded in
+    the study like a grid run; returns the runs' rows (a failed run is an error naming it)."""
+    seeds = list(seeds or [config.seed])
+    paths = StudyPaths(study)
+    for seed in seeds:
+        if not paths.pretrained(source, seed).is_file():
+            raise TSTransferError(f"--study {study}: no pre-trained model of {source}"
+                                  f"{'' if seed == paths.primary_seed else f' with seed {seed}'}; run "
+                                  f"`tstransfer pretrain --datasets {source}"
+                                  f"{'' if seed == paths.primary_seed else f' --seed {seed}'}` first")
+    specs = [RunSpec("transfer", source, target, seed) for seed in seeds]
+    counts = run_grid(archive, study, specs, config, retry_failed=True, progress=progress)
+    store = open_store(study)
+    try:
+        rows = [dict(store.get("transfer", source, target, seed, config.epochs)) for seed in seeds]
+    finally:
+        store.close()
+    for spec, row in zip(specs, rows):
+        if row["status"] != "done":
+            raise TSTransferError(f"{spec} failed: {row['error']}", exit_code=1)
+        row["already_finished"] = bool(counts.skipped)
+    return rows
 
 
 # ----------------------------------------------------------------------------- cost before running
@@ -445,7 +445,7 @@ def estimate_cost(runs: list[RunSpec], archive: str | Path, config: TrainConfig)
     """FLOPs and time of the runs at the speed measured now (forward + backward = 3 forward passes per
     training series per epoch, plus the logged test passes); early stopping is not predicted."""
     from .data import dataset_shape
-    from .training import batch_size_rule, resolve_device
+    from .training import resolve_device
 
     overhead, rate = measure_speed(config.device, config.threads)
     shapes = {name: dataset_shape(name, archive) for name in dict.fromkeys(r.target for r in runs)}

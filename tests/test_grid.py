@@ -8,16 +8,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from tstransfer.experiments import RunSpec, plan_runs, run_grid
+from tstransfer.grid import run_grid
 from tstransfer.models import load_model
-from tstransfer.report import load_study, summarize, write_results
-from tstransfer.store import Store
+from tstransfer.study import RunSpec, StudyPaths, load_study, open_store, plan_runs, summarize, write_results
 from tstransfer.training import TrainConfig
 
 DATASETS = ["Alpha", "Beta", "Gamma"]
@@ -32,13 +32,13 @@ def test_plan_has_n_pretrainings_then_n_times_n_minus_1_transfers():
     assert len(set(runs)) == len(runs) and RunSpec("transfer", "D1", "D1") not in runs
     sub = plan_runs(sources=["D0", "D1"], targets=["D2"])
     assert {str(r) for r in sub} == {"D0", "D1", "D2", "D0->D2", "D1->D2"}
-    assert RunSpec("transfer", "A", "B").model_path == "transfer/A/B.safetensors"
+    assert StudyPaths("S", primary_seed=0).model(RunSpec("transfer", "A", "B")) == Path("S/transfer/A/B.safetensors")
 
 
 def _snapshot(study):
     """{run: (status, test_acc, weights)} of a study, the weights read from its model files."""
     out = {}
-    for row in Store(study).runs():
+    for row in open_store(study).runs():
         weights = None
         if row["status"] == "done":
             weights = {k: v.clone() for k, v in load_model(study / row["model_path"]).network.state_dict().items()}
@@ -73,7 +73,7 @@ def reference_study(tmp_path_factory, request):
 
 def test_grid_store_and_rerun_skips_finished_runs(reference_study):
     archive, study = reference_study
-    rows = Store(study).runs()
+    rows = open_store(study).runs()
     assert len(rows) == 9 and {r["status"] for r in rows} == {"done"}
     row = next(r for r in rows if r["source"] == "Alpha" and r["target"] == "Beta")
     assert row["kind"] == "transfer" and row["epochs"] == 3 and row["seed"] == 11
@@ -123,7 +123,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path, reference_
     rerun = subprocess.run(_grid_cmd(archive, study), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{9 - killed_at} runs done" in rerun.stdout or "already finished" in rerun.stdout
-    rows = Store(study).runs()
+    rows = open_store(study).runs()
     assert len(rows) == 9 and {r["status"] for r in rows} == {"done"}
     assert not list(study.rglob("*.tmp"))
     _assert_same(_snapshot(study), _snapshot(reference))
@@ -141,7 +141,7 @@ def test_a_failing_run_is_recorded_and_the_rest_completes(tmp_path, toy_grid_arc
     assert main(args) == 1  # runs failed: the grid says so in its exit code and how to retry
     captured = capsys.readouterr()
     assert "4 runs done, 5 failed" in captured.out and "--retry-failed" in captured.err
-    rows = {(r["source"], r["target"]): r for r in Store(study).runs()}
+    rows = {(r["source"], r["target"]): r for r in open_store(study).runs()}
     assert len(rows) == 9
     failed = {k for k, r in rows.items() if r["status"] == "failed"}
     assert failed == {("", "Broken"), ("Broken", "Alpha"), ("Broken", "Gamma"), ("Alpha", "Broken"),
@@ -201,6 +201,64 @@ def test_summary_counts_on_a_known_matrix():
     assert s["mean_change_points"] == pytest.approx(100 * (0.3 - 0.1) / 6)
 
 
+def test_tie_band_turns_small_differences_into_draws():
+    acc = pd.DataFrame([[np.nan, 0.9, 0.505], [0.795, np.nan, 0.5], [0.7, 0.61, np.nan]],
+                       index=list("abc"), columns=list("abc"))
+    base = pd.Series({"a": 0.8, "b": 0.6, "c": 0.5})
+    exact = summarize(acc, base)
+    assert (exact["improved"], exact["unchanged"], exact["degraded"]) == (3, 1, 2)
+    banded = summarize(acc, base, tie_band=1.0)  # within 1 point: 0.505 vs 0.5, 0.795 vs 0.8, 0.61 vs 0.6
+    assert (banded["improved"], banded["unchanged"], banded["degraded"]) == (1, 4, 1)
+    assert banded["mean_change_points"] == exact["mean_change_points"]  # the band only decides draws
+
+
+def test_two_seeds_give_per_pair_mean_and_std_and_resume_by_seed(tmp_path, toy_grid_archive, capsys):
+    """`grid --seeds 0 1`: every run once per seed (the first seed in the plain layout), results give the mean
+    and std over the seeds, and each seed's runs are the runs a one-seed study of that seed gives."""
+    from tstransfer.cli import main
+
+    study, single = tmp_path / "seeds", tmp_path / "single"
+    common = ["--archive", str(toy_grid_archive), "--datasets", *DATASETS, "--epochs", "2", "--threads", "1",
+              "--quiet"]
+    assert main(["grid", "--study", str(study), "--seeds", "0", "1", *common]) == 0
+    assert "18 runs done" in capsys.readouterr().out
+    assert (study / "pretrained" / "Alpha.safetensors").is_file()
+    assert (study / "seed-1" / "transfer" / "Alpha" / "Beta.safetensors").is_file()
+    assert main(["grid", "--study", str(study), "--seeds", "0", "1", *common]) == 0
+    assert "0 runs done, 0 failed, 18 already finished" in capsys.readouterr().out
+    assert main(["grid", "--study", str(single), "--seed", "1", *common]) == 0
+    assert main(["results", "--study", str(study)]) == 0
+    assert "accuracy_std" in capsys.readouterr().out
+    per_seed = pd.read_csv(study / "results" / "per_seed.csv")
+    alone = load_study(single)
+    one = per_seed[per_seed.seed == 1].set_index(["source", "target"]).accuracy
+    # seed 1 of the 2-seed study = a one-seed study with --seed 1
+    assert one.to_dict() == pytest.approx(alone.accuracy.stack().dropna().to_dict(), abs=1e-12)
+    mean = pd.read_csv(study / "results" / "accuracy_matrix.csv", index_col=0)
+    std = pd.read_csv(study / "results" / "accuracy_std.csv", index_col=0)
+    pairs = per_seed.groupby(["source", "target"]).accuracy
+    for (source, target), value in pairs.mean().items():
+        assert mean.loc[source, target] == pytest.approx(value, abs=1e-6)
+        assert std.loc[source, target] == pytest.approx(pairs.std().loc[(source, target)], abs=1e-6)
+    base = pd.read_csv(study / "results" / "no_transfer_per_seed.csv", index_col=0)
+    assert list(base.columns) == ["0", "1"] and len(base) == 3
+    assert main(["results", "--study", str(study), "--seeds", "1", "--out", str(tmp_path / "only1")]) == 0
+    assert not (tmp_path / "only1" / "accuracy_std.csv").exists()  # one seed: today's files, nothing more
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "only1" / "accuracy_matrix.csv", index_col=0),
+                                  pd.read_csv(_results(single) / "accuracy_matrix.csv", index_col=0))
+    assert main(["results", "--study", str(study), "--seeds", "7"]) == 2
+    assert "no runs with this seed" in capsys.readouterr().err
+    assert main(["grid", "--study", str(study), "--seed", "1", "--seeds", "1", *common]) == 2
+    assert "--seed or --seeds" in capsys.readouterr().err
+
+
+def _results(study):
+    from tstransfer.cli import main
+
+    assert main(["results", "--study", str(study)]) == 0
+    return study / "results"
+
+
 def test_fused_grid_records_every_run_and_resumes(tmp_path, toy_grid_archive, capsys):
     from tstransfer.cli import main
 
@@ -209,7 +267,7 @@ def test_fused_grid_records_every_run_and_resumes(tmp_path, toy_grid_archive, ca
             "--epochs", "2", "--threads", "1", "--fuse", "2", "--quiet"]
     assert main(args) == 0
     assert "9 runs done, 0 failed" in capsys.readouterr().out
-    rows = Store(study).runs()
+    rows = open_store(study).runs()
     assert len(rows) == 9 and {r["status"] for r in rows} == {"done"}
     transfer = next(r for r in rows if r["kind"] == "transfer")
     assert load_model(study / transfer["model_path"]).metadata["fused_with"] == 2
