@@ -250,6 +250,14 @@ def test_two_seeds_give_per_pair_mean_and_std_and_resume_by_seed(tmp_path, toy_g
     assert "no runs with this seed" in capsys.readouterr().err
     assert main(["grid", "--study", str(study), "--seed", "1", "--seeds", "1", *common]) == 2
     assert "--seed or --seeds" in capsys.readouterr().err
+    # a third seed for one dataset only: a mean over 3 seeds here and 2 there is refused, with the way out
+    assert main(["pretrain", "--study", str(study), "--seeds", "2", *common[:2], "--datasets", "Alpha",
+                 *common[6:]]) == 0
+    capsys.readouterr()
+    assert main(["results", "--study", str(study)]) == 2
+    err = capsys.readouterr().err
+    assert "Beta lacks seed 2" in err and "pass --seeds 0 1" in err
+    assert main(["results", "--study", str(study), "--seeds", "0", "1"]) == 0
 
 
 def _results(study):

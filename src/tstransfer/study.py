@@ -196,6 +196,8 @@ def load_study(study: str | Path, seeds: list[int] | None = None) -> StudyTables
     chosen = list(seeds) if seeds else present
     done = runs[runs.status == "done"]
     pre, pairs = done[done.kind == "pretrain"], done[done.kind == "transfer"]
+    if len(chosen) > 1:
+        _check_same_seeds(study, pre, pairs, chosen)
     names = sorted(set(pairs.source) | set(pairs.target) | set(pre.target))
     order = {"index": [n for n in names if n in set(pairs.source)],
              "columns": [n for n in names if n in set(pairs.target)]}
@@ -225,6 +227,24 @@ def load_study(study: str | Path, seeds: list[int] | None = None) -> StudyTables
         tables.baseline_per_seed = per_seed_base.sort_index()
         tables.per_seed = long.sort_values(["seed", "source", "target"]).reset_index(drop=True)
     return tables
+
+
+def _check_same_seeds(study, pre: pd.DataFrame, pairs: pd.DataFrame, seeds: list[int]) -> None:
+    """Means over seeds compare like with like only when every baseline and every pair has every seed: refuse
+    a mix (a seed still running, a failed run, a seed added for some datasets only) and say how to resolve it."""
+    finished = {}
+    for (source, target), group in pd.concat([pre, pairs]).groupby(["source", "target"]):
+        finished[target if not source else f"{source}->{target}"] = set(group.seed)
+    gaps = {run: sorted(set(seeds) - have) for run, have in finished.items() if set(seeds) - have}
+    if not gaps:
+        return
+    complete = [s for s in seeds if not any(s in missing for missing in gaps.values())]
+    examples = "; ".join(f"{run} lacks seed {', '.join(map(str, missing))}" for run, missing in list(gaps.items())[:3])
+    hint = (f"pass --seeds {' '.join(map(str, complete))} (the seeds every run has)" if len(complete) > 0
+            else "no seed is complete")
+    raise TSTransferError(f"--study {study}: {len(gaps)} run(s) have not finished with every seed ({examples}); a mean "
+                          f"over different seeds would not compare like with like. Finish them (`tstransfer grid "
+                          f"--seeds {' '.join(map(str, seeds))}`, --retry-failed for failed runs) or {hint}")
 
 
 def compare(after, before, tie_band: float = 0.0, decimals: int = 6) -> np.ndarray:
