@@ -149,6 +149,7 @@ body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#22
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f0f0f0;cursor:pointer}td:first-child,th:first-child{text-align:left}
 table.matrix{font-size:12px}table.matrix td.self{background:#eee}
+#settings td,#facts td{text-align:left}
 .note{background:#fff4d6;border:1px solid #e0b84c;padding:.6em 1em}img{max-width:100%;border:1px solid #eee}
 figure{margin:1em 0}figcaption{font-size:12px;color:#555}footer{margin-top:3em;font-size:12px;color:#666}
 """
