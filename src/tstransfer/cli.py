@@ -342,9 +342,12 @@ def cmd_plot_loss(args) -> None:
     """report.plot_loss"""
     from .files import file_stem
     from .report import inputs_from_study, plot_loss
+    from .study import StudyPaths
 
     out = args.out or str(Path(args.study) / "figures" / f"{file_stem(args.target)}_loss.png")
-    path = plot_loss(inputs_from_study(args.study), args.target, args.source, out)
+    # loss curves are one run's: the study's first seed
+    path = plot_loss(inputs_from_study(args.study, seeds=[StudyPaths(args.study).primary_seed]), args.target,
+                     args.source, out)
     print(f"loss curves: {path}")
 
 

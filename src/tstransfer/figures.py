@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 from .files import atomic_path  # noqa: E402
 
@@ -58,10 +58,12 @@ def loss_curves(target: str, scratch: pd.DataFrame | None, transfers: dict[str, 
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_yscale("log")
-        # plain numbers on the log axis: its default labels are mathtext, which literal_text turns off
-        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-            axis(FuncFormatter(lambda v, _: f"{v:.3g}"))
         ax.grid(alpha=0.3)
+    # plain numbers on the log axis (its default labels are mathtext, which literal_text turns off); the
+    # in-between ticks are labelled only when the curves span less than a decade, else they crowd
+    low, high = axes[0].get_ylim()
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axes[0].yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:.3g}") if high < 10 * low else NullFormatter())
     axes[0].set_ylabel("cross-entropy (log scale)")
     axes[1].legend(fontsize=8)
     fig.suptitle(f"{target}: loss with and without transfer{note}", fontsize=11)
