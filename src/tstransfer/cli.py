@@ -315,6 +315,8 @@ def cmd_recommend(args) -> None:
 
 def cmd_report(args) -> None:
     """report.inputs_from_study / report.inputs_from_files + report.write_report"""
+    import shlex
+
     from .report import inputs_from_files, inputs_from_study, write_report
 
     _check_tie_band(args)
@@ -328,14 +330,8 @@ def cmd_report(args) -> None:
         raise TSTransferError("give --study STUDY_DIR, or --matrix ACC.csv and --baseline NO_TRANSFER.csv")
     check_writable_dir(args.out, "--out")
     index = write_report(inputs, args.out, progress=not args.quiet, tie_band=args.tie_band,
-                         command=" ".join(["tstransfer", *map(_shell_word, args.argv)]))
+                         command=shlex.join(["tstransfer", *args.argv]))
     print(f"report: {index.resolve()}")
-
-
-def _shell_word(word: str) -> str:
-    import shlex
-
-    return shlex.quote(word)
 
 
 def cmd_plot_loss(args) -> None:

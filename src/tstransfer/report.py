@@ -5,6 +5,7 @@ Jinja2 with autoescaping."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +35,13 @@ class ReportInputs:
     accuracy_std: pd.DataFrame | None = None
     variation_std: pd.DataFrame | None = None
     baseline_per_seed: pd.DataFrame | None = None  # dataset x seed
-    runs: pd.DataFrame | None = None  # the study's finished runs (model and history files)
+    runs: pd.DataFrame | None = None  # the finished runs of the first seed (their model and history are linked)
     study: Path | None = None
     archive: str | None = None  # where the datasets' facts and training series are read (None: the UCR table)
+
+    def baseline_std(self) -> pd.Series | None:
+        """The no-transfer accuracy's sample std over the seeds (None with one seed)."""
+        return None if self.baseline_per_seed is None else self.baseline_per_seed.std(axis=1, ddof=1)
 
 
 def _read_table(path: str | Path, what: str, **kwargs) -> pd.DataFrame:
@@ -114,7 +119,7 @@ def inputs_from_study(study: str | Path, seeds: list[int] | None = None) -> Repo
     archive = tables.settings.get("archive")
     return ReportInputs(tables.accuracy, tables.baseline, neighbours, distances, histories, settings, "study",
                         strategies, tables.seeds, tables.accuracy_std, tables.variation_std,
-                        tables.baseline_per_seed, done, paths.root, archive if archive and Path(archive).is_dir()
+                        tables.baseline_per_seed, first_runs, paths.root, archive if archive and Path(archive).is_dir()
                         else None)
 
 
@@ -123,11 +128,16 @@ def inputs_from_study(study: str | Path, seeds: list[int] | None = None) -> Repo
 _UCR_SUMMARY = Path(__file__).parent / "ucr2018_summary.csv"  # the official table of the 128-dataset archive
 
 
+@functools.cache
+def _ucr_summary() -> pd.DataFrame:  # read once, not once per target page
+    return pd.read_csv(_UCR_SUMMARY, index_col="name", dtype=str)
+
+
 def dataset_facts(name: str, archive: str | None) -> dict:
     """n_train, n_test, length, classes (read from `archive` when it holds the dataset, else the official UCR
     2018 table) and the UCR type when the table knows the dataset; {} for a dataset known to neither."""
     facts = {}
-    summary = pd.read_csv(_UCR_SUMMARY, index_col="name", dtype=str)
+    summary = _ucr_summary()
     if name in summary.index:
         facts = {k: summary.at[name, k] for k in ("n_train", "n_test", "length", "classes", "type")}
     if archive:
@@ -413,10 +423,8 @@ def _target_page(inputs: ReportInputs, target: str, per_target: pd.DataFrame, ou
     table = ranked.assign(accuracy=[_pm(a, s) for a, s in zip(ranked.accuracy, ranked.accuracy_std)])
     table = table.drop(columns="accuracy_std").assign(model="", history="")
     if inputs.runs is not None and inputs.study is not None:
-        first = inputs.runs[(inputs.runs.target == target) & (inputs.runs.kind == "transfer")]
-        if inputs.seeds:
-            first = first[first.seed == inputs.seeds[0]]
-        files = {r.source: r for r in first.itertuples()}
+        runs = inputs.runs[(inputs.runs.target == target) & (inputs.runs.kind == "transfer")]
+        files = {r.source: r for r in runs.itertuples()}
         for i, source in enumerate(table.source):
             if source in files:
                 table.loc[i, ["model", "history"]] = ["model", "history"]
@@ -426,9 +434,8 @@ def _target_page(inputs: ReportInputs, target: str, per_target: pd.DataFrame, ou
     facts_table = pd.DataFrame([{"fact": k.replace("_", " "), "value": v} for k, v in facts.items()]
                                or [{"fact": "facts", "value": "unknown (not in the archive nor the UCR table)"}])
     row = per_target.loc[target]
-    base_std = np.nan
-    if inputs.baseline_per_seed is not None and target in inputs.baseline_per_seed.index:
-        base_std = float(inputs.baseline_per_seed.loc[target].std(ddof=1))
+    spread = inputs.baseline_std()
+    base_std = np.nan if spread is None else float(spread.get(target, np.nan))
     downloads = [("sources of this target (CSV)", "targets/" + _url(f"{stem}.csv"))]
     if inputs.study is not None and ("", target) in inputs.histories:
         downloads.append(("no-transfer history (CSV)", "targets/" + _link_to(inputs.histories[("", target)],
@@ -487,7 +494,7 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True, t
 
     base = inputs.baseline.rename("no transfer").to_frame()
     if inputs.baseline_per_seed is not None:
-        base["std"] = inputs.baseline_per_seed.reindex(base.index).std(axis=1, ddof=1)
+        base["std"] = inputs.baseline_std().reindex(base.index)
         for seed in inputs.baseline_per_seed.columns:
             base[f"seed {seed}"] = inputs.baseline_per_seed[seed].reindex(base.index)
     overview = per_target.reset_index()[["target", NO_TRANSFER, "k1_source", K1, "best_source", BEST, WORST]]

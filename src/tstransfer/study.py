@@ -78,7 +78,6 @@ class StudyPaths:
 
     def pretrained(self, dataset: str, seed: int | None = None) -> Path:
         """The pre-trained model of `dataset` (the study's first seed unless `seed`)."""
-        seed = self.primary_seed if seed is None else seed
         return self.seed_root(seed) / "pretrained" / f"{safe_name(dataset, 'dataset')}.safetensors"
 
     def model(self, spec: RunSpec) -> Path:
@@ -119,7 +118,7 @@ def open_store(study: str | Path, create: bool = False) -> Store:
 
 def study_settings(study: str | Path) -> dict:
     """A study's recorded settings, without creating anything ({} for no study yet)."""
-    if not (Path(study) / "study.sqlite").is_file():
+    if not StudyPaths(study, primary_seed=0).store.is_file():
         return {}
     store = open_store(study)
     try:

@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .errors import TSTransferError
@@ -140,12 +139,6 @@ class Zoo:
         if name not in self.entries:
             raise TSTransferError(f"--zoo {self.root}: no model of {name!r}")
         return load_model(self.entries[name].path)
-
-    def prototypes(self, name: str) -> list[np.ndarray] | None:
-        from .similarity import read_prototypes
-
-        path = self.entries[name].prototypes
-        return None if path is None else read_prototypes(path)
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame([{"dataset": e.name, "classes": e.classes, "length": e.length, "n_train": e.n_train,
