@@ -1,6 +1,8 @@
 # The two commands of the README: `make demo` (the demo study) and `make test` (the test suite).
-# Each sets up everything it needs: a virtual environment, torch==2.13.0 first (the CPU wheel on this
-# machine; a plain `torch` requirement would pull a multi-GB CUDA build), then the package.
+# Each sets up everything it needs: a virtual environment, torch==2.13.0 first (the CPU build, from PyTorch's
+# CPU index; a plain `torch` requirement would pull a multi-GB CUDA build on Linux), then the package.
+# TORCH_INDEX= (empty) takes torch from pip's configured index instead (a CUDA build on Linux); when the CPU
+# index cannot be reached, the configured index is the fallback.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,6 +10,7 @@ BIN := $(VENV)/bin
 STUDY ?= demo-study
 DEMO_EPOCHS ?= 100
 WORKERS ?= 2
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: setup demo test lint clean
 
@@ -16,7 +19,8 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet --retries 1 --timeout 10 torch==2.13.0 \
+		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) || $(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[test,ray]"
 	touch $@
 

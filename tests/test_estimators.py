@@ -71,7 +71,7 @@ def test_three_d_input_and_determinism():
 def test_transfer_classifier_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path):
     X, y = _raw("ItalyPowerDemand")
     ds = load_dataset("ItalyPowerDemand")
-    clf = TransferClassifier(zoo=str(zoo_dir), epochs=3, random_state=0, threads=2).fit(X, y)
+    clf = TransferClassifier(zoo=str(zoo_dir), epochs=3, random_state=0, threads=2, n_ensemble=1).fit(X, y)
     assert clf.source_ in {"ECG200", "GunPoint", "SonyAIBORobotSurface1"}
     assert clf.ranking_.source.iloc[0] == clf.source_
     test = np.loadtxt(MINI_ARCHIVE / "ItalyPowerDemand" / "ItalyPowerDemand_TEST.tsv", delimiter="\t")

@@ -162,3 +162,33 @@ def test_channel_mismatch_is_refused(tmp_path):
     model = _trained_like(tmp_path)
     with pytest.raises(TSTransferError, match="expects 1 input channel"):
         model.predict_proba(np.zeros((2, 3, 10), dtype=np.float32))
+
+
+def test_an_ensemble_round_trips_through_save_load_predict(tmp_path):
+    from tstransfer.models import Ensemble
+
+    members = []
+    for seed in (1, 2, 3):
+        torch.manual_seed(seed)
+        members.append(create_model("fcn", 1, 3).eval())
+    ensemble = TrainedModel(Ensemble.of(members), [-1, 1, 7], dict(PREPROCESSING), {"kind": "ensemble"})
+    X = np.random.default_rng(0).standard_normal((6, 1, 50)).astype(np.float32)
+    singles = [TrainedModel(m, [-1, 1, 7], dict(PREPROCESSING)).predict_proba(X) for m in members]
+    np.testing.assert_allclose(ensemble.predict_proba(X), np.mean(singles, axis=0), rtol=1e-5, atol=1e-6)
+    loaded = load_model(ensemble.save(tmp_path / "e.safetensors"))
+    assert loaded.network.config["name"] == "ensemble" and len(loaded.network.members) == 3
+    np.testing.assert_array_equal(loaded.predict_proba(X), ensemble.predict_proba(X))
+    assert list(loaded.predict(X)) == list(ensemble.predict(X)) and loaded.features(X).shape == (6, 384)
+
+
+@pytest.mark.parametrize("members, message", [(0, "1 to 16 members"), (17, "1 to 16 members"),
+                                              ("nested", "unknown architecture")])
+def test_ensemble_headers_are_checked_before_anything_is_built(tmp_path, members, message):
+    from tstransfer.models import _check_architecture
+
+    fcn = create_model("fcn", 1, 2).config
+    inner = {"name": "ensemble", "in_channels": 1, "num_classes": 2, "members": [fcn]}
+    arch = {"name": "ensemble", "in_channels": 1, "num_classes": 2,
+            "members": [inner] if members == "nested" else [fcn] * members}
+    with pytest.raises(TSTransferError, match=message):
+        _check_architecture(arch, tmp_path / "e.safetensors")

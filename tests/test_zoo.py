@@ -65,11 +65,12 @@ def test_the_test_set_is_never_used_to_choose(zoo_dir, select):
 
     target = load_dataset(TARGET)
     config = TrainConfig(epochs=2, seed=0, threads=2)
-    with_test, _ = choose_source(Zoo(zoo_dir), target, select, config, top_k=2, validate_epochs=1)
+    with_test = choose_source(Zoo(zoo_dir), target, select, config, top_k=2, validate_epochs=1).source
     scrambled = replace(target, X_test=np.zeros_like(target.X_test), y_test=np.zeros_like(target.y_test))
-    without_test, table = choose_source(Zoo(zoo_dir), scrambled, select, config, top_k=2, validate_epochs=1)
-    assert with_test == without_test and with_test in ZOO_DATASETS
-    assert len(table) == (2 if select == "validate" else 3)
+    without_test = choose_source(Zoo(zoo_dir), scrambled, select, config, top_k=2, validate_epochs=1)
+    assert with_test == without_test.source and with_test in ZOO_DATASETS
+    assert len(without_test.ranking) == (2 if select == "validate" else 3)
+    assert list(without_test.similarity.source) == list(rank_by_similarity(Zoo(zoo_dir), target).source)
 
 
 def test_fit_command_end_to_end_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path, capsys):
@@ -79,13 +80,17 @@ def test_fit_command_end_to_end_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path, 
     folder = MINI_ARCHIVE / TARGET
     out = tmp_path / "mine.safetensors"
     code = main(["fit", "--train", str(folder / f"{TARGET}_TRAIN.tsv"), "--test", str(folder / f"{TARGET}_TEST.tsv"),
-                 "--zoo", str(zoo_dir), "--epochs", "3", "--seed", "1", "--out", str(out), "--compare-scratch",
-                 "--threads", "2", "--quiet"])
+                 "--zoo", str(zoo_dir), "--epochs", "3", "--seed", "1", "--out", str(out), "--compare",
+                 "--threads", "2", "--quiet", "--ensemble", "1"])
     assert code == 0
     printed = capsys.readouterr().out
     expected = recommend(load_dataset(TARGET), zoo_dir).source.iloc[0]
-    assert f"chosen source: {expected} (--select similarity, similarity rank 1)" in printed
-    assert "test accuracy: " in printed and "from scratch:  " in printed
+    assert f"chosen source: {expected} (similarity rank 1)" in printed
+    assert "test accuracy: " in printed
+    # --compare: one table, three rows (transfer, scratch, MiniRocket), accuracy and seconds each
+    table = printed.split("method", 1)[1].splitlines()[1:4]
+    assert [row.split()[0] for row in table] == ["fit:", "FCN", "MiniRocket"]
+    assert all(0 <= float(row.split()[-2]) <= 1 and float(row.split()[-1]) >= 0 for row in table)
     model = load_model(out)
     assert model.metadata["source"] == expected and model.metadata["selection"] == "similarity"
     assert model.classes == [1, 2]
@@ -112,7 +117,8 @@ def test_zoo_build_writes_a_checked_manifest_and_resumes(built_zoo, capsys):
 
     manifest = json.loads((built_zoo / "zoo.json").read_text())
     assert (manifest["format"], manifest["name"], manifest["version"]) == ("tstransfer-zoo", "tiny", "0.1")
-    assert manifest["recipe"]["config"]["epochs"] == 2 and not manifest["recipe"]["paper_recipe"]
+    assert manifest["recipe"]["name"] == "paper" and manifest["recipe"]["fields"]["epochs"] == 2
+    assert not manifest["recipe"]["paper_recipe"] and manifest["recipe"]["deviations"] == ["epochs=2 (paper: 2000)"]
     assert any("epochs=2" in d for d in manifest["recipe"]["deviations"])
     assert list(manifest["models"]) == ["GunPoint", "ECG200"]
     gun = manifest["models"]["GunPoint"]
@@ -275,10 +281,10 @@ def test_fit_and_transfer_classifier_start_from_the_shipped_zoo(tmp_path, capsys
     assert main(["fit", "--train", str(folder / "Mine_TRAIN.tsv"), "--test", str(folder / "Mine_TEST.tsv"),
                  "--epochs", "2", "--out", str(out), "--threads", "1", "--quiet"]) == 0
     printed = capsys.readouterr().out
-    source = printed.split("chosen source: ", 1)[1].split(" ", 1)[0]
-    assert source in shipped and "test accuracy: " in printed
-    assert trained == ["Mine"]  # one fine-tuning, no pre-training
-    assert load_model(out).metadata["source"] == source
+    sources = printed.split("chosen source: ensemble of 3: ", 1)[1].split("\n", 1)[0].split(", ")
+    assert set(sources) <= set(shipped) and "test accuracy: " in printed
+    assert trained == ["Mine"] * 3  # the default ensemble: three fine-tunings, no pre-training
+    assert load_model(out).metadata["sources"] == sources
     X, y = np.array([r[1:] for r in toy_rows(8, 40)]), np.array([r[0] for r in toy_rows(8, 40)])
     clf = TransferClassifier(epochs=2, threads=1).fit(X, y)
     assert clf.source_ in shipped and clf.predict(X).shape == (16,)

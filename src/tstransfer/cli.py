@@ -11,6 +11,7 @@ from pathlib import Path
 from .errors import TSTransferError
 from .files import check_writable_dir, check_writable_file
 from .recipe import DEFAULTS as _RECIPE  # light: no torch; --help shows the recipe's own defaults
+from .recipe import FIT_ENSEMBLE, RECIPES
 
 
 def _default_archive() -> str:
@@ -19,12 +20,14 @@ def _default_archive() -> str:
 
 
 def _config(args):
-    """The recipe of the command line (checked by TrainConfig), the device checked before any work."""
+    """The named recipe (--recipe) with the command line's settings (checked by TrainConfig), the device checked
+    before any work."""
     from .recipe import TrainConfig
     from .training import resolve_device
 
-    config = TrainConfig(epochs=args.epochs, seed=_seeds(args)[0], device=args.device, amp=args.amp,
-                         threads=args.threads, test_every=args.test_every, early_stopping=args.early_stopping)
+    config = TrainConfig.named(args.recipe or args.default_recipe, epochs=args.epochs, seed=_seeds(args)[0],
+                               device=args.device, amp=args.amp or None, threads=args.threads,
+                               test_every=args.test_every, early_stopping=args.early_stopping)
     resolve_device(args.device)  # an unknown or absent device is refused before any work
     return config
 
@@ -75,7 +78,8 @@ def _print_records(records: list[dict], fmt: str) -> None:
 def _print_deviations(config) -> None:
     deviations = config.deviations()
     if deviations:
-        print("NOTE: this run deviates from the paper's recipe: " + "; ".join(deviations))
+        print(f"NOTE: this run ({config.recipe_name} recipe) deviates from the paper's recipe: "
+              + "; ".join(deviations))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -113,46 +117,94 @@ def _print_run(what: str, result, model_path) -> None:
           f"test accuracy {test} ({result.seconds:.0f}s on {result.device})\nmodel: {model_path}")
 
 
+def _print_guardrails(model_path, dataset, result) -> None:
+    """The saved model against the majority class, and against the training accuracy its history logged."""
+    from .guardrails import accuracy_note, majority_rate, training_gap_note
+    from .models import load_model
+    from .training import evaluate
+
+    saved = evaluate(load_model(model_path), dataset, "train")["accuracy"]
+    for note in (accuracy_note(result.test_acc, majority_rate(dataset.y_test)) if result.test_acc is not None
+                 else None, training_gap_note(saved, result.train_acc)):
+        if note and ("WARNING" in note or note.startswith("test")):
+            print(note)
+
+
+def _data_notes(dataset, where: str) -> None:
+    from .guardrails import label_column_note
+
+    note = label_column_note(len(dataset.y_train), dataset.n_classes, where)
+    if note:
+        print(note)
+
+
 def cmd_train(args) -> None:
     """training.train_to_files"""
     from .training import train_to_files
 
     config = _config(args)
     dataset = _dataset(args.dataset, args.archive)
+    _data_notes(dataset, args.dataset)
     _print_deviations(config)
     model_path, history_path, result = train_to_files(dataset, args.out, config, progress=not args.quiet,
                                                       force=args.force)
     _print_run(dataset.name, result, model_path)
+    _print_guardrails(model_path, dataset, result)
     print(f"history: {history_path}")
 
 
 def cmd_evaluate(args) -> None:
-    """training.evaluate"""
+    """training.evaluate (a dataset's split) / training.evaluate_file (a labelled file)"""
+    from .data import is_path
+    from .guardrails import accuracy_note
     from .models import load_model
-    from .training import evaluate
+    from .training import evaluate, evaluate_file
 
-    scores = evaluate(load_model(args.model), _dataset(args.dataset, args.archive), split=args.split)
+    model = load_model(args.model)
+    if is_path(args.dataset) and Path(args.dataset).is_file():  # a labelled file: all of it, under its own name
+        scores = evaluate_file(model, args.dataset)
+    else:
+        scores = evaluate(model, _dataset(args.dataset, args.archive), split=args.split)
     if args.format != "table":
         _print_records([scores], args.format)
         return
-    print(f"{scores['dataset']} ({scores['split']}, n={scores['n']}): accuracy {scores['accuracy']:.4f}, "
-          f"loss {scores['loss']:.4f}")
+    print(f"{scores['dataset']} ({scores['split']}, n={scores['n']}): loss {scores['loss']:.4f}, "
+          f"{accuracy_note(scores['accuracy'], scores['majority'], 'accuracy')}")
 
 
 def cmd_predict(args) -> None:
-    """TrainedModel.predictions_csv"""
-    from .files import atomic_write_text
+    """TrainedModel.read_file + predict_proba (+ training.score and confusion_csv on a labelled file)"""
+    from .files import atomic_paths
+    from .guardrails import length_note
     from .models import load_model
+    from .training import class_indices, confusion_csv, score
 
     model = load_model(args.model)
     if args.out:
         check_writable_file(args.out, "--out")
-    text, n = model.predictions_csv(args.file, labels=args.labels)
-    if args.out:
-        atomic_write_text(args.out, text)
-        print(f"{n} predictions written to {args.out}")
-    else:
+    split = model.read_file(args.file, args.labels)
+    note = length_note(model.metadata.get("length"), max(s.shape[-1] for s in split.series), args.file)
+    if note:
+        print(f"tstransfer: {note}", file=sys.stderr)
+    proba = model.predict_proba(split.series)
+    predicted = model.labels_of(proba)
+    text = model.predictions_csv(predicted, proba)
+    truth = split.labels.tolist() if split.labels is not None else None
+    if truth is not None:  # a labelled file: how good were the predictions?
+        s = score(class_indices(model, truth, args.file), proba)
+        print(f"accuracy {s['accuracy']:.4f} on {s['n']} labelled series (majority class {s['majority']:.4f})",
+              file=sys.stderr)
+    if not args.out:
         sys.stdout.write(text)
+        return
+    out = Path(args.out)
+    confusion = out.with_name(out.stem + ".confusion.csv")
+    paths = [out, confusion] if truth is not None else [out]
+    with atomic_paths(*paths) as tmps:
+        tmps[0].write_text(text)
+        if truth is not None:
+            tmps[1].write_text(confusion_csv(model, truth, predicted.tolist()))
+    print(f"{len(predicted)} predictions written to {out}" + (f"; confusion matrix: {confusion}" if truth else ""))
 
 
 def _study_archive(args) -> str:
@@ -253,6 +305,8 @@ def _check_tie_band(args) -> None:
 
 def cmd_results(args) -> None:
     """study.write_results"""
+    import pandas as pd
+
     from .study import write_results
 
     _check_tie_band(args)
@@ -262,6 +316,10 @@ def cmd_results(args) -> None:
     if args.format != "table":
         _print_records([{**s, **{f"{name}_file": str(path) for name, path in paths.items()}}], args.format)
         return
+    accuracy = pd.read_csv(paths["accuracy"], index_col=0)
+    if 0 < accuracy.shape[1] <= 12:  # small enough to read here; the CSV has it whatever its size
+        print("accuracy after transfer (rows: source, columns: target):")
+        print(accuracy.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
     for name, path in paths.items():
         print(f"{name:<21}{path}")
     if s["pairs"]:
@@ -271,6 +329,13 @@ def cmd_results(args) -> None:
               f"median variation {s['median_variation_pct']:+.2f}%")
     else:
         print("no finished transfer pairs yet")
+    if s["baselines_at_or_below_majority"]:
+        print(f"WARNING: no-transfer baselines at or below the majority class (collapsed models; the variation "
+              f"against them means little): {', '.join(s['baselines_at_or_below_majority'])} (see "
+              f"{paths['majority']})")
+    if s["pairs_at_or_below_majority"]:
+        print(f"WARNING: {s['pairs_at_or_below_majority']} fine-tuned pair(s) at or below their target's majority "
+              "class")
 
 
 def cmd_similarity(args) -> None:
@@ -292,19 +357,28 @@ def cmd_similarity(args) -> None:
     print(f"distances   {result.paths['distances']}\nneighbours  {result.paths['neighbours']}\n"
           f"prototypes  {result.paths['prototypes']}")
     for target, row in result.neighbours.head(args.show).iterrows():
-        print(f"{target:<28} K_1..K_3: {', '.join(row.iloc[:3])}")
+        shown = [str(n) for n in row.dropna().iloc[:3]]
+        print(f"{target:<28} K_1..K_{len(shown)}: {', '.join(shown)}")
 
 
 def cmd_recommend(args) -> None:
-    """selection.recommend"""
+    """selection.recommend (a study's sources) / selection.rank_by_similarity (a zoo's)"""
     from .data import is_path
-    from .selection import recommend
+    from .selection import rank_by_similarity, recommend
+    from .zoo import Zoo
 
     if args.top < 0:
         raise TSTransferError(f"--top {args.top}: must be 0 (all) or more")
-    target = _dataset(args.target, _study_archive(args))
+    if args.study and args.zoo:
+        raise TSTransferError("give --study (its pre-trained models) or --zoo (a zoo's), not both")
+    target = _dataset(args.target, _study_archive(args) if args.study else (args.archive or _default_archive()))
     # an archive dataset is not its own source; a file of the user's is never one of the archive's
-    table = recommend(target, args.study, top=args.top, exclude=() if is_path(args.target) else [target.name])
+    exclude = () if is_path(args.target) else [target.name]
+    if args.study:
+        table = recommend(target, args.study, top=args.top, exclude=exclude)
+    else:
+        table = rank_by_similarity(Zoo(args.zoo), target, exclude, progress=not args.quiet)
+        table = table.head(args.top) if args.top else table
     if args.format != "table":
         _print_records(table.to_dict("records"), args.format)
         return
@@ -361,11 +435,12 @@ def cmd_zoo_list(args) -> None:
         print(f"zoo {m.get('name')} {m.get('version')}: {len(zoo.entries)} models, recipe "
               f"{'of the paper' if m['recipe'].get('paper_recipe') else '; '.join(m['recipe'].get('deviations', []))}"
               f", {m.get('storage')} weights ({zoo.root})")
-    print(f"{'dataset':<28}{'classes':>8}{'length':>8}{'n_train':>8}{'accuracy':>10}  prototypes  file")
+    print(f"{'dataset':<24}{'classes':>8}{'length':>7}{'n_train':>8}{'accuracy':>9}  {'quality':<12}{'recipe':<10}"
+          "protos  file")
     for r in zoo.table().itertuples():
         acc = "" if r.accuracy is None or r.accuracy != r.accuracy else f"{r.accuracy:.4f}"
-        print(f"{r.dataset:<28}{r.classes:>8}{r.length or '':>8}{r.n_train or '':>8}{acc:>10}  "
-              f"{'yes' if r.prototypes else 'no':<10}  {r.file}")
+        print(f"{r.dataset[:23]:<24}{r.classes:>8}{r.length or '':>7}{r.n_train or '':>8}{acc:>9}  {r.quality:<12}"
+              f"{r.recipe:<10}{'yes' if r.prototypes else 'no':<8}{r.file}")
 
 
 def cmd_zoo_show(args) -> None:
@@ -373,8 +448,8 @@ def cmd_zoo_show(args) -> None:
     from .zoo import Zoo
 
     zoo = Zoo(args.zoo)
-    model = zoo.model(args.name)
-    entry = zoo.entries[args.name]
+    name = zoo.resolve(args.name)
+    model, entry = zoo.model(name), zoo.entries[name]
     print(json.dumps({"file": str(entry.path), "classes": model.classes, "architecture": model.network.config,
                       "preprocessing": model.preprocessing, "prototypes": str(entry.prototypes),
                       **({"manifest": entry.record} if entry.record else {}), **model.metadata},
@@ -427,26 +502,60 @@ def cmd_zoo_pull(args) -> None:
 
 
 def cmd_fit(args) -> None:
-    """selection.fit_from_zoo"""
+    """selection.fit_from_zoo (+ selection.compare_baselines with --compare)"""
+    from dataclasses import replace
+
     from .data import load_files
-    from .selection import fit_from_zoo
+    from .grid import estimate_fit, format_duration
+    from .guardrails import accuracy_note, majority_rate, training_gap_note
+    from .selection import compare_baselines, fit_from_zoo
     from .training import evaluate
 
-    config = _config(args)
-    check_writable_file(args.out, "--out", force=args.force)
+    config = replace(_config(args), test_every=args.test_every)  # None: the test split once, at the end
+    if not args.dry_run:
+        check_writable_file(args.out, "--out", force=args.force)
     dataset = load_files(args.train, args.test)
+    if args.compare and dataset.X_test is None:
+        raise TSTransferError("--compare needs --test: the methods are compared on your test file")
+    _data_notes(dataset, args.train)
     _print_deviations(config)
+
+    def on_choice(choice, sources) -> bool:
+        shown = choice.ranking.head(max(5, len(sources)))
+        print(f"ranking (--select {args.select}, your training set only):\n{shown.to_string(index=False)}")
+        if choice.ranking.attrs.get("note"):
+            print(f"NOTE: {choice.ranking.attrs['note']}")
+        what = f"ensemble of {len(sources)}: {', '.join(sources)}" if len(sources) > 1 else sources[0]
+        rank = choice.similarity_rank(sources[0])
+        print(f"chosen source: {what}" + (f" (similarity rank {rank})" if rank and len(sources) == 1 else ""))
+        seconds = estimate_fit(dataset, config, len(sources) + (1 if args.compare else 0))
+        print(f"estimated time: at most {format_duration(seconds)} ({len(sources)} fine-tuning(s)"
+              f"{' + 1 from scratch' if args.compare else ''} of at most {config.epochs} epochs"
+              f"{', early stopping usually ends sooner' if config.early_stopping else ''})", flush=True)
+        return not args.dry_run
+
     fitted = fit_from_zoo(dataset, args.zoo, select=args.select, config=config, top_k=args.top_k,
-                          validate_epochs=args.validate_epochs, compare_scratch=args.compare_scratch,
-                          progress=not args.quiet)
+                          validate_epochs=args.validate_epochs, ensemble=args.ensemble, progress=not args.quiet,
+                          on_choice=on_choice)
+    if args.dry_run:
+        return
     path = fitted.model.save(args.out)
-    rank = f", similarity rank {fitted.similarity_rank}" if fitted.similarity_rank else ""
-    print(f"chosen source: {fitted.source} (--select {fitted.select}{rank})")
-    print(fitted.ranking.head(5).to_string(index=False))
+    saved_train = evaluate(fitted.model, dataset, "train")["accuracy"]
+    print(accuracy_note(saved_train, majority_rate(dataset.y_train), "training accuracy"))
+    for result in fitted.results:
+        note = training_gap_note(saved_train, result.train_acc) if len(fitted.results) == 1 else None
+        if note:
+            print(note)
+    test_acc = None
     if dataset.X_test is not None:
-        print(f"test accuracy: {evaluate(fitted.model, dataset)['accuracy']:.4f}")
-        if fitted.scratch is not None:
-            print(f"from scratch:  {fitted.scratch.test_acc:.4f}")
+        test_acc = evaluate(fitted.model, dataset)["accuracy"]
+        print(accuracy_note(test_acc, majority_rate(dataset.y_test)))
+    if args.compare:
+        rows = [{"method": f"fit: transfer from {', '.join(fitted.sources)}", "accuracy": test_acc,
+                 "seconds": fitted.seconds}, *compare_baselines(dataset, config, progress=not args.quiet)]
+        print(f"{'method':<58}{'accuracy':>9}{'seconds':>9}")
+        for row in rows:
+            print(f"{row['method'][:57]:<58}{row['accuracy']:>9.4f}{row['seconds']:>9.1f}")
     print(f"model: {path}")
 
 
@@ -561,17 +670,22 @@ def _parents(archive: str) -> dict[str, argparse.ArgumentParser]:
     blocks["format"].add_argument("--format", choices=["table", "csv", "json"], default="table",
                                   help="table for people, csv or json for scripts")
     r = blocks["recipe"]
-    r.add_argument("--epochs", type=int, default=_RECIPE.epochs, help="training epochs (paper: 2000)")
+    r.add_argument("--recipe", choices=list(RECIPES), help="the named training recipe: paper (the paper's, exactly) "
+                   "or practical (small data: batch >= 4, at most 1000 epochs with early stopping, BatchNorm "
+                   "statistics recomputed); default: practical for fit, paper for the study commands")
+    r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's; paper: 2000, "
+                   "practical: at most 1000)")
     r.add_argument("--seed", type=int, default=None, help="random seed: fixes weights init and batch order "
                    f"(default: {_RECIPE.seed})")
     r.add_argument("--device", default=_RECIPE.device, help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
     r.add_argument("--amp", action="store_true", help="bf16 mixed precision on CUDA (not the paper's recipe)")
     r.add_argument("--threads", type=int, default=_RECIPE.threads, help="CPU threads (default: torch's choice; "
                    "with --workers, split between them)")
-    r.add_argument("--test-every", type=int, default=_RECIPE.test_every, help="log test loss/accuracy every N "
-                   "epochs (paper: 1)")
-    r.add_argument("--early-stopping", type=int, default=_RECIPE.early_stopping, metavar="P",
-                   help="stop after P epochs without improvement once the lr is at its floor (off: the paper)")
+    r.add_argument("--test-every", type=int, default=None, help="log test loss/accuracy every N epochs (default: "
+                   "1, the paper's logging; fit: only the final model, once)")
+    r.add_argument("--early-stopping", type=int, default=None, metavar="P",
+                   help="stop after P epochs without a min-delta improvement once the lr is at its floor (default: "
+                   "the recipe's: paper none, practical 50)")
     blocks["seeds"].add_argument("--seeds", type=int, nargs="+", metavar="S", help="several seeds: every run once "
                                  "per seed, keyed by seed in the study (instead of --seed; results give mean and "
                                  "std over them)")
@@ -604,8 +718,11 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, func, help_text: str, *blocks: str, under=sub) -> argparse.ArgumentParser:
         p = under.add_parser(name, help=help_text, parents=[b[k] for k in blocks])
         p.set_defaults(func=func)
-        if "recipe" in blocks and "seeds" not in blocks:
-            p.set_defaults(seeds=None)
+        if "recipe" in blocks:
+            # not `recipe=`: set_defaults would change the shared parent action's default for every command
+            p.set_defaults(default_recipe="practical" if name == "fit" else "paper")
+            if "seeds" not in blocks:
+                p.set_defaults(seeds=None)
         return p
 
     p = command("datasets", cmd_datasets, "list the datasets of an archive, or download one", "archive", "format")
@@ -617,11 +734,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="output folder for the model file and history CSV")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
 
-    p = command("evaluate", cmd_evaluate, "accuracy and loss of a model file on a dataset's test split", "archive",
-                "format")
+    p = command("evaluate", cmd_evaluate, "accuracy and loss of a model file on a labelled file, or on a dataset's "
+                "test split", "archive", "format")
     p.add_argument("model", help="model file (.safetensors)")
-    p.add_argument("dataset", help=DATASET_RULE)
-    p.add_argument("--split", choices=["test", "train"], default="test")
+    p.add_argument("dataset", help="a labelled file (label first; all its series are scored), or a dataset: "
+                   + DATASET_RULE)
+    p.add_argument("--split", choices=["test", "train"], default="test", help="the split of a dataset to score")
 
     p = command("predict", cmd_predict, "predict the labels of the series in a file (CSV: label, probabilities)")
     p.add_argument("model", help="model file (.safetensors)")
@@ -630,7 +748,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first: the first column is a label (ignored); none: every column is a value; auto: "
                    "decided only when certain (rows one value longer than the model's training length and "
                    "starting with its classes, or exactly that length and not), else an error")
-    p.add_argument("--out", help="write the predictions to this CSV file instead of printing them")
+    p.add_argument("--out", help="write the predictions to this CSV file instead of printing them (a labelled "
+                   "file also gets OUT.confusion.csv)")
 
     p = command("pretrain", cmd_pretrain, "pre-train one FCN per dataset into a study folder (finished ones are "
                 "skipped)", "study_archive", "study_datasets", "grid", "quiet", "recipe", "seeds")
@@ -664,8 +783,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("recommend", cmd_recommend, "rank source datasets for a target (an archive dataset or your own "
                 "file)", "study_archive", "format")
     p.add_argument("target", help=DATASET_RULE)
-    p.add_argument("--study", required=True, help="study folder where `tstransfer similarity` ran")
+    p.add_argument("--study", help="study folder where `tstransfer similarity` ran (its pre-trained models)")
+    p.add_argument("--zoo", help="zoo folder (default, without --study: the zoo shipped with tstransfer)")
     p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = command("report", cmd_report, "HTML report with the paper's figures and the source-selection study",
                 "quiet", "tie_band")
@@ -723,7 +844,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "validation split; transferability: LogME of frozen features")
     p.add_argument("--top-k", type=int, default=3, help="candidates for --select validate")
     p.add_argument("--validate-epochs", type=int, help="epochs of each brief fine-tune (default: epochs/10)")
-    p.add_argument("--compare-scratch", action="store_true", help="also train from scratch and report it")
+    p.add_argument("--ensemble", type=int, default=FIT_ENSEMBLE, metavar="K", help="fine-tune the K best "
+                   "candidates and average their probabilities (one model file)")
+    p.add_argument("--compare", "--compare-scratch", dest="compare", action="store_true", help="also train the "
+                   "FCN from scratch and aeon's MiniRocket on the same split and print one table (needs --test)")
+    p.add_argument("--dry-run", action="store_true", help="print the ranking, the chosen sources and the time "
+                   "estimate, then stop")
 
     p = command("evaluate-selection", cmd_evaluate_selection, "every source-selection strategy, leave-one-target-"
                 "out, on a finished grid", "archive", "quiet")

@@ -180,7 +180,10 @@ def read_delimited(path: Path, labels: str = "first") -> Split:
     )
     first = 1 if labels == "first" else 0
     if frame.shape[1] < first + 1:
-        raise TSTransferError(f"{path}: each row needs a label and at least one value")
+        said = {"\t": "tabs", ",": "commas", None: "whitespace"}[sep]
+        raise TSTransferError(f"{path}: each row needs a label and at least one value, separated by {said} (tabs: "
+                              "UCR 2018, commas: UCR 2015/.csv); line 1 is one field: "
+                              f"{first_line_preview(lines[0])}")
     raw = frame.iloc[:, first:].to_numpy()
     try:
         values = raw.astype(np.float64)
@@ -369,7 +372,38 @@ def find_dataset(name: str, archive: str | Path) -> tuple[str, str, Path, Path |
                     test = folder / f"{stem}_TEST{suffix}"
                     return folder.name, layout, train, test if test.is_file() else None
         raise TSTransferError(f"{folder}: no {folder.name}_TRAIN(.tsv|.ts|.csv) file in the dataset folder")
-    raise TSTransferError(f"dataset {name!r} not found in archive {root} (tried {', '.join(name_candidates(name))})")
+    raise TSTransferError(f"dataset {name!r} not found in archive {root}{did_you_mean(name, list_archive(root))}; "
+                          f"`tstransfer datasets --archive {root}` lists them")
+
+
+def test_labels(name: str, archive: str | Path) -> list[str] | None:
+    """The labels of a dataset's test split as text, read without parsing its values (None without a test
+    split): enough for the majority-class rate."""
+    _, _, _, test = find_dataset(name, archive)
+    if test is None:
+        return None
+    if test.suffix.lower() == ".ts":
+        return [str(label) for label in read_split(test).labels.tolist()]
+    labels = []
+    try:
+        with open(test, errors="strict") as f:
+            labels = [line.split(_separator(line))[0].strip() for line in f if line.strip()]
+    except (OSError, UnicodeDecodeError) as err:
+        raise TSTransferError(f"{test}: cannot read file ({err})") from None
+    return labels
+
+
+def first_line_preview(line: str, limit: int = 60) -> str:
+    return repr(line[:limit] + ("..." if len(line) > limit else ""))
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """", did you mean X?" for the closest known name (any case), else ""."""
+    import difflib
+
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
 
 
 def load_dataset(name: str, archive: str | Path = MINI_ARCHIVE) -> Dataset:

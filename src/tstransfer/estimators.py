@@ -6,6 +6,7 @@ cross_val_score and clone.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data import Dataset, Split, preprocess
 from .errors import TSTransferError
-from .recipe import DEFAULTS, InvalidSetting, TrainConfig
+from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig
 
 
 def _validate(estimator, X, y=None, reset: bool = True):
@@ -35,15 +36,19 @@ def _validate(estimator, X, y=None, reset: bool = True):
 
 
 class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
-    """The paper's FCN trained from scratch with its recipe (2000 epochs by default).
+    """The paper's FCN trained from scratch, with the practical recipe by default (`recipe="paper"`: the paper's).
 
-    random_state: an int fixes every random choice (default 0: reproducible, as the rest of tstransfer);
-    None draws fresh randomness, a `numpy.random.RandomState` draws the seed from it (scikit-learn's
-    convention). batch_size: None is the paper's rule, min(n_train / 10, 16). `transform(X)` gives the
-    network's pooled features (the global average pool before the classifier)."""
+    recipe: "practical" (batch >= 4, at most 1000 epochs with early stopping, BatchNorm statistics recomputed)
+    or "paper" (2000 epochs, batch min(n_train / 10, 16)); epochs, early_stopping, batch_size: None keeps the
+    recipe's. random_state: an int fixes every random choice (default 0: reproducible, as the rest of
+    tstransfer); None draws fresh randomness, a `numpy.random.RandomState` draws the seed from it
+    (scikit-learn's convention). `transform(X)` gives the network's pooled features (the global average pool
+    before the classifier). The test data are never scored during training."""
 
-    def __init__(self, epochs: int = DEFAULTS.epochs, random_state=0, device: str = "auto", threads: int | None = None,
-                 early_stopping: int | None = None, verbose: bool = False, batch_size: int | None = None):
+    def __init__(self, epochs: int | None = None, random_state=0, device: str = "auto", threads: int | None = None,
+                 early_stopping: int | None = None, verbose: bool = False, batch_size: int | None = None,
+                 recipe: str = "practical"):
+        self.recipe = recipe
         self.epochs = epochs
         self.batch_size = batch_size
         self.random_state = random_state
@@ -74,9 +79,10 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return int(value) if isinstance(value, np.integer) else value
 
         try:
-            return TrainConfig(epochs=plain(self.epochs), seed=self._seed(), device=self.device,
-                               threads=plain(self.threads), early_stopping=plain(self.early_stopping),
-                               batch_size=plain(self.batch_size), test_every=10**9)
+            config = TrainConfig.named(self.recipe, epochs=plain(self.epochs), seed=self._seed(), device=self.device,
+                                       threads=plain(self.threads), early_stopping=plain(self.early_stopping),
+                                       batch_size=plain(self.batch_size))
+            return replace(config, test_every=None)  # no test split during fit
         except InvalidSetting as err:
             name = "random_state" if err.setting == "seed" else err.setting
             raise ValueError(f"{type(self).__name__}({name}={err.value!r}): {err.rule}") from None
@@ -98,12 +104,16 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _prepared(self, X):
         check_is_fitted(self, "model_")
+        if isinstance(X, np.ndarray) and X.ndim == 1:  # scikit-learn's contract: 1-D X is refused, said plainly
+            raise ValueError(f"{type(self).__name__}: X is one series of shape {X.shape}; scikit-learn estimators "
+                             "take a 2-D X of series. Reshape your data: X.reshape(1, -1) (or use "
+                             ".model_.predict(series))")
         X, _ = _validate(self, X, reset=False)
         return self.model_.prepare(X)
 
     def predict_proba(self, X) -> np.ndarray:
         prepared = self._prepared(X)  # first: it raises NotFittedError before fit
-        return self.model_.proba(*prepared)
+        return self.model_.proba(*prepared).astype(np.float64)  # scikit-learn's probabilities are float64
 
     def transform(self, X) -> np.ndarray:
         """The pooled features of the trained network, shape (n, last filters) (128 for the paper's FCN): put a
@@ -119,27 +129,38 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
 
 class TransferClassifier(FCNClassifier):
-    """Choose the source in a model zoo (default None: the zoo shipped with tstransfer; `select`:
-    similarity | validate | transferability) and fine-tune it
-    with the paper's recipe. `source_` is the chosen source, `ranking_` the ranking that chose it."""
+    """Choose sources in a model zoo (default None: the zoo shipped with tstransfer; `select`: similarity |
+    validate | transferability), fine-tune the `n_ensemble` best ranked ones with the recipe (practical by
+    default) and average their probabilities. `source_` is the best ranked source, `sources_` every fine-tuned
+    one, `ranking_` the ranking that chose them."""
 
-    def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int = DEFAULTS.epochs,
-                 random_state: int = 0,
-                 top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
+    def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int | None = None,
+                 random_state: int = 0, top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
                  threads: int | None = None, early_stopping: int | None = None, verbose: bool = False,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None, recipe: str = "practical", n_ensemble: int = FIT_ENSEMBLE):
         super().__init__(epochs=epochs, random_state=random_state, device=device, threads=threads,
-                         early_stopping=early_stopping, verbose=verbose, batch_size=batch_size)
+                         early_stopping=early_stopping, verbose=verbose, batch_size=batch_size, recipe=recipe)
         self.zoo = zoo
         self.select = select
         self.top_k = top_k
         self.validate_epochs = validate_epochs
+        self.n_ensemble = n_ensemble
 
     def fit(self, X, y):
         from .selection import fit_from_zoo
 
-        report = fit_from_zoo(self._dataset(X, y), self.zoo, select=self.select, config=self._config(),
-                              top_k=self.top_k, validate_epochs=self.validate_epochs, progress=self.verbose)
-        self.model_, self.result_ = report.model, report.result
-        self.source_, self.ranking_ = report.source, report.ranking
+        config, dataset = self._config(), self._dataset(X, y)
+        try:
+            fitted = fit_from_zoo(dataset, self.zoo, select=self.select, config=config, top_k=self.top_k,
+                                  validate_epochs=self.validate_epochs, ensemble=self.n_ensemble,
+                                  progress=self.verbose)
+        except TSTransferError as err:  # said in Python's words, not the command line's
+            message = str(err)
+            for option, parameter in (("--ensemble ", "n_ensemble="), ("--zoo ", "zoo="), ("--select ", "select="),
+                                      ("--top-k ", "top_k=")):
+                message = message.replace(option, parameter)
+            raise ValueError(f"{type(self).__name__}: {message}") from None
+        self.model_, self.results_ = fitted.model, fitted.results
+        self.result_ = fitted.results[0]
+        self.source_, self.sources_, self.ranking_ = fitted.source, fitted.sources, fitted.ranking
         return self

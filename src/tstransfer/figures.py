@@ -202,6 +202,11 @@ def pairwise_scatter(a: pd.Series, b: pd.Series, name_a: str, name_b: str, path:
 
     if len(a) < 2:
         return None
-    fig, _ = plot_pairwise_scatter(np.asarray(a, dtype=float), np.asarray(b, dtype=float), name_a, name_b,
-                                   statistic_tests=len(a) >= 3, figsize=(6, 6))
+    fig, ax = plot_pairwise_scatter(np.asarray(a, dtype=float), np.asarray(b, dtype=float), name_a, name_b,
+                                    statistic_tests=len(a) >= 3, figsize=(6, 6))
+    legend = ax.get_legend()
+    if legend is not None:  # aeon puts its legend over the x label on small figures: move it above the axes
+        legend.set_bbox_to_anchor((0.0, 1.02, 1.0, 0.1), transform=ax.transAxes)
+        legend.set_loc("lower left")
+        fig.tight_layout()
     return _save(fig, path)

@@ -25,8 +25,10 @@ from .training import (
     TrainResult,
     check_finite,
     history_row,
+    logs_test,
     make_scheduler,
     prepare_run,
+    recompute_batchnorm,
     run_result,
     should_stop,
     shuffled_batches,
@@ -173,6 +175,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
     stopped = [False] * k  # early stopping: a stopped model gets lr 0 and its record is closed
     best_loss = [float("inf")] * k
     best_epoch = [0] * k
+    improved_loss, improved_epoch = [float("inf")] * k, [0] * k  # the last improvement by min_delta
     best_state = {n: t.clone() for n, t in model.state_dict().items()}
     started = time.perf_counter()
     bar = tqdm(range(1, config.epochs + 1), desc=desc or f"{dataset.name} x{k}", unit="epoch",
@@ -197,7 +200,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
                 check_finite(float(train_loss[m]), epoch, f"{dataset.name} (fused model {m + 1} of {k})")
         lrs = list(optimizer.lrs)
         test_loss = test_acc = np.full(k, np.nan)
-        if has_test and (epoch % config.test_every == 0 or epoch == config.epochs):
+        if has_test and logs_test(config, epoch):
             test_loss, test_acc = _evaluate(model, X_test, y_test, len_test)
         improved, active = [], [m for m in range(k) if not stopped[m]]
         for m in active:
@@ -206,6 +209,8 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
             if train_loss[m] < best_loss[m]:
                 best_loss[m], best_epoch[m] = float(train_loss[m]), epoch
                 improved.append(m)
+            if train_loss[m] < improved_loss[m] - config.min_delta:
+                improved_loss[m], improved_epoch[m] = float(train_loss[m]), epoch
         if improved:
             state = model.state_dict()
             for name, tensor in state.items():
@@ -219,7 +224,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
         for m in active:
             histories[m].append(history_row(epoch, float(train_loss[m]), float(train_acc[m]), float(test_loss[m]),
                                             float(test_acc[m]), lrs[m], seconds))
-            if should_stop(config, optimizer.lrs[m], epoch, best_epoch[m]):
+            if should_stop(config, optimizer.lrs[m], epoch, improved_epoch[m]):
                 stopped[m], optimizer.lrs[m] = True, 0.0
         bar.set_postfix(loss=f"{float(train_loss.mean()):.4f}", active=k - sum(stopped))
         if all(stopped):
@@ -227,6 +232,8 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
     bar.close()
 
     model.load_state_dict(best_state)
+    if config.precise_bn:  # per model: each BatchNorm channel belongs to one of them
+        recompute_batchnorm(model, X, run.lengths)
     trained = model.unstack()
     steps_per_epoch = -(-len(y) // batch_size)
     for net, source, epoch in zip(trained, networks, best_epoch):  # BN step counts as a separate run has them

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .errors import TSTransferError
 from .files import check_writable_dir
-from .recipe import TrainConfig, batch_size_rule
+from .recipe import TrainConfig, batch_size
 from .study import RunSpec, StudyPaths, open_store, resume
 
 
@@ -284,9 +284,14 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
             or default_fuse(config.device if engine == "local" else ("cuda" if gpus_per_run else "cpu")))
     try:
         # fusing changes float rounding, so a study keeps one --fuse for results equal after a resume
-        recipe = {k: v for k, v in config.recipe().items() if k not in ("epochs", "seed")}  # recorded apart
-        store.check_settings({"epochs": config.epochs, "fuse": fuse, "recipe": recipe})
-        store.record_once({"seed": runs[0].seed if runs else config.seed})  # its runs keep the plain layout
+        recorded = store.settings()
+        if "recipe" in recorded:  # any shape a study recorded (older ones: a flat field dict without epochs)
+            config.check_same({**recorded["recipe"], **({} if "fields" in recorded["recipe"] else
+                                                        {"epochs": recorded.get("epochs", config.epochs)})},
+                              f"--study {study}")
+        store.check_settings({"epochs": config.epochs, "fuse": fuse})
+        store.record_once({"recipe": config.study_record(),
+                           "seed": runs[0].seed if runs else config.seed})  # its runs keep the plain layout
         paths = StudyPaths(study, primary_seed=store.settings()["seed"])
         store.check_datasets(fingerprints, str(archive))
         store.extend_scope(str(archive), list(fingerprints))
@@ -452,15 +457,30 @@ def estimate_cost(runs: list[RunSpec], archive: str | Path, config: TrainConfig)
     rows, total_flop, total_seconds = [], 0.0, 0.0
     for r in runs:
         s = shapes[r.target]
-        forward = fcn_flops(s["length"], s["channels"])
-        steps = -(-s["n_train"] // (config.batch_size or batch_size_rule(s["n_train"])))
-        tests = config.epochs // config.test_every if s["n_test"] else 0
-        flop = config.epochs * 3 * forward * s["n_train"] + tests * forward * s["n_test"]
-        seconds = config.epochs * steps * overhead + flop / rate
-        rows.append({"run": str(r), **s, "steps": config.epochs * steps, "pflop": flop / 1e15, "seconds": seconds})
+        steps, flop, seconds = run_cost(s, config, overhead, rate)
+        rows.append({"run": str(r), **s, "steps": steps, "pflop": flop / 1e15, "seconds": seconds})
         total_flop += flop
         total_seconds += seconds
     return CostEstimate(rows, total_flop, total_seconds, overhead, rate, str(resolve_device(config.device)))
+
+
+def run_cost(shape: dict, config: TrainConfig, overhead: float, rate: float) -> tuple[int, float, float]:
+    """(training steps, FLOP, seconds) of one run of `config` on a dataset of `shape` (n_train, n_test, length,
+    channels) at `overhead` seconds per step and `rate` FLOP/s, all its epochs run."""
+    forward = fcn_flops(shape["length"], shape["channels"])
+    steps = config.epochs * -(-shape["n_train"] // batch_size(config, shape["n_train"]))
+    tests = (config.epochs // config.test_every if config.test_every else 1) if shape["n_test"] else 0
+    flop = config.epochs * 3 * forward * shape["n_train"] + tests * forward * shape["n_test"]
+    return steps, flop, steps * overhead + flop / rate
+
+
+def estimate_fit(dataset, config: TrainConfig, runs: int = 1) -> float:
+    """Seconds of `runs` trainings of `config` on `dataset` at the speed measured now (every epoch run: an upper
+    bound when the recipe stops early)."""
+    overhead, rate = measure_speed(config.device, config.threads)
+    shape = {"n_train": len(dataset.y_train), "n_test": 0 if dataset.y_test is None else len(dataset.y_test),
+             "length": int(dataset.X_train.shape[-1]), "channels": dataset.in_channels}
+    return runs * run_cost(shape, config, overhead, rate)[2]
 
 
 def format_cost(cost: CostEstimate, workers: int = 1) -> str:
@@ -468,14 +488,14 @@ def format_cost(cost: CostEstimate, workers: int = 1) -> str:
     lines = [f"{'run':<40}{'n_train':>8}{'length':>8}{'steps':>10}{'PFLOP':>9}{'est. time':>11}"]
     for row in cost.runs:
         lines.append(f"{row['run']:<40}{row['n_train']:>8}{row['length']:>8}{row['steps']:>10}"
-                     f"{row['pflop']:>9.3f}{_duration(row['seconds']):>11}")
-    lines.append(f"{len(cost.runs)} runs, {cost.flop / 1e15:.2f} PFLOP, about {_duration(cost.seconds)} on "
+                     f"{row['pflop']:>9.3f}{format_duration(row['seconds']):>11}")
+    lines.append(f"{len(cost.runs)} runs, {cost.flop / 1e15:.2f} PFLOP, about {format_duration(cost.seconds)} on "
                  f"{cost.device} at the speed measured now ({cost.flops_per_second / 1e9:.0f} GFLOP/s, "
                  f"{cost.overhead * 1e3:.1f} ms per step; --workers {workers} share the same cores)")
     return "\n".join(lines)
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f}s"
     if seconds < 5400:

@@ -119,9 +119,42 @@ class FCN(nn.Module):
         return self.classifier(self.features(x, lengths))
 
 
+class Ensemble(nn.Module):
+    """K networks of one input and output shape whose class probabilities are averaged (e.g. the fine-tunings of
+    the K most similar sources). `forward` returns log(mean of the members' softmax), so softmax(forward) is the
+    averaged probability and it trains/predicts like any network; `features` concatenates the members'."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, members: list[dict] | None = None,
+                 networks: list[nn.Module] | None = None):
+        super().__init__()
+        if networks is None:
+            networks = [network_from_config(m) for m in members or []]
+        if not networks:
+            raise TSTransferError("an ensemble needs at least one member")
+        for net in networks:
+            if net.config["in_channels"] != in_channels or net.config["num_classes"] != num_classes:
+                raise TSTransferError("the members of an ensemble must share input channels and classes")
+        self.members = nn.ModuleList(networks)
+        self.config = {"name": "ensemble", "in_channels": in_channels, "num_classes": num_classes,
+                       "members": [dict(net.config) for net in networks]}
+        self.num_features = sum(net.num_features for net in networks)
+
+    @classmethod
+    def of(cls, networks: list[nn.Module]) -> Ensemble:
+        first = networks[0].config
+        return cls(first["in_channels"], first["num_classes"], networks=networks)
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.cat([net.features(x, lengths) for net in self.members], dim=1)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        logp = torch.stack([F.log_softmax(net(x, lengths).float(), dim=1) for net in self.members])
+        return torch.logsumexp(logp, dim=0) - np.log(len(self.members))
+
+
 # ----------------------------------------------------------------------------- registry
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {"fcn": FCN}
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {"fcn": FCN, "ensemble": Ensemble}
 
 
 def list_models() -> list[str]:
@@ -213,10 +246,10 @@ class TrainedModel:
     def labels_of(self, proba: np.ndarray) -> np.ndarray:
         return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
 
-    def predict_file(self, path: str | Path, labels: str = "first") -> tuple[np.ndarray, np.ndarray]:
-        """Predicted labels and class probabilities for a UCR-format (.tsv/.csv/2015) or .ts file.
-        `labels`: "first" (the file's first column is a label, ignored), "none" (no label column) or "auto"
-        (decided only when the width makes it certain, else an error asking for first or none)."""
+    def read_file(self, path: str | Path, labels: str = "first"):
+        """A UCR-format (.tsv/.csv/2015) or .ts file as a `data.Split`. `labels`: "first" (the first column is a
+        label), "none" (no label column) or "auto" (decided only when the width makes it certain, else an error
+        asking for first or none)."""
         from .data import label_column, read_split
 
         if labels == "auto":
@@ -225,21 +258,24 @@ class TrainedModel:
                 raise TSTransferError(f"{path}: cannot tell whether the first column is a label (the model was "
                                       f"trained on series of length {self.metadata.get('length', '?')}); give "
                                       "--labels first or --labels none")
-        proba = self.predict_proba(read_split(path, labels).series)
+        return read_split(path, labels)
+
+    def predict_file(self, path: str | Path, labels: str = "first") -> tuple[np.ndarray, np.ndarray]:
+        """Predicted labels and class probabilities for the series of a file (see `read_file` for `labels`)."""
+        proba = self.predict_proba(self.read_file(path, labels).series)
         return self.labels_of(proba), proba
 
-    def predictions_csv(self, path: str | Path, labels: str = "auto") -> tuple[str, int]:
-        """`predict_file` as CSV text (index, label, p_<class> ...) and the number of series."""
+    def predictions_csv(self, predicted: np.ndarray, proba: np.ndarray) -> str:
+        """Predictions as CSV text: index, label, p_<class> ..."""
         import csv
         import io
 
-        predicted, proba = self.predict_file(path, labels)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["index", "label", *[f"p_{c}" for c in self.classes]])
         for i, (label, p) in enumerate(zip(predicted, proba)):
             writer.writerow([i, label, *[f"{v:.6f}" for v in p]])
-        return buffer.getvalue(), len(predicted)
+        return buffer.getvalue()
 
     def save(self, path: str | Path) -> Path:
         """Write the model file atomically (temp file in the same folder, then rename)."""
@@ -312,17 +348,7 @@ def _check_header(text: str, path: Path) -> dict:
     if not isinstance(header.get("metadata", {}), dict):
         raise TSTransferError(f"{path}: the header's metadata is not an object")
     arch = header["architecture"]
-    if arch.get("name") != "fcn" or set(arch) != {"name", "in_channels", "num_classes", "filters", "kernels"}:
-        raise TSTransferError(f"{path}: unknown architecture {str(arch)[:120]}")
-
-    def small_int(value, low=1, high=MAX_LAYER_WIDTH) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-    filters, kernels = arch["filters"], arch["kernels"]
-    if not (isinstance(filters, list) and isinstance(kernels, list) and 1 <= len(filters) == len(kernels) <= 16
-            and all(small_int(v) for v in filters) and all(small_int(v, high=1024) for v in kernels)
-            and small_int(arch["in_channels"]) and small_int(arch["num_classes"], 2, 100_000)):
-        raise TSTransferError(f"{path}: architecture fields out of range {str(arch)[:160]}")
+    _check_architecture(arch, path)
     classes = header["classes"]
     if len(classes) != arch["num_classes"]:
         raise TSTransferError(f"{path}: {len(classes)} class labels but the network has {arch['num_classes']} "
@@ -333,8 +359,40 @@ def _check_header(text: str, path: Path) -> dict:
     return header
 
 
+MAX_MEMBERS = 16  # an ensemble's members; each is a whole FCN
+
+
+def _small_int(value, low=1, high=MAX_LAYER_WIDTH) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_architecture(arch, path: Path, depth: int = 0) -> None:
+    """An FCN config with every field in range, or an ensemble of at most MAX_MEMBERS of them (not nested)."""
+    if isinstance(arch, dict) and arch.get("name") == "ensemble" and depth == 0:
+        members = arch.get("members")
+        if set(arch) != {"name", "in_channels", "num_classes", "members"} or not isinstance(members, list) \
+                or not 1 <= len(members) <= MAX_MEMBERS:
+            raise TSTransferError(f"{path}: an ensemble needs 1 to {MAX_MEMBERS} members {str(arch)[:120]}")
+        for member in members:
+            _check_architecture(member, path, depth + 1)
+            if member["in_channels"] != arch["in_channels"] or member["num_classes"] != arch["num_classes"]:
+                raise TSTransferError(f"{path}: the members of an ensemble must share input channels and classes")
+        return
+    if not isinstance(arch, dict) or arch.get("name") != "fcn" or \
+            set(arch) != {"name", "in_channels", "num_classes", "filters", "kernels"}:
+        raise TSTransferError(f"{path}: unknown architecture {str(arch)[:120]}")
+    filters, kernels = arch["filters"], arch["kernels"]
+    if not (isinstance(filters, list) and isinstance(kernels, list) and 1 <= len(filters) == len(kernels) <= 16
+            and all(_small_int(v) for v in filters) and all(_small_int(v, high=1024) for v in kernels)
+            and _small_int(arch["in_channels"]) and _small_int(arch["num_classes"], 2, 100_000)):
+        raise TSTransferError(f"{path}: architecture fields out of range {str(arch)[:160]}")
+
+
 def expected_shapes(arch: dict) -> dict[str, tuple]:
-    """The state_dict shapes of an FCN with this architecture config."""
+    """The state_dict shapes of an FCN (or an ensemble of FCNs) with this architecture config."""
+    if arch["name"] == "ensemble":
+        return {f"members.{i}.{key}": shape for i, member in enumerate(arch["members"])
+                for key, shape in expected_shapes(member).items()}
     shapes = {}
     channels = [arch["in_channels"], *arch["filters"]]
     for i, k in enumerate(arch["kernels"]):

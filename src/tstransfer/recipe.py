@@ -1,17 +1,24 @@
-"""The paper's training recipe, declared once: every hyper-parameter of a run, its defaults, its checks.
+"""The training recipes, declared once: every hyper-parameter of a run, its defaults, its checks, and the one
+record shape a model file, a zoo manifest and a study's settings store.
 
 Light on purpose (no torch): the command line reads its defaults from here before anything heavy loads.
 
-Recipe (METHOD.md, identical for pre-training and fine-tuning):
+Two named recipes:
+- `paper` (METHOD.md, identical for pre-training and fine-tuning; the default of every study command):
   cross-entropy; Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-7); batch int(min(n_train/10, 16)) >= 1,
-  reshuffled every epoch, last partial batch kept; 2000 epochs; ReduceLROnPlateau on the epoch's
-  training loss (factor 0.5, patience 50, min lr 1e-4, Keras' absolute min_delta 1e-4); the weights of
-  the epoch with the lowest training loss are kept. The test split is only logged, never used to choose.
+  reshuffled every epoch, last partial batch kept; 2000 epochs; ReduceLROnPlateau on the epoch's training
+  loss (factor 0.5, patience 50, min lr 1e-4, Keras' absolute min_delta 1e-4); the weights of the epoch
+  with the lowest training loss are kept. The test split is only logged, never used to choose.
+- `practical` (the default of `fit` and the estimators, for small labelled datasets): the paper's recipe
+  with a batch of at least 4 (the paper's rule gives 1 below 20 series, where the FCN ends near chance),
+  at most 1000 epochs with early stopping (50 epochs without a min_delta improvement once the lr is at
+  its floor), and the kept weights' BatchNorm statistics recomputed over the training set (the running
+  averages lag the weights at small budgets). Chosen by benchmarks/practitioner.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from .errors import TSTransferError
 
@@ -19,7 +26,13 @@ PAPER_EPOCHS = 2000
 # settings that change how fast a run goes, not what it computes
 SPEED_SETTINGS = ("device", "threads", "test_every")
 # the recipe's hyper-parameters compared with the paper's by `deviations`
-RECIPE_FIELDS = ("epochs", "lr", "adam_eps", "lr_factor", "lr_patience", "min_lr", "min_delta", "batch_size")
+RECIPE_FIELDS = ("epochs", "lr", "adam_eps", "lr_factor", "lr_patience", "min_lr", "min_delta", "batch_size",
+                 "min_batch_size")
+# the named recipes, as their departures from the paper's (TrainConfig's defaults)
+RECIPES: dict[str, dict] = {
+    "paper": {},
+    "practical": {"epochs": 1000, "min_batch_size": 4, "early_stopping": 50, "precise_bn": True},
+}
 
 
 class InvalidSetting(TSTransferError):
@@ -33,8 +46,9 @@ class InvalidSetting(TSTransferError):
 
 @dataclass
 class TrainConfig:
-    """Every hyper-parameter of a run. The defaults are the paper's recipe; invalid values are refused here,
-    whoever builds the config (the command line, the estimators, a zoo build)."""
+    """Every hyper-parameter of a run. The defaults are the paper's recipe (`TrainConfig.named("practical")` for
+    the other); invalid values are refused here, whoever builds the config (the command line, the estimators,
+    a zoo build)."""
 
     epochs: int = PAPER_EPOCHS
     lr: float = 1e-3
@@ -43,19 +57,22 @@ class TrainConfig:
     lr_patience: int = 50
     min_lr: float = 1e-4
     min_delta: float = 1e-4  # Keras ReduceLROnPlateau default, an absolute threshold
-    batch_size: int | None = None  # None: the paper's rule, see batch_size_rule
+    batch_size: int | None = None  # None: the paper's rule with the floor min_batch_size, see batch_size_rule
+    min_batch_size: int = 1  # the floor of the batch rule (the paper's: 1)
     seed: int = 0
     device: str = "auto"  # "auto": CUDA when present, else CPU
     amp: bool = False  # bf16 autocast on CUDA (not part of the paper's recipe)
     threads: int | None = None  # CPU threads for this process; None leaves torch's default
-    test_every: int = 1  # log the test split every N epochs (the paper logs it every epoch)
+    test_every: int | None = 1  # log the test split every N epochs (the paper: 1); None: once, at the end
     dtype: str = "float32"  # "float64" for numerical checks (e.g. fused == sequential to 1e-9)
-    early_stopping: int | None = None  # stop after this many epochs without a new best once lr is at its floor
+    early_stopping: int | None = None  # stop after this many epochs without a min_delta improvement at the lr floor
+    precise_bn: bool = False  # recompute the kept weights' BatchNorm statistics over the training set
+    recipe_name: str = "paper"  # the named recipe this config starts from (RECIPES)
 
     def __post_init__(self):
-        for name, low, optional in (("epochs", 1, False), ("test_every", 1, False), ("early_stopping", 1, True),
+        for name, low, optional in (("epochs", 1, False), ("test_every", 1, True), ("early_stopping", 1, True),
                                     ("threads", 1, True), ("batch_size", 1, True), ("lr_patience", 1, False),
-                                    ("seed", 0, False)):
+                                    ("seed", 0, False), ("min_batch_size", 1, False)):
             value = getattr(self, name)
             if optional and value is None:
                 continue
@@ -64,6 +81,16 @@ class TrainConfig:
                                      and not isinstance(value, bool) else f"must be an integer of at least {low}")
         if self.dtype not in ("float32", "float64"):
             raise InvalidSetting("dtype", self.dtype, "float32 or float64")
+        if self.recipe_name not in RECIPES:
+            raise InvalidSetting("recipe", self.recipe_name, f"choose one of {', '.join(RECIPES)}")
+
+    @classmethod
+    def named(cls, name: str = "paper", **overrides) -> TrainConfig:
+        """The named recipe (RECIPES), with `overrides` (None values keep the recipe's own)."""
+        if name not in RECIPES:
+            raise InvalidSetting("recipe", name, f"choose one of {', '.join(RECIPES)}")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**{**RECIPES[name], **given, "recipe_name": name})
 
     def deviations(self) -> list[str]:
         """How this config departs from the paper's recipe, in words (empty: it is the recipe)."""
@@ -76,6 +103,9 @@ class TrainConfig:
             out.append(f"{self.dtype} (paper: float32)")
         if self.early_stopping:
             out.append(f"early stopping after {self.early_stopping} epochs at the lr floor (paper: none)")
+        if self.precise_bn:
+            out.append("BatchNorm statistics recomputed over the training set for the kept weights (paper: the "
+                       "running averages)")
         return out
 
     def recipe(self) -> dict:
@@ -83,10 +113,63 @@ class TrainConfig:
         refuses to mix."""
         return {k: v for k, v in asdict(self).items() if k not in SPEED_SETTINGS}
 
+    def to_record(self) -> dict:
+        """The one shape every file records a recipe in: its name, every field that decides the results, and its
+        deviations from the paper in words."""
+        fields_ = self.recipe()
+        return {"name": fields_.pop("recipe_name"), "fields": fields_, "deviations": self.deviations()}
+
+    @classmethod
+    def from_record(cls, record: dict, **overrides) -> TrainConfig:
+        """A config from any recipe record tstransfer wrote: `to_record`'s shape, a zoo manifest's older
+        {"config": ...}, a model file's config, or a study's older flat field dict. Fields it does not know are
+        refused; missing ones take the paper's values (older files predate them)."""
+        if not isinstance(record, dict):
+            raise TSTransferError(f"a recipe record must be an object, not {type(record).__name__}")
+        values = dict(record.get("fields") or record.get("config") or
+                      {k: v for k, v in record.items() if k not in ("name", "deviations", "paper_recipe")})
+        if "name" in record and "recipe_name" not in values:
+            values["recipe_name"] = record["name"]
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TSTransferError(f"a recipe record with fields this version does not know: {', '.join(unknown)}")
+        return cls(**{**values, **overrides})
+
+    def study_record(self) -> dict:
+        """`to_record` without the seed: a study records its seeds apart (it may run several)."""
+        record = self.to_record()
+        record["fields"].pop("seed")
+        return record
+
+    def check_same(self, record: dict, where: str, ignore=("seed",)) -> None:
+        """Refuse to mix runs of another recipe into what `record` (any shape `from_record` reads) describes."""
+        recorded = TrainConfig.from_record(record, seed=self.seed)
+        if not self.same_recipe(recorded, ignore):
+            changed = [f"{k} {recorded.recipe()[k]!r} there, {v!r} now" for k, v in self.recipe().items()
+                       if k not in ignore and recorded.recipe()[k] != v]
+            raise TSTransferError(f"{where} was made with the {recorded.recipe_name} recipe and another setting "
+                                  f"({'; '.join(changed[:4])}); results of two recipes would mix: use another folder")
+
+    def same_recipe(self, other: TrainConfig, ignore=("seed",)) -> bool:
+        """Whether two configs compute the same thing (speed settings and `ignore` aside)."""
+        def key(config):
+            return {k: v for k, v in config.recipe().items() if k not in ignore}
+        return key(self) == key(other)
+
 
 DEFAULTS = TrainConfig()
+# `fit --ensemble` and TransferClassifier(n_ensemble=): how many of the best-ranked sources are fine-tuned and
+# averaged by default (benchmarks/practitioner.py)
+FIT_ENSEMBLE = 3
+PRACTICAL = TrainConfig.named("practical")
 
 
-def batch_size_rule(n_train: int) -> int:
-    """The paper's batch size: int(min(n_train / 10, 16)), at least 1."""
-    return max(1, int(min(n_train / 10, 16)))
+def batch_size_rule(n_train: int, floor: int = 1) -> int:
+    """The paper's batch size int(min(n_train / 10, 16)), at least `floor` (the paper's: 1) and at most n_train."""
+    return max(1, min(n_train, max(floor, int(min(n_train / 10, 16)))))
+
+
+def batch_size(config: TrainConfig, n_train: int) -> int:
+    """The batch size a run of `config` uses on `n_train` series."""
+    return config.batch_size or batch_size_rule(n_train, config.min_batch_size)

@@ -15,8 +15,9 @@ import pandas as pd
 
 from .errors import TSTransferError
 from .files import atomic_write_text, csv_text, file_stem, safe_name
+from .guardrails import at_or_below_majority
 from .selection import BEST, K1, NO_TRANSFER, STRATEGIES, WORST, selection_per_target, selection_table
-from .study import StudyPaths, deviations, load_study, summarize, variation_matrix
+from .study import StudyPaths, deviations, load_study, majority_rates, summarize, variation_matrix
 
 # ----------------------------------------------------------------------------- inputs of a report
 
@@ -38,6 +39,7 @@ class ReportInputs:
     runs: pd.DataFrame | None = None  # the finished runs of the first seed (their model and history are linked)
     study: Path | None = None
     archive: str | None = None  # where the datasets' facts and training series are read (None: the UCR table)
+    majority: pd.Series | None = None  # each dataset's majority-class rate on its test split (a collapsed model's)
 
     def baseline_std(self) -> pd.Series | None:
         """The no-transfer accuracy's sample std over the seeds (None with one seed)."""
@@ -117,10 +119,11 @@ def inputs_from_study(study: str | Path, seeds: list[int] | None = None) -> Repo
     first_runs = done[done.seed == first] if first is not None else done
     histories = {(r.source, r.target): paths.root / r.history_path for r in first_runs.itertuples()}
     archive = tables.settings.get("archive")
+    archive = archive if archive and Path(archive).is_dir() else None
+    majority = majority_rates(tables.baseline.index.union(tables.accuracy.columns), archive) if archive else None
     return ReportInputs(tables.accuracy, tables.baseline, neighbours, distances, histories, settings, "study",
                         strategies, tables.seeds, tables.accuracy_std, tables.variation_std,
-                        tables.baseline_per_seed, first_runs, paths.root, archive if archive and Path(archive).is_dir()
-                        else None)
+                        tables.baseline_per_seed, first_runs, paths.root, archive, majority)
 
 
 # ----------------------------------------------------------------------------- facts of a dataset
@@ -218,6 +221,9 @@ _TEMPLATES = {
 {% endblock %}""",
     "index": """{% extends "page" %}{% import "macros" as m %}{% block body %}
 <h1>tstransfer report</h1>
+{% if collapsed %}<p class='note' id='collapsed'><b>Collapsed baselines:</b> these no-transfer models score at or
+below always answering their majority class, so every variation against them is inflated: {{ collapsed | join(', ') }}.
+Train longer, or with the practical recipe (<code>--recipe practical</code>).</p>{% endif %}
 {% if deviations %}<p class='note'><b>Deviates from the paper's recipe:</b> {{ deviations }}</p>{% endif %}
 {% if seeds %}<p class='note'><b>{{ seeds | length }} seeds</b> ({{ seeds | join(', ') }}): every accuracy is the mean
 over them, &plusmn; the sample standard deviation; wins, draws and losses compare the means.</p>{% endif %}
@@ -226,7 +232,9 @@ over them, &plusmn; the sample standard deviation; wins, draws and losses compar
 {{ "%+.2f" % s.mean_change_points }} accuracy points, median variation {{ "%+.2f" % s.median_variation_pct }}%.
 A draw: {{ draw_rule }}.</p>
 <h2>Choosing the source</h2>
-<p>Expected values for the random source; W/D/L and the Wilcoxon signed-rank test are against no transfer.
+<p>Expected values for the random source: the mean over the other sources; "target in pool" also draws the
+target itself, counted as accuracy 0, as the authors' code drew it (their "71 out of 85" counts so).
+W/D/L and the Wilcoxon signed-rank test are against no transfer.
 Medians and mean ranks are shown because one broken baseline can dominate % averages.</p>
 {% if few %}<p class='note' id='few-targets'><b>Only {{ n_targets }} targets:</b> the Wilcoxon p-values and the
 critical-difference diagram need about {{ few_limit }} or more targets to say much; read them as indications.</p>
@@ -310,14 +318,21 @@ def _link_to(path: Path, page_dir: Path) -> str:
     return _url(os.path.relpath(Path(path).resolve(), Path(page_dir).resolve()).replace(os.sep, "/"))
 
 
-def _settings_rows(settings: dict) -> pd.DataFrame:
-    """The recipe and the study's settings as rows people read (nested settings flattened, lists joined)."""
+def _settings_rows(settings: dict, seeds: list[int]) -> pd.DataFrame:
+    """The recipe and the study's settings as rows people read (nested settings flattened, lists joined); a study
+    of several seeds shows them all (its `seed` setting is only the first, whose runs keep the plain layout)."""
+    if len(seeds) > 1:
+        settings = {("seeds" if k == "seed" else k): (seeds if k == "seed" else v) for k, v in settings.items()}
     rows = []
-    for key, value in settings.items():
+
+    def flatten(prefix: str, value) -> None:
         if isinstance(value, dict):
-            rows += [(f"{key}: {k}", v) for k, v in value.items()]
+            for k, v in value.items():
+                flatten(f"{prefix}: {k}" if prefix else k, v)
         else:
-            rows.append((key, value))
+            rows.append((prefix, value))
+
+    flatten("", settings)
 
     def text(value) -> str:
         if isinstance(value, (list, tuple)):
@@ -493,6 +508,13 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True, t
         _target_page(inputs, target, per_target, out, stems[target], footer)
 
     base = inputs.baseline.rename("no transfer").to_frame()
+    collapsed = []
+    if inputs.majority is not None:
+        base["majority class"] = inputs.majority.reindex(base.index)
+        base["collapsed"] = ["yes" if at_or_below_majority(a, m) else "" for a, m in
+                             zip(base["no transfer"], base["majority class"])]
+        collapsed = [f"{name} ({a:.3f} ≤ {m:.3f})" for name, a, m in
+                     zip(base.index, base["no transfer"], base["majority class"]) if at_or_below_majority(a, m)]
     if inputs.baseline_per_seed is not None:
         base["std"] = inputs.baseline_std().reindex(base.index)
         for seed in inputs.baseline_per_seed.columns:
@@ -504,7 +526,8 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True, t
     page = _render("index", footer, title="tstransfer report",
                    deviations="; ".join(inputs.settings.get("deviations_from_paper", [])),
                    seeds=inputs.seeds if len(inputs.seeds) > 1 else [], tie_band=tie_band, draw_rule=draw_rule,
-                   n_sources=len(inputs.accuracy.index), n_targets=len(inputs.accuracy.columns), s=summary,
+                   collapsed=collapsed, n_sources=len(inputs.accuracy.index),
+                   n_targets=len(inputs.accuracy.columns), s=summary,
                    few=len(per_target) < FEW_TARGETS, few_limit=FEW_TARGETS,
                    selection=_table(selection, "selection"), scatters=scatters,
                    strategies=None if inputs.strategies is None else _table(inputs.strategies, "strategies"),
@@ -512,5 +535,5 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True, t
                    accuracy=_matrix(inputs.accuracy, inputs.accuracy_std if len(inputs.seeds) > 1 else None),
                    baseline=_table(base.reset_index(), "baseline"), files=files,
                    targets=_table(overview, "targets", {t: "targets/" + _url(f"{stems[t]}.html") for t in targets}),
-                   settings=_table(_settings_rows(inputs.settings), "settings"))
+                   settings=_table(_settings_rows(inputs.settings, inputs.seeds), "settings"))
     return atomic_write_text(out / "index.html", page)

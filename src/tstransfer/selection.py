@@ -26,7 +26,7 @@ from .data import Dataset
 from .errors import TSTransferError
 from .files import atomic_write_text, csv_text
 from .models import TrainedModel
-from .study import StudyPaths, load_study, wins_draws_losses
+from .study import StudyPaths, load_study, study_config, wins_draws_losses
 from .training import TrainConfig, TrainResult
 from .zoo import Zoo, open_zoo
 
@@ -39,13 +39,14 @@ def ranking(rows: list[dict], by: str, higher_first: bool = False, columns=()) -
     return pd.DataFrame([{"rank": i + 1, **r} for i, r in enumerate(rows)], columns=["rank", "source", by, *columns])
 
 
-def distance_ranking(mine: list[np.ndarray], sources: dict[str, Path], damaged_hint: str = "") -> pd.DataFrame:
+def distance_ranking(mine: list[np.ndarray], sources: dict[str, Path], damaged_hint: str = "",
+                     progress: bool = False) -> pd.DataFrame:
     """Sources by Algorithm 1's distance between `mine` (a target's class prototypes) and theirs (read from
     their .npz files), nearest first: rank, source, distance."""
     from .similarity import dataset_distance, read_prototypes
 
     rows = []
-    for name, path in sources.items():
+    for name, path in _bar(sources.items(), progress, "similarity: DTW to each source", "source"):
         try:
             rows.append({"source": name, "distance": dataset_distance(mine, read_prototypes(path))})
         except TSTransferError as err:
@@ -53,7 +54,14 @@ def distance_ranking(mine: list[np.ndarray], sources: dict[str, Path], damaged_h
     return ranking(rows, "distance")
 
 
-def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=()) -> pd.DataFrame:
+def _bar(items, progress: bool, desc: str, unit: str):
+    from tqdm.auto import tqdm
+
+    items = list(items)
+    return tqdm(items, desc=desc, unit=unit, disable=not progress or len(items) < 2, leave=False, dynamic_ncols=True)
+
+
+def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
     """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance."""
     from .similarity import class_prototypes
 
@@ -61,7 +69,8 @@ def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=()) -> pd.DataFrame:
     if missing:
         raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {missing[0]}; run `tstransfer similarity` on "
                               "the zoo's archive first")
-    return distance_ranking(class_prototypes(dataset), {n: zoo.entries[n].prototypes for n in zoo.names(exclude)})
+    mine = class_prototypes(dataset, progress=progress)
+    return distance_ranking(mine, {n: zoo.entries[n].prototypes for n in zoo.names(exclude)}, progress=progress)
 
 
 def recommend(target: Dataset, study: str | Path, top: int | None = None, exclude=()) -> pd.DataFrame:
@@ -131,10 +140,10 @@ def frozen_features(model: TrainedModel, dataset: Dataset) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
-def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=()) -> pd.DataFrame:
+def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
     """Zoo models by LogME of their frozen features on the training set (higher first): rank, source, logme."""
     rows = []
-    for name in zoo.names(exclude):
+    for name in _bar(zoo.names(exclude), progress, "transferability: LogME of each source", "source"):
         model = zoo.model(name)
         if model.in_channels == dataset.in_channels:
             rows.append({"source": name, "logme": logme(frozen_features(model, dataset), dataset.y_train)})
@@ -157,71 +166,171 @@ def split_validation(dataset: Dataset, fraction: float = 0.2, seed: int = 0) -> 
                    y_test=dataset.y_train[val_idx], len_test=dataset.len_train[val_idx])
 
 
+VALIDATION_REPEATS = 3  # stratified splits per candidate: one split of a small set is noise
+
+
 def rank_by_validation(zoo: Zoo, dataset: Dataset, candidates: list[str], config: TrainConfig,
-                       epochs: int) -> pd.DataFrame:
-    """Fine-tune each candidate for `epochs` on the inner split; rank by validation loss (lower first)."""
+                       epochs: int, repeats: int = VALIDATION_REPEATS, progress: bool = False) -> pd.DataFrame:
+    """Fine-tune each candidate for `epochs` on `repeats` stratified 80/20 splits of the training set; rank by
+    the mean validation loss (lower first), with its spread (std over the splits) and the mean validation
+    accuracy. `table.attrs["note"]` says when the validation sets are too small to separate the candidates."""
     from .transfer import fine_tune
 
-    split = split_validation(dataset, seed=config.seed)
-    brief = replace(config, epochs=epochs, test_every=epochs)
+    splits = [split_validation(dataset, seed=config.seed + r) for r in range(repeats)]
+    brief = replace(config, epochs=epochs, test_every=None)
     rows = []
-    for name in candidates:
-        _, result = fine_tune(zoo.model(name), split, brief, progress=False, source_name=name)
-        rows.append({"source": name, "val_loss": result.test_loss, "val_acc": result.test_acc})
-    return ranking(rows, "val_loss", columns=["val_acc"])
+    for name in _bar(candidates, progress, f"validate: {repeats} brief fine-tunes of each candidate", "source"):
+        source = zoo.model(name)
+        outcomes = [fine_tune(source, split, brief, progress=False, source_name=name)[1] for split in splits]
+        losses = np.array([r.test_loss for r in outcomes])
+        rows.append({"source": name, "val_loss": float(losses.mean()), "val_loss_std": float(losses.std()),
+                     "val_acc": float(np.mean([r.test_acc for r in outcomes]))})
+    table = ranking(rows, "val_loss", columns=["val_loss_std", "val_acc"])
+    n_val = len(splits[0].y_test)
+    if len(table) > 1 and table.val_loss.iloc[1] - table.val_loss.iloc[0] < table.val_loss_std.iloc[:2].max():
+        table.attrs["note"] = (f"validation sets of {n_val} series ({repeats} splits): the first two candidates "
+                               "differ by less than the spread over the splits, so this choice is close to a coin "
+                               "toss")
+    return table
+
+
+@dataclass
+class Choice:
+    """A source chosen for a target: the ranking that chose it (best first) and Algorithm 1's similarity
+    ranking (the same table under --select similarity; None when the zoo has no prototypes)."""
+
+    ranking: pd.DataFrame
+    similarity: pd.DataFrame | None
+
+    def sources(self, k: int = 1) -> list[str]:
+        return [str(s) for s in self.ranking.source[:k]]
+
+    @property
+    def source(self) -> str:
+        return self.sources(1)[0]
+
+    def similarity_rank(self, source: str) -> int | None:
+        if self.similarity is None:
+            return None
+        return int(self.similarity.loc[self.similarity.source == source, "rank"].iloc[0])
 
 
 def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config: TrainConfig | None = None,
-                  top_k: int = 3, validate_epochs: int | None = None, exclude=()) -> tuple[str, pd.DataFrame]:
-    """The chosen source and the ranking that chose it (training data only)."""
+                  top_k: int = 3, validate_epochs: int | None = None, exclude=(), progress: bool = False) -> Choice:
+    """Rank the zoo's sources for `dataset` (its training data only) with one strategy (SELECTIONS)."""
     config = config or TrainConfig()
     if select not in SELECTIONS:
         raise TSTransferError(f"--select {select}: choose one of {', '.join(SELECTIONS)}")
     if not zoo.names(exclude):
         raise TSTransferError(f"--zoo {zoo.root}: no model to choose from")
+    has_prototypes = all(zoo.entries[n].prototypes is not None for n in zoo.names(exclude))
+    similarity = None
+    if select != "transferability" or has_prototypes:
+        similarity = rank_by_similarity(zoo, dataset, exclude, progress=progress)
     if select == "transferability":
-        table = rank_by_transferability(zoo, dataset, exclude)
+        table = rank_by_transferability(zoo, dataset, exclude, progress=progress)
+    elif select == "validate":
+        candidates = list(similarity.source[: max(1, top_k)])
+        epochs = validate_epochs or max(1, config.epochs // 10)
+        table = rank_by_validation(zoo, dataset, candidates, config, epochs, progress=progress)
     else:
-        table = rank_by_similarity(zoo, dataset, exclude)
-        if select == "validate":
-            candidates = list(table.source[: max(1, top_k)])
-            epochs = validate_epochs or max(1, config.epochs // 10)
-            table = rank_by_validation(zoo, dataset, candidates, config, epochs)
+        table = similarity
     if table.empty:
         raise TSTransferError(f"no zoo model takes {dataset.in_channels} input channel(s)")
-    return str(table.source.iloc[0]), table
+    return Choice(table, similarity)
 
 
 @dataclass
 class FitOutcome:
-    model: TrainedModel
-    source: str
+    model: TrainedModel  # one fine-tuned source, or the ensemble of `sources`
+    sources: list[str]  # the fine-tuned sources, best ranked first
     select: str
-    ranking: pd.DataFrame
-    similarity_rank: int | None
-    result: TrainResult
-    scratch: TrainResult | None = None
+    choice: Choice
+    results: list[TrainResult]  # one per source
+    seconds: float  # selection and fine-tuning
+
+    @property
+    def source(self) -> str:
+        return self.sources[0]
+
+    @property
+    def ranking(self) -> pd.DataFrame:
+        return self.choice.ranking
+
+    @property
+    def similarity_rank(self) -> int | None:
+        return self.choice.similarity_rank(self.source)
+
+
+def ensemble_model(members: list[TrainedModel], dataset: Dataset, config: TrainConfig,
+                   results: list[TrainResult], **extra) -> TrainedModel:
+    """One model whose probabilities are the mean of the members' (fine-tunings of several sources)."""
+    from .models import Ensemble
+    from .training import run_metadata
+
+    if len(members) == 1:
+        members[0].metadata.update(extra)
+        return members[0]
+    metadata = run_metadata(dataset, config, results[0], kind="ensemble", **extra)
+    metadata["members"] = [{"source": m.metadata.get("source"), **r.summary()} for m, r in zip(members, results)]
+    for key in ("best_epoch", "train_loss", "train_acc", "test_loss", "test_acc", "epochs", "device"):
+        metadata.pop(key, None)  # per member, above
+    metadata["seconds"] = sum(r.seconds for r in results)
+    return TrainedModel(Ensemble.of([m.network for m in members]), list(members[0].classes),
+                        dict(members[0].preprocessing), metadata)
 
 
 def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: str = "similarity",
                  config: TrainConfig | None = None, top_k: int = 3, validate_epochs: int | None = None,
-                 compare_scratch: bool = False, exclude=(), progress: bool = True) -> FitOutcome:
-    """Choose a source in the zoo (None: the zoo shipped with tstransfer) for `dataset`, fine-tune it on the
-    whole training set, and return it."""
-    from .training import train
+                 ensemble: int = 1, exclude=(), progress: bool = True, on_choice=None) -> FitOutcome:
+    """Choose sources in the zoo (None: the zoo shipped with tstransfer) for `dataset`, fine-tune the best
+    `ensemble` of them on the whole training set, and return the model (an ensemble averaging their
+    probabilities when `ensemble` > 1). `on_choice(choice, sources)` is called once the sources are known,
+    before any fine-tuning (the command line prints them and the time estimate there). The default recipe is
+    the practical one."""
+    import time
+
     from .transfer import fine_tune
 
-    config = config or TrainConfig()
+    if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
+        raise TSTransferError(f"--ensemble {ensemble}: must be an integer of at least 1")
+    config = config or TrainConfig.named("practical")
+    started = time.perf_counter()
     zoo = open_zoo(zoo)
-    source, ranking = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude)
-    similarity_rank = None
-    if all(zoo.entries[n].prototypes is not None for n in zoo.names(exclude)):
-        order = ranking if select == "similarity" else rank_by_similarity(zoo, dataset, exclude)
-        similarity_rank = int(order.loc[order.source == source, "rank"].iloc[0])
-    model, result = fine_tune(zoo.model(source), dataset, config, progress=progress, source_name=source)
-    model.metadata.update({"selection": select, "similarity_rank": similarity_rank, "zoo": str(zoo.root)})
-    scratch = train(dataset, config, progress=progress)[1] if compare_scratch else None
-    return FitOutcome(model, source, select, ranking, similarity_rank, result, scratch)
+    choice = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude, progress=progress)
+    if ensemble > len(choice.ranking):
+        raise TSTransferError(f"--ensemble {ensemble}: the zoo has {len(choice.ranking)} candidate source(s) for "
+                              "this dataset")
+    sources = choice.sources(ensemble)
+    if on_choice is not None and on_choice(choice, sources) is False:
+        return FitOutcome(None, sources, select, choice, [], time.perf_counter() - started)
+    members, results = [], []
+    for i, source in enumerate(sources):
+        desc = f"{source}->{dataset.name}" + (f" ({i + 1}/{len(sources)})" if len(sources) > 1 else "")
+        model, result = fine_tune(zoo.model(source), dataset, config, progress=progress, source_name=source,
+                                  desc=desc)
+        model.metadata["similarity_rank"] = choice.similarity_rank(source)
+        members.append(model)
+        results.append(result)
+    model = ensemble_model(members, dataset, config, results, selection=select, zoo=str(zoo.root),
+                           similarity_rank=choice.similarity_rank(sources[0]),
+                           sources=sources)
+    return FitOutcome(model, sources, select, choice, results, time.perf_counter() - started)
+
+
+def compare_baselines(dataset: Dataset, config: TrainConfig, progress: bool = True) -> list[dict]:
+    """What a practitioner would try instead, on the same split: the FCN from scratch with the same recipe and
+    aeon's MiniRocket. Rows: method, accuracy (test split), seconds."""
+    from .baselines import minirocket
+    from .training import train
+
+    if dataset.X_test is None:
+        raise TSTransferError("--compare needs --test: the methods are compared on your test file")
+    _, scratch = train(dataset, replace(config, test_every=None), progress=progress)
+    rocket = minirocket(dataset, config.seed)
+    return [{"method": f"FCN from scratch ({config.recipe_name} recipe)", "accuracy": scratch.test_acc,
+             "seconds": scratch.seconds},
+            {"method": rocket.name, "accuracy": rocket.accuracy, "seconds": rocket.seconds}]
 
 
 # ----------------------------------------------------------------------------- the paper's selection study
@@ -303,8 +412,7 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
     from .data import load_dataset
 
     tables = load_study(study)
-    settings = tables.settings
-    config = TrainConfig(epochs=settings.get("epochs", TrainConfig.epochs), seed=settings.get("seed", 0))
+    config = study_config(tables.settings) or TrainConfig()  # the study's own recipe, batch size included
     zoo = Zoo(study)
     rows = []
     targets = [t for t in tables.accuracy.columns if t in tables.baseline.index]
@@ -317,8 +425,8 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
         exclude = [n for n in zoo.entries if n not in pool]  # the target itself and sources not in the grid
         row = {"target": target, "no transfer": float(tables.baseline[target]), "oracle": float(column[pool].max())}
         for strategy in strategies:
-            chosen, _ = choose_source(zoo, dataset, strategy, config, top_k, validate_epochs or
-                                      max(1, config.epochs // 10), exclude)
+            chosen = choose_source(zoo, dataset, strategy, config, top_k, validate_epochs or
+                                   max(1, config.epochs // 10), exclude).source
             row[strategy], row[f"{strategy}_source"] = float(column[chosen]), chosen
         rows.append(row)
     per_target = pd.DataFrame(rows).set_index("target")

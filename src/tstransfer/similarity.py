@@ -91,9 +91,11 @@ def dba_update(series: list[np.ndarray], center: np.ndarray, iterations: int = D
     return center
 
 
-def class_prototypes(dataset: Dataset, iterations: int = DBA_ITERATIONS) -> list[np.ndarray]:
+def class_prototypes(dataset: Dataset, iterations: int = DBA_ITERATIONS, progress: bool = False) -> list[np.ndarray]:
     """One DBA prototype per class of the training split, in class order."""
-    return [dba(_trimmed(dataset, y), iterations) for y in range(dataset.n_classes)]
+    classes = tqdm(range(dataset.n_classes), desc="similarity: DBA prototype of each class", unit="class",
+                   disable=not progress or dataset.n_classes < 2, leave=False, dynamic_ncols=True)
+    return [dba(_trimmed(dataset, y), iterations) for y in classes]
 
 
 def dataset_distance(a: list[np.ndarray], b: list[np.ndarray]) -> float:

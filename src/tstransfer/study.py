@@ -276,11 +276,50 @@ def summarize(accuracy: pd.DataFrame, baseline: pd.Series, tie_band: float = 0.0
             "median_variation_pct": float(np.nanmedian(variation)) if variation.size else float("nan")}
 
 
+def majority_rates(names, archive) -> pd.Series:
+    """Each dataset's majority-class rate on its test split (NaN where the archive or the split cannot be read):
+    the accuracy a collapsed model gets by always answering one class."""
+    from .data import test_labels
+    from .guardrails import majority_rate
+
+    rates = {}
+    for name in names:
+        try:
+            labels = test_labels(name, archive) if archive else None
+        except TSTransferError:
+            labels = None
+        rates[name] = majority_rate(labels) if labels else np.nan
+    series = pd.Series(rates, name="majority", dtype=float)
+    series.index.name = "dataset"
+    return series
+
+
+def collapsed(tables: StudyTables, majority: pd.Series) -> tuple[pd.DataFrame, int]:
+    """The no-transfer baselines at or below their dataset's majority-class rate (dataset, accuracy, majority) and
+    the number of transfer pairs at or below their target's."""
+    from .guardrails import at_or_below_majority
+
+    base = pd.DataFrame({"accuracy": tables.baseline, "majority": majority.reindex(tables.baseline.index)})
+    flagged = base[[at_or_below_majority(a, m) for a, m in zip(base.accuracy, base.majority)]]
+    pairs = 0
+    for target in tables.accuracy.columns:
+        m = majority.get(target, np.nan)
+        pairs += sum(at_or_below_majority(a, m) for a in tables.accuracy[target].dropna())
+    return flagged, pairs
+
+
+def study_config(settings: dict) -> TrainConfig | None:
+    """The recipe a study was run with, from its settings (None before its first grid)."""
+    if "epochs" not in settings:
+        return None
+    return TrainConfig.from_record(settings.get("recipe", {}), epochs=settings["epochs"],
+                                   seed=settings.get("seed", 0))
+
+
 def deviations(settings: dict) -> list[str]:
     """How a study's settings depart from the paper's recipe (epochs, recipe), in words."""
-    if "epochs" not in settings:
-        return []
-    return TrainConfig(epochs=settings["epochs"], **settings.get("recipe", {})).deviations()
+    config = study_config(settings)
+    return config.deviations() if config else []
 
 
 def write_results(study: str | Path, out: str | Path | None = None, seeds: list[int] | None = None,
@@ -293,6 +332,10 @@ def write_results(study: str | Path, out: str | Path | None = None, seeds: list[
     tables = load_study(study, seeds)
     out = Path(out) if out else StudyPaths(study).results
     summary = summarize(tables.accuracy, tables.baseline, tie_band)
+    majority = majority_rates(tables.baseline.index.union(tables.accuracy.columns), tables.settings.get("archive"))
+    flagged, flagged_pairs = collapsed(tables, majority)
+    summary.update({"baselines_at_or_below_majority": list(flagged.index),
+                    "pairs_at_or_below_majority": flagged_pairs})
     counts = tables.runs.status.value_counts().to_dict()
     meta = {"settings": tables.settings, "deviations_from_paper": deviations(tables.settings),
             "datasets": sorted(set(tables.baseline.index) | set(tables.accuracy.columns)),
@@ -305,6 +348,8 @@ def write_results(study: str | Path, out: str | Path | None = None, seeds: list[
         "no_transfer": atomic_write_text(out / "no_transfer.csv", csv_text(tables.baseline)),
         "runs": atomic_write_text(out / "runs.csv", csv_text(tables.runs, index=False)),
         "settings": atomic_write_text(out / "settings.json", json.dumps(meta, indent=2, default=str)),
+        "majority": atomic_write_text(out / "majority.csv", csv_text(
+            pd.DataFrame({"majority": majority, "no_transfer": tables.baseline.reindex(majority.index)}))),
     }
     if tables.per_seed is not None:
         paths.update({

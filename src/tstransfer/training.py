@@ -20,14 +20,43 @@ from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError
 from .files import atomic_paths, check_writable_dir, check_writable_file, safe_name
 from .models import TrainedModel, create_model
-from .recipe import PAPER_EPOCHS, TrainConfig, batch_size_rule  # noqa: F401 (re-exported)
+from .recipe import PAPER_EPOCHS, TrainConfig, batch_size, batch_size_rule  # noqa: F401 (re-exported)
 
 
-def should_stop(config: TrainConfig, lr: float, epoch: int, best_epoch: int) -> bool:
-    """The early-stopping rule (off by default): the lr has reached its floor and the training loss has
-    not improved for `config.early_stopping` epochs."""
+def should_stop(config: TrainConfig, lr: float, epoch: int, improved_epoch: int) -> bool:
+    """The early-stopping rule (off in the paper's recipe): the lr has reached its floor and the training loss
+    has not improved by min_delta (the plateau schedule's own threshold) for `config.early_stopping` epochs;
+    `improved_epoch` is the last epoch that did."""
     return bool(config.early_stopping) and lr <= config.min_lr * (1 + 1e-6) and \
-        epoch - best_epoch >= config.early_stopping
+        epoch - improved_epoch >= config.early_stopping
+
+
+def logs_test(config: TrainConfig, epoch: int) -> bool:
+    """Whether the test split is scored after `epoch` (test_every None: only the kept weights, at the end)."""
+    return config.test_every is not None and (epoch % config.test_every == 0 or epoch == config.epochs)
+
+
+@torch.no_grad()
+def recompute_batchnorm(network: nn.Module, X: torch.Tensor, lengths: torch.Tensor | None) -> None:
+    """Set every BatchNorm's running statistics to those of the training set under the current weights
+    ("precise BN"): the running averages lag the weights, badly so after few steps. Chunks of the training
+    set in training mode, each chunk's statistics averaged with equal weight (one chunk for small data)."""
+    norms = [m for m in network.modules() if isinstance(m, nn.BatchNorm1d)]
+    momenta = [m.momentum for m in norms]
+    chunk = max(2, min(1024, (1 << 18) // max(1, X.shape[-1])))
+    network.train()
+    try:
+        for i, start in enumerate(range(0, len(X), chunk)):
+            for m in norms:
+                m.momentum = 1.0 / (i + 1)  # a running mean of the chunks' statistics
+            lb = None if lengths is None else lengths[start : start + chunk]
+            xb = X[start : start + chunk] if lb is None else X[start : start + chunk, :, : int(lb.max())]
+            if len(xb) > 1 or xb.shape[-1] > 1:
+                network(xb, lb)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        network.eval()
 
 
 def check_finite(train_loss: float, epoch: int, what: str) -> None:
@@ -82,7 +111,7 @@ class TrainResult:
     epochs: int  # epochs run (fewer than configured after an early stop)
     seconds: float
     device: str
-    history: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list, repr=False)  # one row per epoch: too long to print
 
     def summary(self) -> dict:
         out = asdict(self)
@@ -170,7 +199,7 @@ def prepare_run(dataset: Dataset, config: TrainConfig) -> RunSetup:
     shuffler = torch.Generator().manual_seed(config.seed)
     arrays = device_arrays(dataset, device, config.dtype)
     return RunSetup(device, config.amp and device.type == "cuda", shuffler, *arrays,
-                    config.batch_size or batch_size_rule(len(dataset.y_train)))
+                    batch_size(config, len(dataset.y_train)))
 
 
 def history_row(epoch: int, train_loss: float, train_acc: float, test_loss: float, test_acc: float, lr: float,
@@ -208,6 +237,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
 
     history: list[dict] = []
     best_loss, best_epoch = float("inf"), 0
+    improved_loss, improved_epoch = float("inf"), 0  # the last improvement by min_delta (early stopping)
     best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}  # refreshed in place
     started = time.perf_counter()
     bar = tqdm(range(1, config.epochs + 1), desc=desc or dataset.name, unit="epoch", disable=not progress,
@@ -237,16 +267,20 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
             best_loss, best_epoch = train_loss, epoch
             for key, value in network.state_dict().items():
                 best_state[key].copy_(value)
+        if train_loss < improved_loss - config.min_delta:
+            improved_loss, improved_epoch = train_loss, epoch
         test_loss = test_acc = float("nan")
-        if has_test and (epoch % config.test_every == 0 or epoch == config.epochs):
+        if has_test and logs_test(config, epoch):
             test_loss, test_acc = evaluate_arrays(network, run.X_test, run.y_test, run.len_test, amp=amp)
         history.append(history_row(epoch, train_loss, train_acc, test_loss, test_acc, lr, time.perf_counter() - t0))
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}", best=best_epoch)
-        if should_stop(config, optimizer.param_groups[0]["lr"], epoch, best_epoch):
+        if should_stop(config, optimizer.param_groups[0]["lr"], epoch, improved_epoch):
             break
     bar.close()
 
     network.load_state_dict(best_state)
+    if config.precise_bn:
+        recompute_batchnorm(network, X, run.lengths)
     test_loss = test_acc = None
     if has_test:
         test_loss, test_acc = evaluate_arrays(network, run.X_test, run.y_test, run.len_test, amp=amp)
@@ -267,7 +301,8 @@ def history_csv(history: list[dict]) -> str:
 
 def run_metadata(dataset: Dataset, config: TrainConfig, result: TrainResult, **extra) -> dict:
     """The training record stored in a model file."""
-    return {"dataset": dataset.name, "config": asdict(config), "deviations": config.deviations(),
+    return {"dataset": dataset.name, "config": asdict(config), "recipe": config.to_record(),
+            "deviations": config.deviations(),
             **result.summary(), "n_train": len(dataset.y_train), "length": int(dataset.X_train.shape[-1]),
             "environment": environment(), **extra}
 
@@ -316,19 +351,52 @@ def save_run(trained: TrainedModel, result: TrainResult, out_dir, name: str) -> 
     return model_path, history_path, result
 
 
+def class_indices(model: TrainedModel, labels, where: str) -> np.ndarray:
+    """Original labels as indices of the model's classes; labels the model does not know are refused."""
+    index = {c: i for i, c in enumerate(model.classes)}
+    labels = list(labels)
+    unknown = sorted({str(label) for label in labels if label not in index})
+    if unknown:
+        raise TSTransferError(f"{where}: labels {unknown[:10]} are not classes of the model {model.classes[:20]}")
+    return np.array([index[label] for label in labels], dtype=np.int64)
+
+
+def score(target: np.ndarray, proba: np.ndarray) -> dict:
+    """Accuracy, cross-entropy and the majority-class rate of probabilities against class indices."""
+    from .guardrails import majority_rate
+
+    picked = np.clip(proba[np.arange(len(target)), target], 1e-12, None)
+    return {"n": len(target), "accuracy": float((proba.argmax(1) == target).mean()),
+            "loss": float(-np.log(picked).mean()), "majority": majority_rate(target)}
+
+
 def evaluate(model: TrainedModel, dataset: Dataset, split: str = "test") -> dict:
     """Accuracy and cross-entropy of a model on a dataset split, matching labels by their original value."""
     if split == "test" and dataset.X_test is None:
-        raise TSTransferError(f"{dataset.name}: the dataset has no test split")
+        raise TSTransferError(f"{dataset.name}: the dataset has no test split; to score a labelled file, give the "
+                              "file itself")
     X, y, lengths = ((dataset.X_test, dataset.y_test, dataset.len_test) if split == "test"
                      else (dataset.X_train, dataset.y_train, dataset.len_train))
-    index = {c: i for i, c in enumerate(model.classes)}
-    labels = [dataset.classes[i] for i in y]
-    unknown = sorted({str(label) for label in labels if label not in index})
-    if unknown:
-        raise TSTransferError(f"{dataset.name}: labels {unknown} are not classes of the model {model.classes}")
-    target = np.array([index[label] for label in labels])
+    target = class_indices(model, [dataset.classes[i] for i in y], dataset.name)
     proba = model.proba(X, None if dataset.equal_length else lengths)
-    picked = np.clip(proba[np.arange(len(target)), target], 1e-12, None)
-    return {"dataset": dataset.name, "split": split, "n": len(target),
-            "accuracy": float((proba.argmax(1) == target).mean()), "loss": float(-np.log(picked).mean())}
+    return {"dataset": dataset.name, "split": split, **score(target, proba)}
+
+
+def evaluate_file(model: TrainedModel, path: str | Path) -> dict:
+    """Accuracy and cross-entropy of a model on a labelled file (label first), whatever its name."""
+    split = model.read_file(path, "first")
+    target = class_indices(model, split.labels.tolist(), str(path))
+    return {"dataset": Path(path).name, "split": "file", **score(target, model.predict_proba(split.series))}
+
+
+def confusion_csv(model: TrainedModel, truth, predicted) -> str:
+    """The confusion matrix as CSV: one row per true class, one column per predicted class, counts."""
+    n = len(model.classes)
+    counts = np.zeros((n, n), dtype=np.int64)
+    np.add.at(counts, (class_indices(model, truth, "labels"), class_indices(model, predicted, "labels")), 1)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["true \\ predicted", *model.classes])
+    for label, row in zip(model.classes, counts):
+        writer.writerow([label, *row.tolist()])
+    return buffer.getvalue()

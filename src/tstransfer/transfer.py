@@ -34,12 +34,13 @@ def target_network(source: TrainedModel, dataset: Dataset, seed: int) -> nn.Modu
 
 
 def fine_tune(source: TrainedModel, dataset: Dataset, config: TrainConfig | None = None,
-              progress: bool = True, source_name: str | None = None) -> tuple[TrainedModel, TrainResult]:
+              progress: bool = True, source_name: str | None = None,
+              desc: str | None = None) -> tuple[TrainedModel, TrainResult]:
     """Fine-tune a pre-trained model on a target dataset (all layers, fresh optimiser, the recipe)."""
     config = config or TrainConfig()
     source_name = source_name or source.metadata.get("dataset", "?")
     network = target_network(source, dataset, config.seed)
-    result = fit(network, dataset, config, progress=progress, desc=f"{source_name}->{dataset.name}")
+    result = fit(network, dataset, config, progress=progress, desc=desc or f"{source_name}->{dataset.name}")
     return trained_model(network, dataset, config, result, kind="transfer", source=source_name), result
 
 

@@ -135,15 +135,47 @@ class Zoo:
     def names(self, exclude=()) -> list[str]:
         return [n for n in self.entries if n not in set(exclude)]
 
+    def resolve(self, name: str) -> str:
+        """A model's name in any case; an unknown one is refused with the closest name."""
+        from .data import did_you_mean
+
+        if name in self.entries:
+            return name
+        lowered = {n.lower(): n for n in self.entries}
+        if str(name).lower() in lowered:
+            return lowered[str(name).lower()]
+        raise TSTransferError(f"--zoo {self.root}: no model of {name!r}{did_you_mean(name, list(self.entries))}; "
+                              "`tstransfer zoo list` lists them")
+
     def model(self, name: str) -> TrainedModel:
-        if name not in self.entries:
-            raise TSTransferError(f"--zoo {self.root}: no model of {name!r}")
-        return load_model(self.entries[name].path)
+        return load_model(self.entries[self.resolve(name)].path)
 
     def table(self) -> pd.DataFrame:
+        """One row per model: its facts, its recipe, a quality flag, and its file relative to the zoo folder."""
+        zoo_recipe = (self.manifest or {}).get("recipe", {})
         return pd.DataFrame([{"dataset": e.name, "classes": e.classes, "length": e.length, "n_train": e.n_train,
-                              "accuracy": e.accuracy, "prototypes": e.prototypes is not None,
-                              "file": str(e.path)} for e in self.entries.values()])
+                              "accuracy": e.accuracy, "quality": quality(e.accuracy, e.classes),
+                              "recipe": (e.record.get("recipe") or zoo_recipe).get("name", "paper"),
+                              "prototypes": e.prototypes is not None, "file": _relative(e.path, self.root)}
+                             for e in self.entries.values()])
+
+
+NEAR_CHANCE = 1.5  # a source whose own test accuracy is below 1.5x chance (1/classes) is flagged
+
+
+def quality(accuracy: float | None, classes: int) -> str:
+    """"near chance" for a model barely better than guessing on its own dataset (a poor source), else "ok"
+    ("" when its accuracy is unknown)."""
+    if accuracy is None or accuracy != accuracy or not classes:
+        return ""
+    return "near chance" if accuracy < NEAR_CHANCE / classes else "ok"
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def open_zoo(zoo: Zoo | str | Path | None) -> Zoo:
@@ -165,9 +197,9 @@ class BuildSummary:
 
 
 def recipe_record(config) -> dict:
-    """What a zoo records of its recipe: the full TrainConfig (less speed settings) and its deviations."""
-    return {"config": config.recipe(),
-            "deviations": config.deviations(), "paper_recipe": not config.deviations()}
+    """What a zoo records of its recipe: TrainConfig.to_record (name, fields, deviations), and whether it is the
+    paper's."""
+    return {**config.to_record(), "paper_recipe": not config.deviations()}
 
 
 def new_manifest(name: str, version: str, config, storage: str, archive: str) -> dict:
@@ -237,10 +269,10 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
     root.mkdir(parents=True, exist_ok=True)
     if (root / MANIFEST).is_file():
         manifest = read_manifest(root)
-        for key, value in (("recipe", recipe_record(config)), ("storage", storage)):
-            if manifest.get(key) != value:
-                raise TSTransferError(f"--out {root}: this zoo was built with {key} {manifest.get(key)}, not "
-                                      f"{value}; build into another folder")
+        config.check_same(manifest.get("recipe") or {}, f"--out {root}", ignore=())
+        if manifest.get("storage") != storage:
+            raise TSTransferError(f"--out {root}: this zoo was built with storage {manifest.get('storage')}, not "
+                                  f"{storage}; build into another folder")
     else:
         manifest = new_manifest(name or root.resolve().name, version, config, storage, given_archive)
         write_manifest(root, manifest)
