@@ -136,3 +136,41 @@ def test_evaluate_on_labels_the_model_does_not_know(tmp_path, capsys, saved_mode
 def test_cli_error_in_a_real_process_has_no_traceback(tmp_path):
     proc = run_cli("evaluate", tmp_path / "absent.safetensors", "GunPoint")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "no such model file" in proc.stderr
+
+
+def test_evaluate_and_predict_on_any_labelled_file(tmp_path, toy_archive, capsys):
+    out = tmp_path / "runs"
+    assert main(["train", "Toy", "--archive", str(toy_archive), "--epochs", "2", "--out", str(out), "--quiet"]) == 0
+    model, test = out / "Toy.safetensors", toy_archive / "Toy" / "Toy_TEST.tsv"
+    mine = tmp_path / "renamed.tsv"  # a labelled file under a name of its own, not _TEST
+    mine.write_text(test.read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(model), str(mine)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("renamed.tsv (file, n=8): accuracy ") and "majority class 0.5000" in printed
+    assert main(["evaluate", str(model), str(mine), "--format", "json"]) == 0
+    import json
+
+    record = json.loads(capsys.readouterr().out)[0]
+    assert record["n"] == 8 and record["split"] == "file"
+    assert main(["predict", str(model), str(mine), "--out", str(tmp_path / "p.csv")]) == 0
+    captured = capsys.readouterr()
+    accuracy = float(captured.err.split("accuracy ", 1)[1].split()[0])
+    assert accuracy == pytest.approx(record["accuracy"])
+    confusion = (tmp_path / "p.confusion.csv").read_text().splitlines()
+    assert confusion[0] == "true \\ predicted,1,2"
+    counts = np.array([[int(v) for v in line.split(",")[1:]] for line in confusion[1:]])
+    assert counts.sum() == 8 and np.trace(counts) / 8 == pytest.approx(accuracy)
+
+
+def test_errors_that_guide(tmp_path, capsys, mini_archive):
+    assert main(["train", "GunPiont", "--archive", str(mini_archive), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'GunPoint'?" in err and "tstransfer datasets" in err
+    assert main(["zoo", "show", "gunpoint"]) == 0  # any case
+    assert '"dataset": "GunPoint"' in capsys.readouterr().out
+    assert main(["zoo", "show", "GunPint"]) == 2 and "did you mean 'GunPoint'?" in capsys.readouterr().err
+    semi = tmp_path / "semi.csv"
+    semi.write_text("1;2;3;4\n2;3;4;5\n")
+    assert main(["train", str(semi), "--epochs", "1", "--out", str(tmp_path)]) == 2
+    assert "separated by whitespace (tabs: UCR 2018, commas: UCR 2015/.csv)" in capsys.readouterr().err

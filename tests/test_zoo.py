@@ -288,3 +288,77 @@ def test_fit_and_transfer_classifier_start_from_the_shipped_zoo(tmp_path, capsys
     X, y = np.array([r[1:] for r in toy_rows(8, 40)]), np.array([r[0] for r in toy_rows(8, 40)])
     clf = TransferClassifier(epochs=2, threads=1).fit(X, y)
     assert clf.source_ in shipped and clf.predict(X).shape == (16,)
+
+
+def test_fit_shows_the_choice_before_the_cost_and_dry_run_stops_there(zoo_dir, tmp_path, capsys, monkeypatch):
+    import tstransfer.transfer as transfer
+    from tstransfer.cli import main
+
+    folder = MINI_ARCHIVE / TARGET
+    monkeypatch.setattr(transfer, "fit", lambda *a, **k: pytest.fail("--dry-run trained"))
+    out = tmp_path / "m.safetensors"
+    assert main(["fit", "--train", str(folder / f"{TARGET}_TRAIN.tsv"), "--zoo", str(zoo_dir), "--out", str(out),
+                 "--ensemble", "2", "--dry-run", "--quiet", "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    ranking = recommend(load_dataset(TARGET), zoo_dir).source
+    assert "ranking (--select similarity, your training set only):" in printed
+    assert f"chosen source: ensemble of 2: {ranking.iloc[0]}, {ranking.iloc[1]}" in printed
+    assert "estimated time: at most" in printed and "2 fine-tuning(s) of at most 1000 epochs" in printed
+    assert not out.exists()
+
+
+def test_fit_scores_the_test_file_once_whatever_its_size(zoo_dir, tmp_path, monkeypatch):
+    """The test split is never used to choose anything in fit: scoring it each epoch would be pure cost."""
+    import tstransfer.training as training
+    from tstransfer.cli import main
+
+    calls = []
+    real = training.evaluate_arrays
+    monkeypatch.setattr(training, "evaluate_arrays", lambda net, X, *a, **k: calls.append(len(X)) or real(net, X, *a,
+                                                                                                           **k))
+    folder = MINI_ARCHIVE / TARGET
+    assert main(["fit", "--train", str(folder / f"{TARGET}_TRAIN.tsv"), "--test", str(folder / f"{TARGET}_TEST.tsv"),
+                 "--zoo", str(zoo_dir), "--out", str(tmp_path / "m.safetensors"), "--epochs", "6", "--ensemble", "2",
+                 "--quiet", "--threads", "2"]) == 0
+    assert calls == [len(load_dataset(TARGET).y_test)] * 2  # once per fine-tuning, for the kept weights
+
+
+def test_an_ensemble_from_fit_is_a_model_like_any_other(zoo_dir, tmp_path, capsys):
+    from tstransfer.cli import main
+    from tstransfer.models import load_model
+    from tstransfer.training import evaluate
+
+    folder = MINI_ARCHIVE / TARGET
+    out = tmp_path / "e.safetensors"
+    assert main(["fit", "--train", str(folder / f"{TARGET}_TRAIN.tsv"), "--zoo", str(zoo_dir), "--out", str(out),
+                 "--epochs", "2", "--ensemble", "3", "--quiet", "--threads", "2"]) == 0
+    model = load_model(out)
+    assert model.network.config["name"] == "ensemble" and len(model.metadata["sources"]) == 3
+    assert [m["source"] for m in model.metadata["members"]] == model.metadata["sources"]
+    assert model.metadata["recipe"]["name"] == "practical"
+    ds = load_dataset(TARGET)
+    capsys.readouterr()
+    assert main(["evaluate", str(out), TARGET, "--archive", str(MINI_ARCHIVE)]) == 0
+    assert f"accuracy {evaluate(model, ds)['accuracy']:.4f}" in capsys.readouterr().out
+
+
+def test_recommend_ranks_a_zoo_for_a_file(zoo_dir, capsys):
+    from tstransfer.cli import main
+
+    folder = MINI_ARCHIVE / TARGET
+    assert main(["recommend", str(folder / f"{TARGET}_TRAIN.tsv"), "--zoo", str(zoo_dir), "--quiet"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in printed[1:]] == list(recommend(load_dataset(TARGET), zoo_dir).source)
+    assert main(["recommend", str(folder / f"{TARGET}_TRAIN.tsv"), "--quiet", "--top", "3"]) == 0  # the shipped zoo
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+def test_validate_ranks_on_repeated_splits_and_says_when_it_cannot_separate(zoo_dir):
+    from tstransfer.selection import rank_by_validation
+
+    target = load_dataset(TARGET)
+    table = rank_by_validation(Zoo(zoo_dir), target, list(ZOO_DATASETS), TrainConfig(epochs=1, threads=2), 1)
+    assert list(table.columns) == ["rank", "source", "val_loss", "val_loss_std", "val_acc"]
+    assert (table.val_loss_std >= 0).all() and table.val_loss.is_monotonic_increasing
+    close = table.val_loss.iloc[1] - table.val_loss.iloc[0] < table.val_loss_std.iloc[:2].max()
+    assert ("note" in table.attrs) == close

@@ -156,7 +156,7 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     """training.evaluate (a dataset's split) / training.evaluate_file (a labelled file)"""
     from .data import is_path
-    from .guardrails import accuracy_note
+    from .guardrails import at_or_below_majority
     from .models import load_model
     from .training import evaluate, evaluate_file
 
@@ -168,8 +168,10 @@ def cmd_evaluate(args) -> None:
     if args.format != "table":
         _print_records([scores], args.format)
         return
-    print(f"{scores['dataset']} ({scores['split']}, n={scores['n']}): loss {scores['loss']:.4f}, "
-          f"{accuracy_note(scores['accuracy'], scores['majority'], 'accuracy')}")
+    print(f"{scores['dataset']} ({scores['split']}, n={scores['n']}): accuracy {scores['accuracy']:.4f}, loss "
+          f"{scores['loss']:.4f}, majority class {scores['majority']:.4f}")
+    if at_or_below_majority(scores["accuracy"], scores["majority"]):
+        print("WARNING: not above always answering the majority class; the model has collapsed")
 
 
 def cmd_predict(args) -> None:
@@ -471,7 +473,7 @@ def cmd_zoo_build(args) -> None:
         return
     _print_deviations(config)
     built = build_zoo(args.archive, args.datasets, args.out, config, workers=args.workers, storage=args.storage,
-                      name=args.name, version=args.version, progress=not args.quiet)
+                      name=args.name, version=args.version, progress=not args.quiet, replace=args.replace)
     print(f"zoo {args.out}: {len(built.built)} models built now, {len(built.kept)} kept from before, "
           f"{len(built.failed)} failed ({built.seconds:.0f}s); manifest {built.manifest}")
     if built.failed:
@@ -823,6 +825,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the zoo's name (default: the folder name)")
     p.add_argument("--version", default="1", help="the zoo's version")
     p.add_argument("--workers", type=int, default=1, help="parallel pre-trainings")
+    p.add_argument("--replace", action="store_true", help="rebuild these datasets with this --recipe although the "
+                   "zoo's recipe is another (recorded per model in the manifest)")
     p.add_argument("--dry-run", action="store_true", help="print the runs with their estimated cost and exit")
     p = command("verify", cmd_zoo_verify, "check every file of a zoo against its sha256 and manifest", under=zoo_sub)
     p.add_argument("zoo", help="zoo folder with a zoo.json")

@@ -285,11 +285,9 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
     try:
         # fusing changes float rounding, so a study keeps one --fuse for results equal after a resume
         recorded = store.settings()
+        store.check_settings({"epochs": config.epochs, "fuse": fuse})  # epochs: said in the words of the setting
         if "recipe" in recorded:  # any shape a study recorded (older ones: a flat field dict without epochs)
-            config.check_same({**recorded["recipe"], **({} if "fields" in recorded["recipe"] else
-                                                        {"epochs": recorded.get("epochs", config.epochs)})},
-                              f"--study {study}")
-        store.check_settings({"epochs": config.epochs, "fuse": fuse})
+            config.check_same(recorded["recipe"], f"--study {study}", ignore=("seed", "epochs"))
         store.record_once({"recipe": config.study_record(),
                            "seed": runs[0].seed if runs else config.seed})  # its runs keep the plain layout
         paths = StudyPaths(study, primary_seed=store.settings()["seed"])

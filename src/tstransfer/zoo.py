@@ -27,6 +27,7 @@ import pandas as pd
 from .errors import TSTransferError
 from .files import atomic_path, atomic_write_text, check_format_version, safe_name, sha256_file
 from .models import FORMAT, TrainedModel, load_model
+from .recipe import TrainConfig
 from .study import StudyPaths, plan_runs
 
 SHIPPED_ZOO = Path(__file__).parent / "pretrained_zoo"
@@ -254,9 +255,13 @@ def export_model(root: Path, trained: Path, name: str, archive: Path, storage: s
 
 def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config, workers: int = 1,
               storage: str = "float16", name: str | None = None, version: str = "1",
-              progress: bool = True) -> BuildSummary:
+              progress: bool = True, replace: bool = False) -> BuildSummary:
     """Pre-train each dataset with `config`, export it with its prototypes, keep the manifest current after
-    every model. Resumable: finished models are kept; an interrupted build continues from its store."""
+    every model. Resumable: finished models are kept; an interrupted build continues from its store.
+
+    A zoo has one recipe. `replace` rebuilds the named datasets with another one (e.g. the practical recipe for
+    a model the paper's recipe leaves near chance): their entries record that recipe, and the build keeps its
+    state in a folder of its own (build-<recipe>-<hash>)."""
     from .data import find_dataset
     from .grid import run_grid
 
@@ -267,9 +272,16 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
     if not names:
         raise TSTransferError("zoo build: give the datasets to pre-train (--datasets)")
     root.mkdir(parents=True, exist_ok=True)
+    own_recipe = True
     if (root / MANIFEST).is_file():
         manifest = read_manifest(root)
-        config.check_same(manifest.get("recipe") or {}, f"--out {root}", ignore=())
+        try:
+            config.check_same(manifest.get("recipe") or {}, f"--out {root}", ignore=())
+        except TSTransferError as err:
+            if not replace:
+                raise TSTransferError(f"{err}; or give --replace to rebuild these datasets with this recipe, "
+                                      "recorded per model") from None
+            own_recipe = False
         if manifest.get("storage") != storage:
             raise TSTransferError(f"--out {root}: this zoo was built with storage {manifest.get('storage')}, not "
                                   f"{storage}; build into another folder")
@@ -277,9 +289,22 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
         manifest = new_manifest(name or root.resolve().name, version, config, storage, given_archive)
         write_manifest(root, manifest)
 
+    record = recipe_record(config)
+
     def done(name: str) -> bool:
         entry = manifest["models"].get(name)
-        return bool(entry) and (root / entry["file"]).is_file() and (root / entry["prototypes"]).is_file()
+        if not entry or not ((root / entry["file"]).is_file() and (root / entry["prototypes"]).is_file()):
+            return False
+        return not replace or config.same_recipe(TrainConfig.from_record(entry.get("recipe") or manifest["recipe"]),
+                                                 ignore=())
+
+    def export(name: str) -> None:
+        entry = export_model(root, build.pretrained(name), name, archive, storage)
+        if not own_recipe:
+            entry["recipe"] = record
+        manifest["models"][name] = entry
+        write_manifest(root, manifest)  # after every model: an interrupted build loses nothing finished
+        built.append(name)
 
     kept = [n for n in names if done(n)]
     todo = [n for n in names if n not in kept]
@@ -290,22 +315,23 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
         if result["status"] != "done":
             failed[spec.target] = result.get("error", "failed")
             return
-        manifest["models"][spec.target] = export_model(root, build.pretrained(spec.target), spec.target, archive,
-                                                       storage)
-        write_manifest(root, manifest)  # after every model: an interrupted build loses nothing finished
-        built.append(spec.target)
+        export(spec.target)
 
-    build = StudyPaths(root / "build", primary_seed=config.seed)
+    import hashlib
+
+    suffix = "" if own_recipe else \
+        f"-{config.recipe_name}-{hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:8]}"
+    build = StudyPaths(root / f"build{suffix}", primary_seed=config.seed)
+    before = list(manifest["models"])
     if todo:
         run_grid(archive, build.root, plan_runs(todo, transfers=False, seeds=[config.seed]), config,
                  workers=workers, progress=progress, retry_failed=True, on_result=on_result)
         # runs finished by an earlier, interrupted build of this folder: export what is missing
         for n in todo:
             if n not in built and n not in failed and build.pretrained(n).is_file():
-                manifest["models"][n] = export_model(root, build.pretrained(n), n, archive, storage)
-                write_manifest(root, manifest)
-                built.append(n)
-    order = {n: i for i, n in enumerate(names)}
+                export(n)
+    # models already there keep their place; new ones follow in the order of --datasets
+    order = {n: i for i, n in enumerate(before + [n for n in names if n not in before])}
     manifest["models"] = dict(sorted(manifest["models"].items(), key=lambda kv: order.get(kv[0], len(order))))
     path = write_manifest(root, manifest)
     return BuildSummary(names, built, kept, failed, time.perf_counter() - started, path)
