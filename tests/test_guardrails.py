@@ -57,7 +57,8 @@ def test_fit_warns_when_the_label_column_looks_wrong(tmp_path, capsys):
 
 
 def test_predict_warns_about_another_length(tmp_path, capsys, toy_archive):
-    assert main(["train", "Toy", "--archive", str(toy_archive), "--epochs", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["train", "Toy", "--archive", str(toy_archive), "--epochs", "1", "--out", str(tmp_path),
+                 "--quiet"]) == 0
     folder = write_ucr2018(tmp_path, "Longer", toy_rows(3, 90, labels=(1, 2)))
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "Toy.safetensors"), str(folder / "Longer_TRAIN.tsv"), "--labels",
