@@ -362,3 +362,29 @@ def test_validate_ranks_on_repeated_splits_and_says_when_it_cannot_separate(zoo_
     assert (table.val_loss_std >= 0).all() and table.val_loss.is_monotonic_increasing
     close = table.val_loss.iloc[1] - table.val_loss.iloc[0] < table.val_loss_std.iloc[:2].max()
     assert ("note" in table.attrs) == close
+
+
+def test_zoo_build_replace_rebuilds_a_model_with_another_recipe_recorded_per_model(built_zoo, tmp_path, capsys):
+    import json
+    import shutil
+
+    from tstransfer.cli import main
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(built_zoo, zoo)
+    args = ["zoo", "build", "--archive", str(MINI_ARCHIVE), "--datasets", "ECG200", "--out", str(zoo), "--epochs", "2",
+            "--threads", "1", "--recipe", "practical", "--quiet"]
+    assert main(args) == 2
+    assert "give --replace to rebuild these datasets with this recipe" in capsys.readouterr().err
+    before = json.loads((zoo / "zoo.json").read_text())
+    assert main([*args, "--replace"]) == 0
+    after = json.loads((zoo / "zoo.json").read_text())
+    assert list(after["models"]) == list(before["models"])  # the models keep their place
+    assert after["models"]["ECG200"]["recipe"]["name"] == "practical" and "recipe" not in after["models"]["GunPoint"]
+    assert after["recipe"] == before["recipe"] and after["models"]["GunPoint"] == before["models"]["GunPoint"]
+    assert main(["zoo", "verify", str(zoo)]) == 0
+    capsys.readouterr()
+    assert main(["zoo", "list", "--zoo", str(zoo)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert " practical " in rows["ECG200"] and " paper " in rows["GunPoint"]
+    assert main([*args, "--replace"]) == 0 and "0 models built now, 1 kept" in capsys.readouterr().out
