@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 git clone --quiet "$repo" "$work/tstransfer"
 cd "$work/tstransfer"
 install="$(sed -n '/<!-- install:begin -->/,/<!-- install:end -->/p' README.md | sed '/^<!--/d;/^```/d' |
-           sed 's|^pip install torch==2.13.0 .*|pip install --quiet torch==2.13.0|; s|^pip install "|pip install --quiet "|')"
+           sed 's|^pip install .*torch==2.13.0 .*|pip install --quiet torch==2.13.0|; s|^pip install \.|pip install --quiet .|')"
 tutorial="$(sed -n '/^## Tutorial: train/,/^```$/p' README.md | grep '^tstransfer ' | head -3 |
             sed 's/--epochs 2000/--epochs 3/; s/ *#.*$//')"
 echo "$install"; echo "$tutorial"

@@ -233,6 +233,8 @@ def test_9_a_study_remembers_its_scope_and_a_dry_run_prices_it(tmp_path, toy_gri
     import pandas as pd
 
     assert list(pd.read_csv(study / "similarity" / "distances.csv", index_col=0).index) == ["Alpha", "Beta"]
+    printed = capsys.readouterr().out
+    assert "K_1..K_1: Beta" in printed and "K_1..K_3" not in printed  # as many neighbours as there are
 
 
 def test_10_a_finished_run_whose_model_was_deleted_runs_again(tmp_path, toy_grid_archive, capsys):

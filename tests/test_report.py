@@ -155,7 +155,8 @@ def test_two_seed_study_report_in_chromium(tmp_path, capsys):
     assert 'id="few-targets"' in dom and "Only 3 targets" in dom
     assert "2 seeds" in dom and "within 0.5 accuracy points" in dom
     assert "made by tstransfer" in dom and "--tie-band 0.5" in dom  # the footer names the command
-    assert "<td>recipe: lr</td>" in dom  # settings as rows
+    assert "<td>recipe: name</td><td>paper</td>" in dom and "<td>recipe: fields: lr</td>" in dom  # settings as rows
+    assert "<td>seeds</td><td>0; 1</td>" in dom and "<td>seed</td>" not in dom  # a 2-seed study says both
     for name in ("accuracy_matrix.csv", "accuracy_std.csv", "no_transfer.csv", "no_transfer_per_seed.csv"):
         assert (out / name).is_file() and f'href="{name}"' in dom
     assert (out / "figures" / "variation_heatmap.svg").read_text().lstrip().startswith("<?xml")

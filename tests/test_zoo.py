@@ -257,6 +257,13 @@ def test_the_shipped_zoo_verifies_and_is_the_default(capsys):
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"zoo {manifest['name']} {manifest['version']}: {len(manifest['models'])} models")
+    from tstransfer.zoo import quality
+
+    for line in out.splitlines()[2:]:  # short rows: the file relative to the zoo, a quality flag
+        name = line.split()[0]
+        entry = manifest["models"][name]
+        assert len(line) < 130 and f"models/{name}.safetensors" in line and str(SHIPPED_ZOO) not in line
+        assert f" {quality(entry['test_acc'], len(entry['classes']))} " in line
     assert sorted(Zoo().entries) == sorted(manifest["models"])
 
 

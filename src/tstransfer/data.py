@@ -221,6 +221,9 @@ def read_ts(path: Path) -> Split:
         X, y = load_from_ts_file(str(path))
     except Exception as err:  # aeon raises IOError/ValueError/TypeError for malformed files
         raise TSTransferError(f"{path}: not a readable .ts file ({err})") from None
+    if not len(X) or any(np.size(x) == 0 for x in X):
+        raise TSTransferError(f"{path}: a .ts file whose series hold no values (are its header fields and @data "
+                              "there?)")
     series = [np.asarray(x, dtype=np.float64).reshape(np.shape(x)[0], -1) for x in X]
     for i, x in enumerate(series):
         if np.isinf(x).any():
@@ -260,8 +263,14 @@ def _clean_series(x: np.ndarray, where: str) -> np.ndarray:
         if not ok.any():
             raise TSTransferError(f"{where}: channel {c} is all missing (NaN)")
         out[c] = np.interp(t, t[ok], row[ok]) if not ok.all() else row
-    mean = out.mean(axis=1, keepdims=True)
-    std = out.std(axis=1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled just below
+        mean = out.mean(axis=1, keepdims=True)
+        std = out.std(axis=1, keepdims=True)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        # values near the float64 limit (1e200) overflow the square in the std: z-normalisation does not depend
+        # on the scale, so divide by the largest magnitude first (only here: usual data keep their exact bits)
+        out = out / np.abs(out).max(axis=1, keepdims=True)
+        mean, std = out.mean(axis=1, keepdims=True), out.std(axis=1, keepdims=True)
     std[std == 0] = 1.0
     return (out - mean) / std
 
@@ -273,6 +282,9 @@ def preprocess(split: Split) -> tuple[np.ndarray, np.ndarray]:
         raise TSTransferError(f"{split.path}: series have different numbers of channels {sorted(channels)}")
     cleaned = [_clean_series(s, f"{split.path}, series {i + 1}") for i, s in enumerate(split.series)]
     lengths = np.array([c.shape[1] for c in cleaned], dtype=np.int64)
+    if lengths.max() < 2:
+        raise TSTransferError(f"{split.path}: every series has a single value; a time series needs at least 2 "
+                              "(is the file transposed, one series per column?)")
     X = np.zeros((len(cleaned), channels.pop(), int(lengths.max())), dtype=np.float32)
     for i, c in enumerate(cleaned):
         X[i, :, : c.shape[1]] = c

@@ -125,10 +125,23 @@ def check_writable_file(path: str | Path, what: str, force: bool = True) -> Path
     return path
 
 
+def parse_json(text, where, what: str = "JSON"):
+    """JSON from a file tstransfer reads (untrusted): malformed or absurdly nested text (Python's parser
+    recurses) is one TSTransferError naming the file, never a traceback."""
+    import json
+
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise TSTransferError(f"{where}: {what} nested too deeply to be a tstransfer file") from None
+    except (ValueError, TypeError) as err:
+        raise TSTransferError(f"{where}: not valid {what} ({str(err)[:120]})") from None
+
+
 def check_format_version(version, newest: int, path, what: str) -> int:
-    """A file's format_version: an integer this version of tstransfer can read (not a newer one)."""
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise TSTransferError(f"{path}: format_version must be an integer, not {version!r}")
+    """A file's format_version: an integer from 1 to the newest this version of tstransfer can read."""
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TSTransferError(f"{path}: format_version must be an integer of at least 1, not {str(version)[:40]}")
     if version > newest:
         raise TSTransferError(f"{path}: written by a newer tstransfer ({what} {version})")
     return version

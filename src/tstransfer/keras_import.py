@@ -18,7 +18,6 @@ encoding), so the classes come from `--dataset` (sorted training labels) or `--c
 from __future__ import annotations
 
 import io
-import json
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import torch
 
 from .data import PREPROCESSING
 from .errors import TSTransferError
+from .files import parse_json
 from .models import BN_EPS, MAX_LAYER_WIDTH, TrainedModel, create_model
 
 WHOLE_MODEL_NAMES = ("best_model.hdf5", "best_model.h5")
@@ -153,27 +153,25 @@ def read_config(source: KerasSource) -> tuple[dict, dict]:
     if path.suffix == ".keras":
         try:
             with zipfile.ZipFile(path) as archive:
-                config = json.loads(_read_member(archive, "config.json", MAX_JSON_BYTES, path))
-                meta = (json.loads(_read_member(archive, "metadata.json", MAX_JSON_BYTES, path))
+                config = parse_json(_read_member(archive, "config.json", MAX_JSON_BYTES, path), path)
+                meta = (parse_json(_read_member(archive, "metadata.json", MAX_JSON_BYTES, path), path)
                         if "metadata.json" in archive.namelist() else {})
         except (zipfile.BadZipFile, KeyError, ValueError) as err:
             raise TSTransferError(f"{path}: not a readable .keras archive ({err})") from None
         return config, {"keras_version": meta.get("keras_version"), "backend": None}
     if _is_json(path):
         try:
-            config = json.loads(path.read_text())
+            text = path.read_text()
         except (ValueError, UnicodeDecodeError) as err:
             raise TSTransferError(f"{path}: not a Keras architecture JSON ({err})") from None
+        config = parse_json(text, path, "Keras architecture JSON")
         return config, {"keras_version": config.get("keras_version"), "backend": config.get("backend")}
     with _open_h5(path) as f:
         text = _attribute(f, "model_config")
         if text is None:
             raise TSTransferError(f"{path}: an HDF5 file without a model architecture (no model_config); a "
                                   f"weights-only file needs its {ARCHITECTURE_NAME}")
-        try:
-            config = json.loads(text)
-        except ValueError as err:
-            raise TSTransferError(f"{path}: its model_config is not JSON ({err})") from None
+        config = parse_json(text, path, "Keras model_config JSON")
         return config, {"keras_version": _attribute(f, "keras_version"), "backend": _attribute(f, "backend")}
 
 

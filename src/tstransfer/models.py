@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import TSTransferError
-from .files import atomic_path, check_format_version
+from .files import atomic_path, check_format_version, parse_json
 
 FORMAT = "tstransfer-model"
 FORMAT_VERSION = 1
@@ -335,10 +335,7 @@ MAX_LAYER_WIDTH = 4096  # far above any FCN; a header asking for more is not a m
 
 def _check_header(text: str, path: Path) -> dict:
     """The JSON header of a model file, every field checked for type and range."""
-    try:
-        header = json.loads(text)
-    except ValueError as err:
-        raise TSTransferError(f"{path}: corrupt tstransfer model header ({err})") from None
+    header = parse_json(text, path, "tstransfer model header")
     if not isinstance(header, dict):
         raise TSTransferError(f"{path}: corrupt tstransfer model header (not an object)")
     check_format_version(header.get("format_version"), FORMAT_VERSION, path, "format")

@@ -40,11 +40,27 @@ def dtw(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(dtw_distance(np.atleast_2d(x), np.atleast_2d(y))))
 
 
+# DTW and DBA hold a length x length cost matrix: longer series are averaged down to this many points first
+# (piecewise aggregate approximation), bounding it to 72 MB. Every dataset of the UCR archive is shorter (its
+# longest, HandOutlines, has 2709 points), so Algorithm 1's results on it are exactly those without a bound.
+MAX_SIMILARITY_LENGTH = 3000
+
+
+def paa(x: np.ndarray, length: int = MAX_SIMILARITY_LENGTH) -> np.ndarray:
+    """x (channels, n) averaged over `length` near-equal segments when n is longer; unchanged otherwise."""
+    n = x.shape[-1]
+    if n <= length:
+        return x
+    starts = np.linspace(0, n, length + 1).astype(np.int64)[:-1]
+    return np.add.reduceat(x, starts, axis=-1) / np.diff(np.append(starts, n))
+
+
 def _trimmed(dataset: Dataset, y: int) -> list[np.ndarray]:
-    """The training series of class y, each (channels, own length), float64."""
+    """The training series of class y, each (channels, own length; at most MAX_SIMILARITY_LENGTH), float64."""
     idx = np.flatnonzero(dataset.y_train == y)
     # C-contiguous float64 always: numba compiles one specialisation per array layout and dtype
-    return [np.ascontiguousarray(dataset.X_train[i, :, : dataset.len_train[i]], dtype=np.float64) for i in idx]
+    return [np.ascontiguousarray(paa(dataset.X_train[i, :, : dataset.len_train[i]].astype(np.float64)))
+            for i in idx]
 
 
 def medoid_index(series: list[np.ndarray]) -> int:
@@ -95,7 +111,11 @@ def class_prototypes(dataset: Dataset, iterations: int = DBA_ITERATIONS, progres
     """One DBA prototype per class of the training split, in class order."""
     classes = tqdm(range(dataset.n_classes), desc="similarity: DBA prototype of each class", unit="class",
                    disable=not progress or dataset.n_classes < 2, leave=False, dynamic_ncols=True)
-    return [dba(_trimmed(dataset, y), iterations) for y in classes]
+    try:
+        return [dba(_trimmed(dataset, y), iterations) for y in classes]
+    except MemoryError:
+        raise TSTransferError(f"{dataset.name}: not enough memory for the DBA prototypes of {len(dataset.y_train)} "
+                              f"series of length {dataset.X_train.shape[-1]}", exit_code=1) from None
 
 
 def dataset_distance(a: list[np.ndarray], b: list[np.ndarray]) -> float:

@@ -68,7 +68,7 @@ class Store:
         for r in self.db.execute("SELECT key, value FROM settings"):
             try:
                 settings[r["key"]] = json.loads(r["value"])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RecursionError):
                 raise TSTransferError(f"{self.path}: setting {str(r['key'])[:80]!r} is not JSON; the store was "
                                       "edited or damaged") from None
         return settings

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import TSTransferError
-from .files import atomic_path, atomic_write_text, check_format_version, safe_name, sha256_file
+from .files import atomic_path, atomic_write_text, check_format_version, parse_json, safe_name, sha256_file
 from .models import FORMAT, TrainedModel, load_model
 from .recipe import TrainConfig
 from .study import StudyPaths, plan_runs
@@ -53,9 +53,10 @@ def read_manifest(root: str | Path) -> dict:
     """A zoo's manifest, checked: its format, and every file it names inside the zoo folder."""
     path = Path(root) / MANIFEST
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
         raise TSTransferError(f"{path}: not a readable zoo manifest ({err})") from None
+    manifest = parse_json(text, path, "zoo manifest JSON")
     if not isinstance(manifest, dict) or manifest.get("format") != ZOO_FORMAT:
         raise TSTransferError(f"{path}: not a tstransfer zoo manifest (format is not {ZOO_FORMAT!r})")
     check_format_version(manifest.get("format_version"), ZOO_FORMAT_VERSION, path, "zoo format")
@@ -122,11 +123,11 @@ class Zoo:
         for path in sorted(self.models_dir.glob("*.safetensors")):
             try:
                 with safe_open(str(path), framework="pt") as f:
-                    header = json.loads((f.metadata() or {})[FORMAT])
+                    header = parse_json((f.metadata() or {})[FORMAT], path)
                 meta = header.get("metadata", {})
                 name = safe_name(meta.get("dataset", path.stem), f"{path}: dataset")
                 classes = len(header["classes"])
-            except (SafetensorError, OSError, KeyError, ValueError, TypeError, AttributeError):
+            except (SafetensorError, OSError, KeyError, ValueError, TypeError, AttributeError, TSTransferError):
                 continue  # not a tstransfer model: not part of the zoo
             proto = self.prototypes_dir / f"{name}.npz"
             entries.append(ZooEntry(name, path, classes, meta.get("length"), meta.get("n_train"),
