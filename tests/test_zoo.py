@@ -166,7 +166,7 @@ class _Server:
     """A real HTTP server on 127.0.0.1 serving a folder; `cut` makes the first GET of a path ending with it
     send half of the file and drop the connection."""
 
-    def __init__(self, folder, cut: str | None = None):
+    def __init__(self, folder, cut: str | None = None, slow: str | None = None):
         import functools
         import threading
         from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -178,6 +178,21 @@ class _Server:
                 pass
 
             def do_GET(self):
+                if server.slow and self.path.endswith(server.slow):  # 2 bytes a second, 40 at most: stops by itself
+                    import time
+
+                    body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    try:
+                        for i in range(min(40, len(body))):
+                            self.wfile.write(body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.5)
+                    except OSError:  # the client gave up: what the test expects
+                        pass
+                    return
                 if server.cut and self.path.endswith(server.cut):
                     server.cut = None
                     body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
@@ -190,7 +205,7 @@ class _Server:
                     return
                 super().do_GET()
 
-        self.cut = cut
+        self.cut, self.slow = cut, slow
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -395,3 +410,104 @@ def test_zoo_build_replace_rebuilds_a_model_with_another_recipe_recorded_per_mod
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
     assert " practical " in rows["ECG200"] and " paper " in rows["GunPoint"]
     assert main([*args, "--replace"]) == 0 and "0 models built now, 1 kept" in capsys.readouterr().out
+
+
+def _zoo_copy(built_zoo, tmp_path, edit) -> Path:
+    """A copy of the built zoo whose manifest `edit(manifest)` changed."""
+    import json
+    import shutil
+
+    copy = tmp_path / "source"
+    shutil.copytree(built_zoo, copy)
+    manifest = json.loads((copy / "zoo.json").read_text())
+    edit(manifest)
+    (copy / "zoo.json").write_text(json.dumps(manifest))
+    return copy
+
+
+def _folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def test_zoo_pull_refuses_announcements_it_cannot_hold(built_zoo, tmp_path, capsys):
+    import time
+
+    from tstransfer.cli import main
+
+    def huge(manifest):
+        manifest["models"]["GunPoint"]["bytes"] = 10 * 10**12  # 10 TB
+
+    source = _zoo_copy(built_zoo, tmp_path, huge)
+    started = time.monotonic()
+    with _Server(source) as server:
+        assert main(["zoo", "pull", server.url, "--to", str(tmp_path / "big"), "--quiet"]) == 2
+    assert time.monotonic() - started < 10
+    assert "10000000000000 bytes for models/GunPoint.safetensors, more than the 64 MB" in capsys.readouterr().err
+    assert _folder_bytes(tmp_path / "big.partial") + _folder_bytes(tmp_path / "big") < 10 << 20
+    assert not (tmp_path / "big.partial").exists()  # a refused manifest leaves nothing behind
+
+    def crowded(manifest):
+        entry = manifest["models"]["GunPoint"]
+        for i in range(2001):
+            name = f"D{i}"
+            manifest["models"][name] = {**entry, "file": f"models/{name}.safetensors",
+                                        "prototypes": f"prototypes/{name}.npz"}
+
+    source = _zoo_copy(built_zoo, tmp_path / "c", crowded)
+    assert main(["zoo", "pull", str(source), "--to", str(tmp_path / "crowded"), "--quiet"]) == 2
+    assert "lists 2003 models, more than the 2000 a zoo may hold" in capsys.readouterr().err
+    assert not (tmp_path / "crowded.partial").exists()
+
+
+def test_zoo_pull_from_a_server_sending_a_byte_at_a_time_ends_by_itself(built_zoo, tmp_path, capsys):
+    import time
+
+    from tstransfer.cli import main
+
+    started = time.monotonic()
+    with _Server(built_zoo, slow="zoo.json") as server:
+        assert main(["zoo", "pull", server.url, "--to", str(tmp_path / "slow"), "--quiet", "--timeout", "2"]) == 1
+    assert time.monotonic() - started < 15
+    assert "bytes/s, below the 8 KB/s a pull needs once --timeout 2s have passed" in capsys.readouterr().err
+
+
+def test_zoo_pull_checks_model_headers_against_the_manifest(built_zoo, tmp_path, capsys):
+    """A model file swapped for another dataset's, with its own sha256 in the manifest: every sha256 matches,
+    the headers do not."""
+    import shutil
+
+    from tstransfer.cli import main
+    from tstransfer.files import sha256_file
+
+    source = _zoo_copy(built_zoo, tmp_path, lambda manifest: None)
+    shutil.copyfile(source / "models" / "ECG200.safetensors", source / "models" / "GunPoint.safetensors")
+
+    def lie(manifest):
+        gun = manifest["models"]["GunPoint"]
+        gun["sha256"] = sha256_file(source / "models" / "GunPoint.safetensors")
+        gun["bytes"] = (source / "models" / "GunPoint.safetensors").stat().st_size
+
+    import json
+
+    manifest = json.loads((source / "zoo.json").read_text())
+    lie(manifest)
+    (source / "zoo.json").write_text(json.dumps(manifest))
+    assert main(["zoo", "pull", str(source), "--to", str(tmp_path / "lied"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "GunPoint.safetensors: its header (dataset 'ECG200'" in err and "nothing installed" in err
+    assert not (tmp_path / "lied").exists() and not (tmp_path / "lied.partial").exists()
+
+
+def test_zoo_pull_destinations_said_in_one_line(built_zoo, tmp_path, capsys):
+    from tstransfer.cli import main
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert main(["zoo", "pull", str(built_zoo), "--to", str(tmp_path / "link"), "--quiet"]) == 2
+    assert "--to " in (err := capsys.readouterr().err) and "a symbolic link" in err
+    (tmp_path / "z.partial").write_text("not a folder")
+    assert main(["zoo", "pull", str(built_zoo), "--to", str(tmp_path / "z"), "--quiet"]) == 2
+    assert "z.partial (where a pull stages its files) exists and is not a folder" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x")
+    assert main(["zoo", "pull", str(built_zoo), "--to", str(tmp_path / "a-file" / "z"), "--quiet"]) == 2
+    assert "Traceback" not in capsys.readouterr().err

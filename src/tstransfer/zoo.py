@@ -25,7 +25,15 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import TSTransferError
-from .files import atomic_path, atomic_write_text, check_format_version, parse_json, safe_name, sha256_file
+from .files import (
+    atomic_path,
+    atomic_write_text,
+    check_format_version,
+    check_writable_dir,
+    parse_json,
+    safe_name,
+    sha256_file,
+)
 from .models import FORMAT, TrainedModel, load_model
 from .recipe import TrainConfig
 from .study import StudyPaths, plan_runs
@@ -371,6 +379,11 @@ def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
 
 
 MAX_MANIFEST_BYTES = 16 << 20  # a manifest of thousands of models is a few MB; more is not a manifest
+# A zoo file is one FCN (0.5-1 MB; 16 MB for the widest input a model header allows) or one dataset's class
+# prototypes (a few MB for the longest UCR series): 64 MB is far above both and caps what a manifest can ask for.
+MAX_ZOO_FILE_BYTES = 64 << 20
+MAX_ZOO_MODELS = 2000  # the UCR and UEA archives together hold 158 datasets
+MIN_THROUGHPUT = 8 << 10  # bytes/s a transfer must average once --timeout seconds have passed
 
 
 def _fetch(url: str, dest: Path, timeout: float, bar=None, max_bytes: int | None = None) -> None:
@@ -390,9 +403,16 @@ def _fetch(url: str, dest: Path, timeout: float, bar=None, max_bytes: int | None
             written = offset if resumed else 0
             announced = response.headers.get("Content-Length")
             expected = written + int(announced) if announced and announced.isdigit() else None
+            started, got = time.monotonic(), 0
             with open(dest, "ab" if resumed else "wb") as f:
-                while block := response.read(1 << 16):
+                while block := response.read1(1 << 16):  # whatever has arrived: a slow server cannot stall a read
                     written += len(block)
+                    got += len(block)
+                    elapsed = time.monotonic() - started
+                    if elapsed > timeout and got < MIN_THROUGHPUT * elapsed:
+                        raise TSTransferError(f"{url}: the server sends {got / elapsed:.0f} bytes/s, below the "
+                                              f"{MIN_THROUGHPUT >> 10} KB/s a pull needs once --timeout {timeout:g}s "
+                                              "have passed; run the same command again to continue", exit_code=1)
                     if max_bytes is not None and written > max_bytes:
                         f.close()
                         dest.unlink()
@@ -434,30 +454,23 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     from tqdm.auto import tqdm
 
     to = Path(to)
+    if to.is_symlink():
+        raise TSTransferError(f"--to {to}: a symbolic link; give the real path of a new folder")
     if to.exists() and (not to.is_dir() or any(to.iterdir())):
         raise TSTransferError(f"--to {to}: exists and is not empty; pull into a new folder")
     staging = to.with_name(to.name + ".partial")
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        raise TSTransferError(f"--to {to}: {staging} (where a pull stages its files) exists and is not a folder; "
+                              "remove it")
+    check_writable_dir(to.parent if str(to.parent) else Path("."), "--to")
     fresh = not staging.exists()
     staging.mkdir(parents=True, exist_ok=True)
-    manifest_tmp = staging / f".{MANIFEST}.download"
-    manifest_tmp.unlink(missing_ok=True)
     try:
-        _get(source, MANIFEST, manifest_tmp, timeout, max_bytes=MAX_MANIFEST_BYTES)
+        files, manifest_text = _pull_manifest(source, staging, timeout)
     except TSTransferError:
-        if fresh:  # nothing fetched yet: leave no empty staging folder behind
+        if fresh:  # nothing fetched yet: leave no staging folder behind
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    os.replace(manifest_tmp, staging / f".{MANIFEST}.pending")
-    manifest_text = (staging / f".{MANIFEST}.pending").read_text()
-    shutil.copyfile(staging / f".{MANIFEST}.pending", staging / MANIFEST)
-    manifest = read_manifest(staging)  # checks every named path stays inside the zoo
-    (staging / MANIFEST).unlink()
-    files = [(e[key], e[digest], e.get(f"{'prototypes_' if key == 'prototypes' else ''}bytes"))
-             for e in manifest["models"].values() for key, digest in (("file", "sha256"),
-                                                                         ("prototypes", "prototypes_sha256"))]
-    for relative, _, size in files:
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise TSTransferError(f"{source}: the manifest gives no valid size (bytes) for {relative}")
     total = sum(size for _, _, size in files)
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="zoo pull", disable=not progress, dynamic_ncols=True)
     try:
@@ -482,7 +495,47 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     with atomic_path(staging / MANIFEST) as tmp:
         tmp.write_text(manifest_text)
     (staging / f".{MANIFEST}.pending").unlink()
+    _, problems = verify_zoo(staging)  # the headers too: a file can match the sha256 of a lying manifest
+    if problems:
+        shutil.rmtree(staging, ignore_errors=True)
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise TSTransferError(f"{source}: {problems[0]}{more}; refused, nothing installed", exit_code=1)
     if to.exists():
         to.rmdir()
     os.replace(staging, to)
     return to
+
+
+def _pull_manifest(source: str, staging: Path, timeout: float) -> tuple[list[tuple[str, str, int]], str]:
+    """Fetch and check a zoo's manifest into `staging`: its format, its paths, and every size it announces (each
+    file at most MAX_ZOO_FILE_BYTES, at most MAX_ZOO_MODELS models, the whole within the free disk space).
+    Returns the files to fetch (path, sha256, bytes) and the manifest's text."""
+    manifest_tmp = staging / f".{MANIFEST}.download"
+    manifest_tmp.unlink(missing_ok=True)
+    _get(source, MANIFEST, manifest_tmp, timeout, max_bytes=MAX_MANIFEST_BYTES)
+    os.replace(manifest_tmp, staging / f".{MANIFEST}.pending")
+    manifest_text = (staging / f".{MANIFEST}.pending").read_text()
+    shutil.copyfile(staging / f".{MANIFEST}.pending", staging / MANIFEST)
+    try:
+        manifest = read_manifest(staging)  # checks every named path stays inside the zoo
+    finally:
+        (staging / MANIFEST).unlink()
+    if len(manifest["models"]) > MAX_ZOO_MODELS:
+        raise TSTransferError(f"{source}: the manifest lists {len(manifest['models'])} models, more than the "
+                              f"{MAX_ZOO_MODELS} a zoo may hold; refused")
+    files = []
+    for entry in manifest["models"].values():
+        for key, digest, size in (("file", "sha256", "bytes"), ("prototypes", "prototypes_sha256", "prototypes_bytes")):
+            files.append((entry[key], entry[digest], entry.get(size)))
+    for relative, _, size in files:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise TSTransferError(f"{source}: the manifest gives no valid size (bytes) for {relative}")
+        if size > MAX_ZOO_FILE_BYTES:
+            raise TSTransferError(f"{source}: the manifest announces {size} bytes for {relative}, more than the "
+                                  f"{MAX_ZOO_FILE_BYTES >> 20} MB a zoo file may have; refused")
+    needed = sum(size for relative, _, size in files if not (staging / relative).is_file())
+    free = shutil.disk_usage(staging).free
+    if needed > free:
+        raise TSTransferError(f"{source}: the zoo needs {needed / 1e6:.0f} MB, {staging} has {free / 1e6:.0f} MB "
+                              "free; refused before downloading", exit_code=1)
+    return files, manifest_text
