@@ -371,3 +371,108 @@ def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "GunPoint.safetensors" in err and "the disk is full" in err and "Traceback" not in err
     assert not list((tmp_path / "out").glob("*"))
+
+
+# ----------------------------------------------------------------------------- bounded by construction (issue 21)
+
+
+def test_every_command_that_reads_a_studys_data_refuses_changed_data(tmp_path, toy_grid_archive, capsys):
+    study = tmp_path / "study"
+    assert main(["grid", "--archive", str(toy_grid_archive), "--study", str(study), "--datasets", "Alpha", "Gamma",
+                 "--epochs", "1", "--quiet"]) == 0
+    assert main(["similarity", "--study", str(study), "--jobs", "1", "--quiet"]) == 0
+    write_ucr2018(toy_grid_archive, "Alpha", toy_rows(5, 24, seed=11), toy_rows(3, 24, seed=12))
+    capsys.readouterr()
+    for command in (["similarity", "--study", str(study), "--jobs", "1", "--quiet"],
+                    ["recommend", "Alpha", "--study", str(study)],
+                    ["evaluate-selection", "--study", str(study), "--archive", str(toy_grid_archive), "--quiet"],
+                    ["report", "--study", str(study), "--out", str(tmp_path / "report"), "--quiet"]):
+        assert main(command) == 2, command
+        assert "the data of Alpha differ from those this study was run on" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()
+
+
+def test_results_and_report_only_read_a_study(tmp_path, toy_grid_archive, capsys, monkeypatch):
+    """A shared study is opened read-only: no byte of it changes. In a read-only folder SQLite cannot create its
+    WAL index (-shm), mode=ro then fails and the store is read as immutable: simulated here (the tests run as
+    root, whom file permissions do not stop)."""
+    import shutil
+    import sqlite3
+
+    study = tmp_path / "study"
+    assert main(["grid", "--archive", str(toy_grid_archive), "--study", str(study), "--datasets", "Alpha", "Gamma",
+                 "--epochs", "1", "--quiet"]) == 0
+    for leftover in study.glob("study.sqlite-*"):  # as a checkpointed, shared copy would be
+        leftover.unlink()
+    frozen = tmp_path / "frozen"
+    shutil.copytree(study, frozen)
+
+    def files():
+        return {p.relative_to(frozen): p.read_bytes() for p in frozen.rglob("*") if p.is_file()
+                and not p.name.endswith(("-shm", "-wal"))}  # SQLite's own read-side index, where it may write one
+
+    before = files()
+    real_connect, opened = sqlite3.connect, []
+
+    def connect(target, *args, **kwargs):
+        opened.append(str(target))
+        if "mode=ro" in str(target):
+            raise sqlite3.OperationalError("unable to open database file")  # what a read-only folder gives
+        return real_connect(target, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    assert main(["results", "--study", str(frozen), "--out", str(tmp_path / "results")]) == 0
+    assert main(["report", "--study", str(frozen), "--out", str(tmp_path / "report"), "--quiet"]) == 0
+    assert files() == before and (tmp_path / "report" / "index.html").is_file()
+    assert opened and all("mode=ro" in t or "immutable=1" in t for t in opened)  # never opened for writing
+    assert not list(frozen.glob("study.sqlite-*"))
+
+
+def test_a_huge_finite_value_is_normalised_not_zeroed(tmp_path):
+    from tstransfer.data import load_files
+
+    path = tmp_path / "Huge_TRAIN.tsv"
+    path.write_text("1\t1e200\t2\t3\t4\n2\t1\t2\t3\t5\n1\t1e308\t-1e308\t0\t1\n2\t1\t1\t2\t3\n")
+    X = load_files(path).X_train
+    np.testing.assert_allclose(X[0, 0], [1.7320508, -0.5773503, -0.5773503, -0.5773503], rtol=1e-6)
+    assert np.isfinite(X).all() and (np.abs(X).max(axis=-1) > 0).all()  # no series became zeros
+
+
+def test_parsers_say_nested_json_and_degenerate_series_in_one_line(tmp_path, capsys):
+    from tstransfer.errors import TSTransferError
+    from tstransfer.files import parse_json
+
+    with pytest.raises(TSTransferError, match="nested too deeply"):
+        parse_json("[" * 100_000 + "]" * 100_000, tmp_path / "m.json")
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "zoo.json").write_text('{"format": "tstransfer-zoo", "models": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert main(["zoo", "list", "--zoo", str(zoo)]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+    one = tmp_path / "one.tsv"
+    one.write_text("1\t5\n2\t6\n")
+    assert main(["train", str(one), "--epochs", "1", "--out", str(tmp_path)]) == 2
+    assert "every series has a single value" in capsys.readouterr().err
+    empty_ts = tmp_path / "empty.ts"
+    empty_ts.write_text("@problemName x\n@timeStamps false\n@univariate true\n@classLabel true 1 2\n@data\n")
+    assert main(["train", str(empty_ts), "--epochs", "1", "--out", str(tmp_path)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_similarity_on_long_series_is_bounded(tmp_path):
+    from tstransfer.data import load_files
+    from tstransfer.similarity import MAX_SIMILARITY_LENGTH, _trimmed, class_prototypes
+
+    rng = np.random.default_rng(0)
+    rows = [[1 + i % 2, *np.round(np.cumsum(rng.standard_normal(12_000)), 3)] for i in range(4)]
+    path = tmp_path / "Long_TRAIN.tsv"
+    path.write_text("\n".join("\t".join(map(str, r)) for r in rows) + "\n")
+    ds = load_files(path)
+    assert all(s.shape[-1] == MAX_SIMILARITY_LENGTH for s in _trimmed(ds, 0))
+    code = ("import resource, sys; from tstransfer.data import load_files; from tstransfer.similarity import "
+            f"class_prototypes; class_prototypes(load_files({str(path)!r})); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    peak_kb = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 timeout=600).stdout.split()[-1])
+    assert peak_kb < 2 << 20  # under 2 GB (unbounded, 12,000-point DTW matrices alone are 1.1 GB each)
+    assert len(class_prototypes(ds)) == 2

@@ -345,11 +345,12 @@ def cmd_similarity(args) -> None:
     from . import figures
     from .data import load_dataset
     from .similarity import compute_similarity
-    from .study import StudyPaths, extend_scope
+    from .study import StudyPaths, check_data_unchanged, extend_scope
 
     archive = _study_archive(args)
     names = _study_datasets(args, archive)
     check_writable_dir(args.study, "--study")
+    check_data_unchanged(args.study, archive, names)
     result = compute_similarity(archive, StudyPaths(args.study).similarity, names, jobs=args.jobs,
                                 progress=not args.quiet)
     extend_scope(args.study, archive, names)
@@ -377,6 +378,10 @@ def cmd_recommend(args) -> None:
     # an archive dataset is not its own source; a file of the user's is never one of the archive's
     exclude = () if is_path(args.target) else [target.name]
     if args.study:
+        from .study import check_data_unchanged
+
+        if exclude:  # an archive dataset: the study may have run on other data of that name
+            check_data_unchanged(args.study, _study_archive(args), exclude)
         table = recommend(target, args.study, top=args.top, exclude=exclude)
     else:
         table = rank_by_similarity(Zoo(args.zoo), target, exclude, progress=not args.quiet)

@@ -17,7 +17,15 @@ from .errors import TSTransferError
 from .files import atomic_write_text, csv_text, file_stem, safe_name
 from .guardrails import at_or_below_majority
 from .selection import BEST, K1, NO_TRANSFER, STRATEGIES, WORST, selection_per_target, selection_table
-from .study import StudyPaths, deviations, load_study, majority_rates, summarize, variation_matrix
+from .study import (
+    StudyPaths,
+    check_data_unchanged,
+    deviations,
+    load_study,
+    majority_rates,
+    summarize,
+    variation_matrix,
+)
 
 # ----------------------------------------------------------------------------- inputs of a report
 
@@ -120,6 +128,8 @@ def inputs_from_study(study: str | Path, seeds: list[int] | None = None) -> Repo
     histories = {(r.source, r.target): paths.root / r.history_path for r in first_runs.itertuples()}
     archive = tables.settings.get("archive")
     archive = archive if archive and Path(archive).is_dir() else None
+    if archive:  # the report reads facts, prototypes and majority rates there: the study's own data only
+        check_data_unchanged(study, archive, tables.baseline.index.union(tables.accuracy.columns))
     majority = majority_rates(tables.baseline.index.union(tables.accuracy.columns), archive) if archive else None
     return ReportInputs(tables.accuracy, tables.baseline, neighbours, distances, histories, settings, "study",
                         strategies, tables.seeds, tables.accuracy_std, tables.variation_std,

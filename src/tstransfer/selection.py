@@ -26,7 +26,7 @@ from .data import Dataset
 from .errors import TSTransferError
 from .files import atomic_write_text, csv_text
 from .models import TrainedModel
-from .study import StudyPaths, load_study, study_config, wins_draws_losses
+from .study import StudyPaths, check_data_unchanged, load_study, study_config, wins_draws_losses
 from .training import TrainConfig, TrainResult
 from .zoo import Zoo, open_zoo
 
@@ -416,6 +416,7 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
     zoo = Zoo(study)
     rows = []
     targets = [t for t in tables.accuracy.columns if t in tables.baseline.index]
+    check_data_unchanged(study, archive, targets)
     for target in tqdm(targets, desc="selection", unit="target", disable=not progress, dynamic_ncols=True):
         column = tables.accuracy[target].drop(target, errors="ignore").dropna()
         pool = [s for s in column.index if s in zoo.entries]

@@ -47,17 +47,33 @@ RESULT_FIELDS = ("best_epoch", "train_loss", "train_acc", "test_loss", "test_acc
 class Store:
     """The SQLite results store of a study folder."""
 
-    def __init__(self, path: str | Path, label: str):
+    def __init__(self, path: str | Path, label: str, read_only: bool = False):
         self.path = Path(path)
         self.label = label  # how messages name the study, e.g. "--study runs/big"
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
+            if read_only:  # a shared, read-only study can still be read (results, report)
+                self.db = self._read_only()
+            else:
+                self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as err:
             raise TSTransferError(f"{self.path}: not a usable study database ({err})") from None
         self.db.row_factory = sqlite3.Row
+
+    def _read_only(self) -> sqlite3.Connection:
+        """mode=ro; where SQLite cannot set up its WAL index (a read-only folder without the -shm file), the
+        file is read as immutable (no writer may be running: a read-only study has none)."""
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path.resolve()))}"
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
     def close(self) -> None:
         self.db.close()
@@ -95,6 +111,13 @@ class Store:
     def check_datasets(self, fingerprints: dict[str, str], archive: str) -> None:
         """Record each dataset's fingerprint; refuse data that changed since a finished run used them (data
         whose runs all failed may be fixed)."""
+        self.refuse_changed(fingerprints, archive)
+        with self.db:
+            for name, fingerprint in fingerprints.items():
+                self.db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?)", (name, fingerprint, archive))
+
+    def refuse_changed(self, fingerprints: dict[str, str], archive: str) -> None:
+        """Refuse data whose fingerprint differs from the one a finished run of the study used."""
         known = {r["name"]: r for r in self.db.execute("SELECT * FROM datasets")}
         for name, fingerprint in fingerprints.items():
             used = self.db.execute("SELECT 1 FROM runs WHERE status='done' AND (source=? OR target=?) LIMIT 1",
@@ -104,9 +127,6 @@ class Store:
                     f"--archive {archive}: the data of {name} differ from those this study was run on (from "
                     f"{known[name]['archive']}); results would mix the two. Restore the data or use a new study "
                     "folder")
-        with self.db:
-            for name, fingerprint in fingerprints.items():
-                self.db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?)", (name, fingerprint, archive))
 
     def scope(self) -> dict:
         """The study's archive and datasets, as recorded (empty before its first run)."""

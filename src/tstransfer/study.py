@@ -107,20 +107,44 @@ def plan_runs(datasets: list[str] | None = None, sources: list[str] | None = Non
 # ----------------------------------------------------------------------------- the store of a study
 
 
-def open_store(study: str | Path, create: bool = False) -> Store:
-    """The results store of a study folder; without `create`, a folder with no store is refused."""
+def open_store(study: str | Path, create: bool = False, read_only: bool = False) -> Store:
+    """The results store of a study folder; without `create`, a folder with no store is refused; `read_only` for
+    commands that only read it (a shared study may be read-only)."""
     paths = StudyPaths(study, primary_seed=0)
     if not create and not paths.store.is_file():
         raise TSTransferError(f"--study {study}: no study.sqlite here (run `tstransfer grid` first)")
+    if read_only:
+        return Store(paths.store, f"--study {study}", read_only=True)
     paths.root.mkdir(parents=True, exist_ok=True)
     return Store(paths.store, f"--study {study}")
+
+
+def check_data_unchanged(study: str | Path, archive: str | Path, names) -> None:
+    """Refuse when the data of `names` in `archive` differ from those the study's finished runs used (grid and
+    transfer record them; similarity, recommend, evaluate-selection and report read them again)."""
+    from .data import data_fingerprint, find_dataset
+
+    if not StudyPaths(study, primary_seed=0).store.is_file():
+        return
+    fingerprints = {}
+    for name in names:
+        try:
+            _, _, train, test = find_dataset(name, archive)
+        except TSTransferError:
+            continue  # not in this archive: whoever reads it says so
+        fingerprints[name] = data_fingerprint(train, test)
+    store = open_store(study, read_only=True)
+    try:
+        store.refuse_changed(fingerprints, str(archive))
+    finally:
+        store.close()
 
 
 def study_settings(study: str | Path) -> dict:
     """A study's recorded settings, without creating anything ({} for no study yet)."""
     if not StudyPaths(study, primary_seed=0).store.is_file():
         return {}
-    store = open_store(study)
+    store = open_store(study, read_only=True)
     try:
         return store.settings()
     finally:
@@ -177,7 +201,7 @@ def variation_matrix(accuracy: pd.DataFrame, baseline: pd.Series) -> pd.DataFram
 
 def load_study(study: str | Path, seeds: list[int] | None = None) -> StudyTables:
     """Read the finished runs of a study's store into the paper's tables (all its seeds, or `seeds`)."""
-    store = open_store(study)
+    store = open_store(study, read_only=True)
     try:
         settings = store.settings()
         runs = pd.DataFrame([dict(r) for r in store.runs()], columns=["id", *RUN_COLUMNS, "updated_at"])
