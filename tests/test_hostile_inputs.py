@@ -494,3 +494,57 @@ def test_loading_a_large_file_costs_about_three_times_its_values_in_float32(tmp_
                                                timeout=300).stdout.split())
     assert values == 2_000_000
     assert extra_kb * 1024 < 3 * 4 * values + (10 << 20)  # 3x float32, plus 10 MB of slack
+
+
+def test_the_lows_of_a_hostile_user(tmp_path, capsys, toy_grid_archive):
+    import warnings
+
+    from tstransfer import FCNClassifier, TransferClassifier
+    from tstransfer.zoo import SHIPPED_ZOO
+
+    # .ts labels outside the header's @classLabel
+    ts = tmp_path / "Odd_TRAIN.ts"
+    ts.write_text("@problemName odd\n@timeStamps false\n@univariate true\n@classLabel true a b\n@data\n"
+                  "1,2,3,4:a\n2,3,4,5:b\n3,4,5,6:zz\n")
+    assert main(["train", str(ts), "--epochs", "1", "--out", str(tmp_path)]) == 2
+    assert "labels ['zz'] are not declared in its @classLabel line" in capsys.readouterr().err
+    # a label of hundreds of digits is shown cut, on one line
+    long_label = "9" * 300  # a finite number: it becomes a 300-digit integer label
+    write_ucr2018(tmp_path, "Long", toy_rows(3, 10, labels=(1, 2)), [[long_label, *range(10)]])
+    assert main(["train", str(tmp_path / "Long"), "--epochs", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "do not occur in the training split" in err and len(err) < 400 and "..." in err
+    # zoo verify names files the manifest does not list
+    zoo = tmp_path / "zoo"
+    __import__("shutil").copytree(SHIPPED_ZOO, zoo)
+    (zoo / "models" / "Extra.safetensors").write_bytes((zoo / "models" / "GunPoint.safetensors").read_bytes())
+    assert main(["zoo", "verify", str(zoo)]) == 1
+    assert "Extra.safetensors: not in the manifest" in capsys.readouterr().out
+    # zoo build --dry-run lists a dataset named twice (in two cases) once
+    assert main(["zoo", "build", "--archive", str(toy_grid_archive), "--datasets", "alpha", "Alpha", "--out",
+                 str(tmp_path / "z"), "--epochs", "1", "--dry-run"]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    assert rows == ["Alpha"]
+    # a refused concurrent grid leaves no file open behind its message
+    from tstransfer.grid import _StudyLock
+    from tstransfer.study import StudyPaths
+
+    paths = StudyPaths(tmp_path / "s", primary_seed=0)
+    paths.root.mkdir()
+    held = _StudyLock(paths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        with pytest.raises(Exception, match="another tstransfer process is running this study"):
+            _StudyLock(paths)
+        __import__("gc").collect()
+    held.release()
+    # estimator messages in their own words
+    X, y = np.random.default_rng(0).standard_normal((12, 30)), np.arange(12) % 2
+    with pytest.raises(ValueError, match="unequal lengths; pad the shorter ones with NaN"):
+        FCNClassifier(epochs=1).fit([np.zeros(30), np.zeros(20)], [0, 1])
+    clf = FCNClassifier(epochs=1, threads=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"X has 2 channel\(s\); the model was fitted on 1"):
+        clf.predict(np.zeros((3, 2, 30)))
+    with pytest.raises(ValueError, match="zoo=") as refused:
+        TransferClassifier(zoo=str(tmp_path / "none"), epochs=1).fit(X, y)
+    assert "--zoo" not in str(refused.value)

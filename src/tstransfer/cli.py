@@ -473,8 +473,11 @@ def cmd_zoo_build(args) -> None:
     if args.workers < 1:
         raise TSTransferError(f"--workers {args.workers}: must be at least 1")
     if args.dry_run:
-        print(format_cost(estimate_cost(plan_runs(args.datasets, transfers=False, seeds=[config.seed]),
-                                        args.archive, config), args.workers))
+        from .data import resolve_names
+
+        names = resolve_names(args.datasets, args.archive)  # canonical, once each: gunpoint GunPoint is one
+        print(format_cost(estimate_cost(plan_runs(names, transfers=False, seeds=[config.seed]), args.archive,
+                                        config), args.workers))
         return
     _print_deviations(config)
     built = build_zoo(args.archive, args.datasets, args.out, config, workers=args.workers, storage=args.storage,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TSTransferError
+from .errors import TSTransferError, shown
 
 MINI_ARCHIVE = Path(__file__).parent / "mini_archive"
 
@@ -265,7 +265,24 @@ def read_ts(path: Path) -> Split:
             raise TSTransferError(f"{path}: series {i + 1} holds an infinite value (only NaN may mark a missing "
                                   "value)")
     tokens = [str(t).strip() for t in y]
+    declared = _declared_labels(path)
+    undeclared = sorted({t for t in tokens if declared is not None and t not in declared})
+    if undeclared:
+        said = ", ".join(shown(t) for t in undeclared[:10])
+        raise TSTransferError(f"{path}: labels [{said}] are not declared in its @classLabel line")
     return Split(series, parse_labels(tokens), path, tokens)
+
+
+def _declared_labels(path: Path) -> set[str] | None:
+    """The class labels a .ts header declares (`@classLabel true a b c`), None when it declares none."""
+    with open(path, errors="replace") as f:
+        for line in f:
+            words = line.strip().split()
+            if words and words[0].lower() == "@data":
+                return None
+            if len(words) >= 2 and words[0].lower() == "@classlabel" and words[1].lower() == "true":
+                return set(words[2:])
+    return None
 
 
 def read_split(path: str | Path, labels: str = "first") -> Split:
@@ -355,14 +372,16 @@ def encode_labels(train: Split, test: Split | None) -> tuple[list, np.ndarray, n
                 raise TSTransferError(f"{split.path}: line {i + 1}: the label is empty")
     classes = sorted({_to_python(v) for v in train.labels}, key=_sort_key)
     if len(classes) < 2:
-        raise TSTransferError(f"{train.path}: a classification split needs at least 2 classes, found {classes}")
+        raise TSTransferError(f"{train.path}: a classification split needs at least 2 classes, found "
+                              f"[{', '.join(shown(c) for c in classes)}]")
     index = {c: i for i, c in enumerate(classes)}
     y_train = np.array([index[_to_python(v)] for v in train.labels], dtype=np.int64)
     y_test = None
     if test is not None:
         unseen = sorted({_to_python(v) for v in test.labels} - set(classes), key=_sort_key)
         if unseen:
-            raise TSTransferError(f"{test.path}: test labels {unseen} do not occur in the training split")
+            said = ", ".join(shown(u) for u in unseen[:10])
+            raise TSTransferError(f"{test.path}: test labels [{said}] do not occur in the training split")
         y_test = np.array([index[_to_python(v)] for v in test.labels], dtype=np.int64)
     return classes, y_train, y_test
 

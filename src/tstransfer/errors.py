@@ -9,3 +9,10 @@ class TSTransferError(ValueError):
     def __init__(self, message: str, exit_code: int = 2):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def shown(value, limit: int = 40) -> str:
+    """A value from a file as a message shows it: its repr, cut to `limit` characters (a 309-digit label, a
+    megabyte of text in one field, stay one line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -24,6 +24,14 @@ def _validate(estimator, X, y=None, reset: bool = True):
     the padding of shorter series, so it is allowed; 2-d X is (n, length), 3-d X is (n, channels, length)."""
     kwargs = {"allow_nd": True, "ensure_all_finite": "allow-nan", "dtype": np.float64,
               "ensure_min_features": 2 if reset else 1}
+    if isinstance(X, (list, tuple)) and len({np.shape(x) for x in X}) > 1:
+        raise ValueError(f"{type(estimator).__name__}: X holds series of unequal lengths; pad the shorter ones "
+                         "with NaN to one array (n, length) — NaN marks the padding")
+    if not reset and hasattr(estimator, "model_") and np.ndim(X) in (2, 3):
+        channels = np.shape(X)[1] if np.ndim(X) == 3 else 1
+        if channels != estimator.model_.in_channels:  # said in series' words, not as a count of "features"
+            raise ValueError(f"{type(estimator).__name__}: X has {channels} channel(s); the model was fitted on "
+                             f"{estimator.model_.in_channels} (X: (n, length) or (n, channels, length))")
     if y is None and not reset:
         X = validate_data(estimator, X, reset=False, **kwargs)
     else:

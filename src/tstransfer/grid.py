@@ -250,6 +250,7 @@ class _StudyLock:
         try:
             fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self.file.close()  # refused: nothing left open behind the message
             raise TSTransferError(f"--study {paths.root}: another tstransfer process is running this study") \
                 from None
 
@@ -431,7 +432,10 @@ def measure_speed(device: str = "auto", threads: int | None = None) -> tuple[flo
 
     overhead = seconds_per_step(2, 16, 20)
     big = seconds_per_step(16, 256, 6)
-    return overhead, 3 * 16 * fcn_flops(256) / max(big - overhead, 1e-9)
+    # on a busy machine the small steps can take as long as the big ones: then the big step's time is all
+    # arithmetic, not a difference near zero that would claim an absurd speed
+    arithmetic = big - overhead if big > 2 * overhead else big
+    return overhead, 3 * 16 * fcn_flops(256) / arithmetic
 
 
 @dataclass

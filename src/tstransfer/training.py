@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import PREPROCESSING, Dataset
-from .errors import TSTransferError
+from .errors import TSTransferError, shown
 from .files import atomic_paths, check_writable_dir, check_writable_file, safe_name
 from .models import TrainedModel, create_model
 from .recipe import PAPER_EPOCHS, TrainConfig, batch_size, batch_size_rule  # noqa: F401 (re-exported)
@@ -357,7 +357,8 @@ def class_indices(model: TrainedModel, labels, where: str) -> np.ndarray:
     labels = list(labels)
     unknown = sorted({str(label) for label in labels if label not in index})
     if unknown:
-        raise TSTransferError(f"{where}: labels {unknown[:10]} are not classes of the model {model.classes[:20]}")
+        raise TSTransferError(f"{where}: labels [{', '.join(shown(u) for u in unknown[:10])}] are not classes of the "
+                              f"model [{', '.join(shown(c) for c in model.classes[:20])}]")
     return np.array([index[label] for label in labels], dtype=np.int64)
 
 

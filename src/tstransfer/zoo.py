@@ -375,6 +375,11 @@ def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
         if model.classes != entry.get("classes") or model.metadata.get("dataset") != name:
             problems.append(f"{root / entry['file']}: its header (dataset {model.metadata.get('dataset')!r}, "
                             f"classes {model.classes}) disagrees with the manifest")
+    listed = {root / e[key] for e in manifest["models"].values() for key in ("file", "prototypes")}
+    for folder, pattern in (("models", "*.safetensors"), ("prototypes", "*.npz")):
+        for path in sorted((root / folder).glob(pattern)):
+            if path not in listed:  # `zoo list` and `fit` ignore it: say so rather than stay silent
+                problems.append(f"{path}: not in the manifest (left over, or added by hand)")
     return checked, problems
 
 
