@@ -548,3 +548,24 @@ def test_the_lows_of_a_hostile_user(tmp_path, capsys, toy_grid_archive):
     with pytest.raises(ValueError, match="zoo=") as refused:
         TransferClassifier(zoo=str(tmp_path / "none"), epochs=1).fit(X, y)
     assert "--zoo" not in str(refused.value)
+
+
+@pytest.mark.parametrize("version", [0, -3])
+def test_format_versions_below_1_are_refused(tmp_path, version):
+    import shutil
+
+    from tstransfer.errors import TSTransferError
+    from tstransfer.models import load_model
+    from tstransfer.zoo import SHIPPED_ZOO, Zoo
+
+    model = SHIPPED_ZOO / "models" / "GunPoint.safetensors"
+    edited = _rewrite(model, tmp_path / "m.safetensors", header=lambda h: h.update(format_version=version))
+    with pytest.raises(TSTransferError, match="format_version must be an integer of at least 1"):
+        load_model(edited)
+    zoo = tmp_path / "zoo"
+    shutil.copytree(SHIPPED_ZOO, zoo)
+    manifest = json.loads((zoo / "zoo.json").read_text())
+    manifest["format_version"] = version
+    (zoo / "zoo.json").write_text(json.dumps(manifest))
+    with pytest.raises(TSTransferError, match="format_version must be an integer of at least 1"):
+        Zoo(zoo)
