@@ -449,6 +449,20 @@ def test_parsers_say_nested_json_and_degenerate_series_in_one_line(tmp_path, cap
     (zoo / "zoo.json").write_text('{"format": "tstransfer-zoo", "models": ' + "[" * 100_000 + "]" * 100_000 + "}")
     assert main(["zoo", "list", "--zoo", str(zoo)]) == 2
     assert "nested too deeply" in capsys.readouterr().err
+    # in a flat zoo folder, one model whose header is nested too deeply is skipped, not fatal to the others
+    from safetensors.torch import save_file
+
+    from tstransfer.zoo import SHIPPED_ZOO
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    __import__("shutil").copyfile(SHIPPED_ZOO / "models" / "GunPoint.safetensors", flat / "GunPoint.safetensors")
+    save_file({"w": torch.zeros(2)}, str(flat / "deep.safetensors"), metadata={FORMAT: "[" * 50_000 + "]" * 50_000})
+    assert main(["zoo", "list", "--zoo", str(flat)]) == 0
+    listed = capsys.readouterr().out
+    assert "GunPoint" in listed and "deep" not in listed
+    assert main(["evaluate", str(flat / "deep.safetensors"), "GunPoint"]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
     one = tmp_path / "one.tsv"
     one.write_text("1\t5\n2\t6\n")
     assert main(["train", str(one), "--epochs", "1", "--out", str(tmp_path)]) == 2
