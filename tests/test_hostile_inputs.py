@@ -583,3 +583,18 @@ def test_format_versions_below_1_are_refused(tmp_path, version):
     (zoo / "zoo.json").write_text(json.dumps(manifest))
     with pytest.raises(TSTransferError, match="format_version must be an integer of at least 1"):
         Zoo(zoo)
+
+
+def test_a_memory_error_in_dba_is_one_line(tmp_path, capsys, monkeypatch):
+    import tstransfer.similarity as similarity
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(similarity, "dba", exhausted)
+    out = tmp_path / "m.safetensors"
+    assert main(["fit", "--train", str(MINI_ARCHIVE / "GunPoint" / "GunPoint_TRAIN.tsv"), "--out", str(out),
+                 "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "not enough memory for the DBA prototypes of 50 series of length 150" in err and "Traceback" not in err
+    assert not out.exists()
