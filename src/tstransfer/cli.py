@@ -193,9 +193,13 @@ def cmd_predict(args) -> None:
     text = model.predictions_csv(predicted, proba)
     truth = split.labels.tolist() if split.labels is not None else None
     if truth is not None:  # a labelled file: how good were the predictions?
-        s = score(class_indices(model, truth, args.file), proba)
-        print(f"accuracy {s['accuracy']:.4f} on {s['n']} labelled series (majority class {s['majority']:.4f})",
-              file=sys.stderr)
+        try:
+            s = score(class_indices(model, truth, args.file), proba)
+            print(f"accuracy {s['accuracy']:.4f} on {s['n']} labelled series (majority class {s['majority']:.4f})",
+                  file=sys.stderr)
+        except TSTransferError as err:  # another labelling: the predictions stand, an accuracy would not
+            print(f"tstransfer: note: no accuracy: {err}", file=sys.stderr)
+            truth = None
     if not args.out:
         sys.stdout.write(text)
         return

@@ -218,6 +218,8 @@ class TrainedModel:
             )
         self.network.eval()
         parameter = next(self.network.parameters())
+        # a batch's widest activation (256 channels x length) kept near 64 MB whatever the series' length
+        batch_size = max(1, min(batch_size, ACTIVATION_BUDGET // max(1, X.shape[-1])))
         out = []
         for start in range(0, len(X), batch_size):
             xb = torch.as_tensor(X[start : start + batch_size], device=parameter.device).to(parameter.dtype)
@@ -331,6 +333,7 @@ class TrainedModel:
 
 
 MAX_LAYER_WIDTH = 4096  # far above any FCN; a header asking for more is not a model tstransfer wrote
+ACTIVATION_BUDGET = 1 << 16  # series x time steps per inference batch: 256 channels of float32 make it 64 MB
 
 
 def _check_header(text: str, path: Path) -> dict:
