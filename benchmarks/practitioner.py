@@ -238,6 +238,13 @@ def summarize(out: Path, epochs: int) -> str | None:
         lines.append(f"| {arm} | {acc[arm].mean():.4f} | {wins_draws_losses(acc[arm], acc['minirocket'])} | "
                      f"{wins_draws_losses(acc[arm], acc['scratch-paper'])} | "
                      f"{wins_draws_losses(acc[arm], acc['scratch-practical'])} | {sec[arm].mean():.1f} |")
+    lines += ["", "Choices the defaults rest on, W/D/L over every (target, seed), mean accuracy difference in points:",
+              "", "| comparison | W/D/L | mean difference |", "|---|---:|---:|"]
+    for a, b in (("ens-3", "sim-1"), ("ens-5", "sim-1"), ("ens-5", "ens-3"), ("logme", "sim-1"),
+                 ("validate", "sim-1"), ("scratch-practical-b8", "scratch-practical"), ("sim-1", "scratch-practical"),
+                 ("ens-3", "scratch-practical")):
+        lines.append(f"| {a} vs {b} | {wins_draws_losses(acc[a], acc[b])} | "
+                     f"{100 * (acc[a] - acc[b]).mean():+.2f} |")
     near_chance = [(t, s) for (t, s), r in acc.iterrows() if r["minirocket"] > 0.9 and runs.set_index(
         ["target", "seed"]).loc[(t, s)].n_train.iloc[0] < 20 and r["ens-3"] < 1.5 / facts.loc[t].classes]
     lines += ["", f"Targets with n_train < 20 where MiniRocket is above 0.9 and `ens-3` is near chance (below 1.5x "
