@@ -483,6 +483,10 @@ def test_similarity_on_long_series_is_bounded(tmp_path):
     path.write_text("\n".join("\t".join(map(str, r)) for r in rows) + "\n")
     ds = load_files(path)
     assert all(s.shape[-1] == MAX_SIMILARITY_LENGTH for s in _trimmed(ds, 0))
+    from tstransfer.similarity import paa
+
+    longest_ucr = rng.standard_normal((1, 2844))  # Rock, the longest series of the UCR 2018 archive
+    assert paa(longest_ucr) is longest_ucr  # untouched: Algorithm 1 on the archive is exactly what it was
     code = ("import resource, sys; from tstransfer.data import load_files; from tstransfer.similarity import "
             f"class_prototypes; class_prototypes(load_files({str(path)!r})); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
