@@ -282,3 +282,32 @@ def test_fused_grid_records_every_run_and_resumes(tmp_path, toy_grid_archive, ca
     assert main(args) == 0 and "9 already finished" in capsys.readouterr().out
     assert main(args[:-3] + ["--fuse", "1", "--quiet"]) == 2  # a study keeps its --fuse
     assert "this study was run with fuse=2, not 1" in capsys.readouterr().err
+
+
+def test_a_study_is_evaluated_with_its_own_recipe(tmp_path, toy_grid_archive):
+    """The recipe is recorded in one shape and read back whole: evaluate-selection's validate strategy fine-tunes
+    with the study's batch size and recipe, not the paper's defaults."""
+    import tstransfer.transfer as transfer
+    from tstransfer.selection import evaluate_selection
+    from tstransfer.similarity import compute_similarity
+    from tstransfer.study import StudyPaths, plan_runs, study_config, study_settings
+
+    study = tmp_path / "study"
+    config = TrainConfig.named("practical", epochs=2, batch_size=3, threads=1)
+    run_grid(toy_grid_archive, study, plan_runs(["Alpha", "Beta", "Gamma"]), config, progress=False)
+    compute_similarity(toy_grid_archive, StudyPaths(study).similarity, ["Alpha", "Beta", "Gamma"], progress=False)
+    settings = study_settings(study)
+    assert settings["recipe"]["name"] == "practical" and settings["recipe"]["fields"]["batch_size"] == 3
+    assert study_config(settings).same_recipe(config)
+    seen = []
+    real = transfer.fine_tune
+
+    def spy(source, dataset, cfg, *args, **kwargs):
+        seen.append((cfg.batch_size, cfg.recipe_name, cfg.min_batch_size))
+        return real(source, dataset, cfg, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transfer, "fine_tune", spy)
+        evaluate_selection(study, toy_grid_archive, strategies=("validate",), top_k=2, validate_epochs=1,
+                           progress=False)
+    assert seen and set(seen) == {(3, "practical", 4)}
