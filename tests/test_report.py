@@ -232,7 +232,8 @@ def test_evaluate_selection_leave_one_target_out(real_study, capsys):
                  "--validate-epochs", "1", "--quiet"]) == 0
     assert "report updated" in capsys.readouterr().out
     summary = pd.read_csv(real_study / "selection_strategies.csv").set_index("strategy")
-    assert list(summary.index) == ["no transfer", "similarity", "validate", "transferability", "oracle"]
+    reference = "MiniRocket (reference, no transfer)"
+    assert list(summary.index) == ["no transfer", "similarity", "validate", "transferability", "oracle", reference]
     per_target = pd.read_csv(real_study / "selection_strategies_per_target.csv", index_col=0)
     tables = load_study(real_study)
     neighbours = pd.read_csv(real_study / "similarity" / "neighbours.csv", index_col=0)
@@ -245,7 +246,13 @@ def test_evaluate_selection_leave_one_target_out(real_study, capsys):
         assert row["oracle"] == pytest.approx(tables.accuracy[target].max(), abs=1e-6)
         assert all(row["oracle"] >= row[s] for s in ("similarity", "validate", "transferability"))
     assert summary.loc[["similarity", "oracle"], ["wins", "draws", "losses"]].sum(axis=1).tolist() == [3, 3]
-    assert "Selection strategies, leave-one-target-out" in (real_study / "report" / "index.html").read_text()
+    from tstransfer.baselines import minirocket
+    from tstransfer.data import load_dataset
+
+    for target, row in per_target.iterrows():  # the reference: MiniRocket on the target's own split
+        assert row[reference] == pytest.approx(minirocket(load_dataset(target), 0).accuracy)
+    page = (real_study / "report" / "index.html").read_text()
+    assert "Selection strategies, leave-one-target-out" in page and reference in page
 
 
 # Payloads that, if any reached the HTML unescaped, would run script: each marks the page when it runs.

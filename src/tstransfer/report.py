@@ -253,7 +253,8 @@ critical-difference diagram need about {{ few_limit }} or more targets to say mu
 {% for png, alt in scatters %}{{ m.figure(png, alt) }}{% endfor %}
 {% if strategies %}<h3>Selection strategies, leave-one-target-out (tstransfer evaluate-selection)</h3>
 <p>Each target chooses among the other datasets' models from its training set only; oracle_gain_share: the
-share of the best source's mean gain over no transfer.</p>{{ m.table(strategies) }}{% endif %}
+share of the best source's mean gain over no transfer. MiniRocket (aeon), trained on each target's own split,
+is the reference a practitioner would try first.</p>{{ m.table(strategies) }}{% endif %}
 {% if cd %}<h3>Critical difference diagram (Wilcoxon, Holm)</h3>{{ m.figure('cd_diagram.png', 'critical difference
 diagram') }}{% endif %}
 {% if not similarity %}<p class='note'>No similarity table: K_1 is missing and sources are ordered by accuracy.

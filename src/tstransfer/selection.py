@@ -31,6 +31,7 @@ from .training import TrainConfig, TrainResult
 from .zoo import Zoo, open_zoo
 
 SELECTIONS = ("similarity", "validate", "transferability")
+MINIROCKET = "MiniRocket (reference, no transfer)"
 
 
 def ranking(rows: list[dict], by: str, higher_first: bool = False, columns=()) -> pd.DataFrame:
@@ -405,10 +406,14 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
     and the other datasets' pre-trained models; the chosen pair's accuracy is read from the grid. Writes
     the study's selection_strategies.csv and selection_strategies_per_target.csv (the report shows them).
 
+    MiniRocket (aeon), trained on each target's own split, is a reference row: what a practitioner would get
+    without any source.
+
     Returns (summary: strategy, mean_accuracy, wins, draws, losses, oracle_gain_share; per-target choices).
     """
     from tqdm.auto import tqdm
 
+    from .baselines import minirocket
     from .data import load_dataset
 
     tables = load_study(study)
@@ -429,11 +434,12 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
             chosen = choose_source(zoo, dataset, strategy, config, top_k, validate_epochs or
                                    max(1, config.epochs // 10), exclude).source
             row[strategy], row[f"{strategy}_source"] = float(column[chosen]), chosen
+        row[MINIROCKET] = minirocket(dataset, config.seed).accuracy
         rows.append(row)
     per_target = pd.DataFrame(rows).set_index("target")
     base, oracle = per_target["no transfer"], per_target["oracle"]
     summary = []
-    for strategy in ["no transfer", *strategies, "oracle"]:
+    for strategy in ["no transfer", *strategies, "oracle", MINIROCKET]:
         acc = per_target[strategy]
         gap = oracle.mean() - base.mean()
         summary.append({"strategy": strategy, "mean_accuracy": acc.mean(), **wins_draws_losses(acc, base),
