@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tstransfer.data import load_dataset
+from tstransfer.data import PREPROCESSING, load_dataset
 from tstransfer.models import TrainedModel, create_model
 from tstransfer.training import TrainConfig
 from tstransfer.transfer import fine_tune, transfer_network
@@ -69,3 +69,16 @@ def test_channel_mismatch_is_refused(toy_grid_archive):
     source = TrainedModel(create_model("fcn", 2, 2), [0, 1], {}, {})
     with pytest.raises(TSTransferError, match="source model takes 2 channel"):
         fine_tune(source, load_dataset("Alpha", toy_grid_archive), TrainConfig(epochs=1), progress=False)
+
+
+def test_an_ensemble_is_not_a_source(tmp_path, capsys):
+    from tstransfer.cli import main
+    from tstransfer.data import MINI_ARCHIVE
+    from tstransfer.models import Ensemble
+
+    members = [create_model("fcn", 1, 2) for _ in range(2)]
+    ensemble = TrainedModel(Ensemble.of(members), [1, 2], dict(PREPROCESSING), {"dataset": "Mix"})
+    path = ensemble.save(tmp_path / "e.safetensors")
+    assert main(["transfer", str(path), "GunPoint", "--archive", str(MINI_ARCHIVE), "--epochs", "1", "--out",
+                 str(tmp_path)]) == 2
+    assert "cannot transfer from this ensemble model" in capsys.readouterr().err

@@ -26,6 +26,9 @@ def transfer_network(source: nn.Module, num_classes: int) -> nn.Module:
 def target_network(source: TrainedModel, dataset: Dataset, seed: int) -> nn.Module:
     """The network a fine-tuning starts from: the source's body and a fresh head for the dataset's classes,
     the head's initial weights depending on `seed` only."""
+    if source.network.config["name"] != "fcn":
+        raise TSTransferError(f"cannot transfer from this {source.network.config['name']} model: a source is one FCN "
+                              "(an ensemble's members were each fine-tuned from a source of the zoo)")
     if source.in_channels != dataset.in_channels:
         raise TSTransferError(f"cannot transfer: the source model takes {source.in_channels} channel(s), "
                               f"{dataset.name} has {dataset.in_channels}")
