@@ -27,8 +27,8 @@ def _validate(estimator, X, y=None, reset: bool = True):
     if isinstance(X, (list, tuple)) and len({np.shape(x) for x in X}) > 1:
         raise ValueError(f"{type(estimator).__name__}: X holds series of unequal lengths; pad the shorter ones "
                          "with NaN to one array (n, length) — NaN marks the padding")
-    if not reset and hasattr(estimator, "model_") and np.ndim(X) in (2, 3):
-        channels = np.shape(X)[1] if np.ndim(X) == 3 else 1
+    if not reset and hasattr(estimator, "model_") and isinstance(X, np.ndarray) and X.ndim in (2, 3):
+        channels = X.shape[1] if X.ndim == 3 else 1
         if channels != estimator.model_.in_channels:  # said in series' words, not as a count of "features"
             raise ValueError(f"{type(estimator).__name__}: X has {channels} channel(s); the model was fitted on "
                              f"{estimator.model_.in_channels} (X: (n, length) or (n, channels, length))")
