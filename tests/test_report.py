@@ -15,7 +15,7 @@ import pytest
 
 from tstransfer.grid import run_grid
 from tstransfer.report import inputs_from_files, inputs_from_study, write_report
-from tstransfer.selection import (
+from tstransfer.selection_study import (
     BEST,
     K1,
     NO_TRANSFER,
@@ -318,3 +318,14 @@ def test_a_study_with_a_hostile_dataset_name_reports_safely(tmp_path):
     for page in [study / "report" / "index.html", *(study / "report" / "targets").glob("*.html")]:
         dom = _browser(page, "--dump-dom").stdout
         assert "data-pwned" not in dom and 'data-broken-images="0"' in dom, page
+
+
+def test_the_report_loads_no_torch():
+    """The report reads tables: the paper's selection study lives apart from the chooser (selection.py)."""
+    import subprocess
+    import sys
+
+    trace = subprocess.run([sys.executable, "-X", "importtime", "-c", "import tstransfer.report"],
+                           capture_output=True, text=True, check=True).stderr
+    assert "tstransfer.selection_study" in trace
+    assert not [line for line in trace.splitlines() if line.rstrip().endswith(("| torch", "| tstransfer.selection"))]

@@ -16,7 +16,7 @@ import pandas as pd
 from .errors import TSTransferError
 from .files import atomic_write_text, csv_text, file_stem, safe_name
 from .guardrails import at_or_below_majority
-from .selection import BEST, K1, NO_TRANSFER, STRATEGIES, WORST, selection_per_target, selection_table
+from .selection_study import BEST, K1, NO_TRANSFER, STRATEGIES, WORST, selection_per_target, selection_table
 from .study import (
     StudyPaths,
     check_data_unchanged,
