@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .data import Dataset
 from .errors import TSTransferError
@@ -130,24 +129,15 @@ def logme(features: np.ndarray, labels: np.ndarray, iterations: int = 20) -> flo
     return float(np.mean(evidences))
 
 
-@torch.no_grad()
-def frozen_features(model: TrainedModel, dataset: Dataset) -> np.ndarray:
-    """The source network's pooled features (inference mode) of the dataset's training series."""
-    network = model.network.eval()
-    lengths = None if dataset.equal_length else torch.as_tensor(dataset.len_train)
-    X = torch.as_tensor(dataset.X_train)
-    out = [network.features(X[i : i + 256], None if lengths is None else lengths[i : i + 256])
-           for i in range(0, len(X), 256)]
-    return torch.cat(out).numpy()
-
-
 def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
     """Zoo models by LogME of their frozen features on the training set (higher first): rank, source, logme."""
     rows = []
     for name in _bar(zoo.names(exclude), progress, "transferability: LogME of each source", "source"):
         model = zoo.model(name)
         if model.in_channels == dataset.in_channels:
-            rows.append({"source": name, "logme": logme(frozen_features(model, dataset), dataset.y_train)})
+            # the source's frozen pooled features of the training series (inference mode)
+            features = model.features(dataset.X_train, None if dataset.equal_length else dataset.len_train)
+            rows.append({"source": name, "logme": logme(features, dataset.y_train)})
     return ranking(rows, "logme", higher_first=True)
 
 
