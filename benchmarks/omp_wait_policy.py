@@ -1,6 +1,7 @@
 """OpenMP's wait policy, side by side in one run: seconds per epoch with spinning waits (OMP_WAIT_POLICY=ACTIVE,
-libgomp's default) and sleeping ones (PASSIVE, what tstransfer sets unless the user chose), on a quiet machine
-and with one core taken by a busy loop pinned to it.
+libgomp's default, what tstransfer runs with) and sleeping ones (PASSIVE), on a quiet machine and with one core
+taken by a busy loop pinned to it. Neither wins both cases (issue 22: the thread count should follow the free
+cores instead).
 
 Usage: python benchmarks/omp_wait_policy.py [--epochs 15] [--threads 2] [--repeats 2]
 
