@@ -1,7 +1,7 @@
 """What recomputing the kept weights' BatchNorm statistics over the training set ("precise BN", the practical
 recipe's `precise_bn`) does to a short paper-recipe training, on the vendored mini archive.
 
-Usage: python benchmarks/precise_bn.py [--epochs 30 100] [--threads 2]
+Usage: python benchmarks/precise_bn.py [--epochs 30] [--threads 2]
 
 Each dataset is trained once with the paper's recipe; the saved model (running averages, as the paper keeps
 them) and the same weights with recomputed statistics are scored on the test split and on the training split,
@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, nargs="+", default=[30, 100])
+    parser.add_argument("--epochs", type=int, nargs="+", default=[30])
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     lines = [f"# precise BatchNorm statistics after a short paper-recipe training, {time.strftime('%Y-%m-%d')}",
