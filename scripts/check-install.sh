@@ -23,5 +23,5 @@ echo "$wheel"
 python3 -m venv "$work/wheel-env"
 bash -euo pipefail -c ". '$work/wheel-env/bin/activate' && pip install --quiet torch==2.13.0 && pip install --quiet build
 $(echo "$wheel" | sed 's/^pip install build && //; s/^pip install /pip install --quiet /')
-cd / && tstransfer --version && tstransfer datasets | tail -n 1 && tstransfer zoo list | head -n 1"
+cd / && tstransfer --version && tstransfer datasets | tail -n 1 && tstransfer zoo list | tail -n 1"
 echo "install check: passed"
