@@ -456,13 +456,7 @@ def test_labels(name: str, archive: str | Path) -> list[str] | None:
         return None
     if test.suffix.lower() == ".ts":
         return [str(label) for label in read_split(test).labels.tolist()]
-    labels = []
-    try:
-        with open(test, errors="strict") as f:
-            labels = [line.split(_separator(line))[0].strip() for line in f if line.strip()]
-    except (OSError, UnicodeDecodeError) as err:
-        raise TSTransferError(f"{test}: cannot read file ({err})") from None
-    return labels
+    return _scan_rows(test)[2]  # the first field of every row
 
 
 def first_line_preview(line: str, limit: int = 60) -> str:

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError, shown
 from .files import atomic_paths, check_writable_dir, check_writable_file, safe_name
+from .guardrails import majority_rate
 from .models import TrainedModel, create_model
 from .recipe import PAPER_EPOCHS, TrainConfig, batch_size, batch_size_rule  # noqa: F401 (re-exported)
 
@@ -364,8 +365,6 @@ def class_indices(model: TrainedModel, labels, where: str) -> np.ndarray:
 
 def score(target: np.ndarray, proba: np.ndarray) -> dict:
     """Accuracy, cross-entropy and the majority-class rate of probabilities against class indices."""
-    from .guardrails import majority_rate
-
     picked = np.clip(proba[np.arange(len(target)), target], 1e-12, None)
     return {"n": len(target), "accuracy": float((proba.argmax(1) == target).mean()),
             "loss": float(-np.log(picked).mean()), "majority": majority_rate(target)}
