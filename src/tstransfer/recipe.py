@@ -160,9 +160,9 @@ class TrainConfig:
 
 DEFAULTS = TrainConfig()
 # `fit --ensemble` and TransferClassifier(n_ensemble=): how many of the best-ranked sources are fine-tuned and
-# averaged by default. benchmarks/practitioner.py (10 small targets x 2 seeds): the mean of the top 3 is +0.1
-# accuracy points over the single most similar source (7 wins, 5 draws, 8 losses) at 3.1x its time, the top 5
-# -0.3 points: one source, the paper's K_1.
+# averaged by default. benchmarks/practitioner.py (12 small targets x 2 seeds): the mean of the top 3 is +0.1
+# accuracy points over the single most similar source (7 wins, 8 draws, 9 losses) at 3.2x its time, the top 5
+# -0.2 points: one source, the paper's K_1.
 FIT_ENSEMBLE = 1
 PRACTICAL = TrainConfig.named("practical")
 
