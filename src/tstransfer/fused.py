@@ -229,6 +229,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
         bar.set_postfix(loss=f"{float(train_loss.mean()):.4f}", active=k - sum(stopped))
         if all(stopped):
             break
+        run.threads.update()
     bar.close()
 
     model.load_state_dict(best_state)
@@ -242,6 +243,7 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
     final_loss = final_acc = np.full(k, np.nan)
     if has_test:
         final_loss, final_acc = _evaluate(model, X_test, y_test, len_test)
+    run.threads.close()
     results = [run_result(histories[m], best_epoch[m], float(final_loss[m]) if has_test else None,
                           float(final_acc[m]) if has_test else None, started, device) for m in range(k)]
     for result in results:  # the K models shared the time

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .cpus import thread_governor
 from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError, shown
 from .files import atomic_paths, check_writable_dir, check_writable_file, safe_name
@@ -188,11 +189,10 @@ class RunSetup:
     y_test: torch.Tensor | None
     len_test: torch.Tensor | None
     batch_size: int
+    threads: object  # cpus.ThreadGovernor or FixedThreads: update() after every epoch, close() at the end
 
 
 def prepare_run(dataset: Dataset, config: TrainConfig) -> RunSetup:
-    if config.threads:
-        torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -200,7 +200,7 @@ def prepare_run(dataset: Dataset, config: TrainConfig) -> RunSetup:
     shuffler = torch.Generator().manual_seed(config.seed)
     arrays = device_arrays(dataset, device, config.dtype)
     return RunSetup(device, config.amp and device.type == "cuda", shuffler, *arrays,
-                    batch_size(config, len(dataset.y_train)))
+                    batch_size(config, len(dataset.y_train)), thread_governor(config.threads, device))
 
 
 def history_row(epoch: int, train_loss: float, train_acc: float, test_loss: float, test_acc: float, lr: float,
@@ -277,6 +277,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}", best=best_epoch)
         if should_stop(config, optimizer.param_groups[0]["lr"], epoch, improved_epoch):
             break
+        run.threads.update()
     bar.close()
 
     network.load_state_dict(best_state)
@@ -285,6 +286,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
     test_loss = test_acc = None
     if has_test:
         test_loss, test_acc = evaluate_arrays(network, run.X_test, run.y_test, run.len_test, amp=amp)
+    run.threads.close()
     return run_result(history, best_epoch, test_loss, test_acc, started, device)
 
 
