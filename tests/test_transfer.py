@@ -8,7 +8,7 @@ import torch
 from tstransfer.data import PREPROCESSING, load_dataset
 from tstransfer.models import TrainedModel, create_model
 from tstransfer.training import TrainConfig
-from tstransfer.transfer import fine_tune, transfer_network
+from tstransfer.transfer import fine_tune, fine_tune_together, transfer_network
 
 
 def _source(num_classes=3):
@@ -82,3 +82,31 @@ def test_an_ensemble_is_not_a_source(tmp_path, capsys):
     assert main(["transfer", str(path), "GunPoint", "--archive", str(MINI_ARCHIVE), "--epochs", "1", "--out",
                  str(tmp_path)]) == 2
     assert "cannot transfer from this ensemble model" in capsys.readouterr().err
+
+
+def _trained_source(num_classes: int, seed: int, filters=(128, 256, 128)) -> TrainedModel:
+    torch.manual_seed(seed)
+    net = create_model("fcn", 1, num_classes, filters=filters)
+    return TrainedModel(net.eval(), [str(i) for i in range(num_classes)], dict(PREPROCESSING), {"dataset": "src"})
+
+
+def test_sources_fine_tuned_together_equal_each_fine_tuned_alone(mini_archive):
+    """fine_tune_together (what fit --ensemble uses) fuses the sources into one run: each member as alone."""
+    dataset = load_dataset("SonyAIBORobotSurface1", mini_archive)
+    config = TrainConfig(epochs=3, seed=2, threads=1, dtype="float64", test_every=None)
+    sources = {"A": _trained_source(3, 0), "B": _trained_source(4, 1)}
+    together = fine_tune_together(sources, dataset, config, progress=False)
+    for (name, source), (model, result) in zip(sources.items(), together):
+        alone, alone_result = fine_tune(source, dataset, config, progress=False, source_name=name)
+        assert model.metadata["source"] == name and model.metadata["kind"] == "transfer"
+        assert result.best_epoch == alone_result.best_epoch
+        assert result.test_acc == pytest.approx(alone_result.test_acc)
+        for key, value in alone.network.state_dict().items():
+            torch.testing.assert_close(model.network.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_sources_of_different_shapes_are_fine_tuned_one_after_the_other(mini_archive):
+    dataset = load_dataset("SonyAIBORobotSurface1", mini_archive)
+    sources = {"wide": _trained_source(3, 0), "narrow": _trained_source(3, 1, filters=(8, 16, 8))}
+    together = fine_tune_together(sources, dataset, TrainConfig(epochs=1, test_every=None), progress=False)
+    assert [m.network.config["filters"] for m, _ in together] == [[128, 256, 128], [8, 16, 8]]

@@ -281,7 +281,7 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     the practical one."""
     import time
 
-    from .transfer import fine_tune
+    from .transfer import fine_tune_together
 
     if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
         raise TSTransferError(f"--ensemble {ensemble}: must be an integer of at least 1")
@@ -295,14 +295,10 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     sources = choice.sources(ensemble)
     if on_choice is not None and on_choice(choice, sources) is False:
         return FitOutcome(None, sources, select, choice, [], time.perf_counter() - started)
-    members, results = [], []
-    for i, source in enumerate(sources):
-        desc = f"{source}->{dataset.name}" + (f" ({i + 1}/{len(sources)})" if len(sources) > 1 else "")
-        model, result = fine_tune(zoo.model(source), dataset, config, progress=progress, source_name=source,
-                                  desc=desc)
-        model.metadata["similarity_rank"] = choice.similarity_rank(source)
-        members.append(model)
-        results.append(result)
+    tuned = fine_tune_together({source: zoo.model(source) for source in sources}, dataset, config, progress)
+    members, results = [model for model, _ in tuned], [result for _, result in tuned]
+    for source, member in zip(sources, members):
+        member.metadata["similarity_rank"] = choice.similarity_rank(source)
     model = ensemble_model(members, dataset, config, results, selection=select, zoo=str(zoo.root),
                            similarity_rank=choice.similarity_rank(sources[0]),
                            sources=sources)
