@@ -34,7 +34,7 @@ from tstransfer.cpus import allowed_cpus
 from tstransfer.data import ALIASES_2015_TO_2018, Dataset, load_dataset
 from tstransfer.fused import fit_fused
 from tstransfer.models import create_model
-from tstransfer.training import TrainConfig, batch_size_rule, fit, resolve_device
+from tstransfer.training import TrainConfig, batch_size_rule, fit, native_bf16, resolve_device
 from tstransfer.transfer import transfer_network
 
 HERE = Path(__file__).resolve().parent
@@ -115,12 +115,12 @@ def plain_pytorch_epochs_per_s(ds, epochs: int) -> float:
     return epochs / (time.perf_counter() - start)
 
 
-def tstransfer_epochs_per_s(ds, epochs: int, device: str, threads: int | None = None) -> float:
+def tstransfer_epochs_per_s(ds, epochs: int, device: str, threads: int | None = None, amp: bool = False) -> float:
     """Steady-state epochs/s of training.fit: a warm-up run first, then the epochs' own times (the history)."""
     torch.manual_seed(0)
-    warm = TrainConfig(epochs=1, seed=0, test_every=None, device=device, threads=threads)
+    warm = TrainConfig(epochs=1, seed=0, test_every=None, device=device, threads=threads, amp=amp)
     fit(create_model("fcn", ds.in_channels, ds.n_classes), ds, warm, progress=False)
-    config = TrainConfig(epochs=epochs, seed=0, test_every=None, device=device, threads=threads)
+    config = TrainConfig(epochs=epochs, seed=0, test_every=None, device=device, threads=threads, amp=amp)
     result = fit(create_model("fcn", ds.in_channels, ds.n_classes), ds, config, progress=False)
     return epochs / sum(row["seconds"] for row in result.history)
 
@@ -189,7 +189,8 @@ def throughput(archive: str, epochs: int, device: str, python: Path | None, cont
     title = "one CPU taken by a pinned busy loop" if contended else "quiet machine"
     print(f"\n{2 if contended else 1}. Training throughput, epochs/s, {title} ({epochs} epochs, steady state, "
           f"device {device})")
-    extra = f"{'tst 2 thr':>10}" if contended else ""
+    amp = not contended and native_bf16(torch.device(device))
+    extra = f"{'tst 2 thr':>10}" if contended else (f"{'--amp':>8}" if amp else "")
     print(f"{'dataset':<18}{'n x L':>10}{'batch':>6}{'tstransfer':>11}{extra}{'plain torch':>12}{'aeon (TF)':>10}"
           f"{'vs aeon':>9}{'vs plain':>9}{'GFLOP/s':>9}")
     achieved = {}
@@ -197,17 +198,21 @@ def throughput(archive: str, epochs: int, device: str, python: Path | None, cont
         ds = get_dataset(name, archive)
         ours = tstransfer_epochs_per_s(ds, epochs, device)
         fixed = tstransfer_epochs_per_s(ds, max(2, epochs // 4), device, threads=2) if contended else None
+        bf16 = tstransfer_epochs_per_s(ds, epochs, device, amp=True) if amp else None
         plain = plain_pytorch_epochs_per_s(ds, epochs)
         theirs = aeon_epochs_per_s(python, ds, epochs) if python else None
         flops = flops_per_sample_step(ds.X_train.shape[-1], ds.in_channels, ds.n_classes) * len(ds.y_train)
         achieved[name] = ours * flops / 1e9
-        fixed_text = f"{fixed:>10.2f}" if contended else ""
+        fixed_text = f"{fixed:>10.2f}" if contended else (f"{bf16:>8.2f}" if amp else "")
         print(f"{name:<18}{f'{len(ds.y_train)}x{ds.X_train.shape[-1]}':>10}{batch_size_rule(len(ds.y_train)):>6}"
               f"{ours:>11.2f}{fixed_text}{plain:>12.2f}{theirs if theirs else float('nan'):>10.2f}"
               f"{ours / theirs if theirs else float('nan'):>9.2f}{ours / plain:>9.2f}{achieved[name]:>9.1f}",
               flush=True)
     if contended:
         print("   tstransfer picks its threads from the free CPUs (tstransfer.cpus); 'tst 2 thr' is --threads 2")
+    elif amp:
+        print("   --amp: bf16 autocast on this CPU's native bf16 (AMX / AVX512-BF16); not the paper's recipe, so "
+              "'vs aeon' uses float32")
     return achieved
 
 

@@ -172,7 +172,7 @@ def test_6_dataset_names_are_canonicalised_to_the_archives(tmp_path):
 
 
 def test_7_a_folder_of_the_working_directory_does_not_shadow_the_archive(tmp_path, monkeypatch, capsys):
-    from tstransfer.cli import _dataset
+    from tstransfer.data import dataset_from_spec as _dataset
 
     write_ucr2018(tmp_path, "GunPoint", toy_rows(3, 10), toy_rows(2, 10))  # ./GunPoint: not the archive's
     monkeypatch.chdir(tmp_path)

@@ -1,4 +1,5 @@
-"""Grids: planning, the results store, resume after kill -9, failures, the Ray engine, the matrices."""
+"""Grids: the results store, resume after kill -9, failures, the Ray engine, the matrices of a real grid
+(planning and the summary arithmetic: test_study.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,22 +17,11 @@ import torch
 
 from tstransfer.grid import run_grid
 from tstransfer.models import load_model
-from tstransfer.study import RunSpec, StudyPaths, load_study, open_store, plan_runs, summarize, write_results
+from tstransfer.study import load_study, open_store, plan_runs, write_results
 from tstransfer.training import TrainConfig
 
 DATASETS = ["Alpha", "Beta", "Gamma"]
 CONFIG = TrainConfig(epochs=3, seed=11, threads=1)
-
-
-def test_plan_has_n_pretrainings_then_n_times_n_minus_1_transfers():
-    names = [f"D{i}" for i in range(6)]
-    runs = plan_runs(names)
-    assert len(runs) == 6 + 6 * 5
-    assert all(r.kind == "pretrain" for r in runs[:6]) and all(r.kind == "transfer" for r in runs[6:])
-    assert len(set(runs)) == len(runs) and RunSpec("transfer", "D1", "D1") not in runs
-    sub = plan_runs(sources=["D0", "D1"], targets=["D2"])
-    assert {str(r) for r in sub} == {"D0", "D1", "D2", "D0->D2", "D1->D2"}
-    assert StudyPaths("S", primary_seed=0).model(RunSpec("transfer", "A", "B")) == Path("S/transfer/A/B.safetensors")
 
 
 def _snapshot(study):
@@ -192,26 +181,6 @@ def test_results_matrices_and_summary(tmp_path, reference_study, capsys):
     assert paths["accuracy"] == study / "results" / "accuracy_matrix.csv"
 
 
-def test_summary_counts_on_a_known_matrix():
-    acc = pd.DataFrame([[np.nan, 0.9, 0.5], [0.8, np.nan, 0.5], [0.7, 0.6, np.nan]],
-                       index=list("abc"), columns=list("abc"))
-    base = pd.Series({"a": 0.8, "b": 0.6, "c": 0.5})
-    s = summarize(acc, base)
-    assert (s["pairs"], s["improved"], s["unchanged"], s["degraded"]) == (6, 1, 4, 1)
-    assert s["mean_change_points"] == pytest.approx(100 * (0.3 - 0.1) / 6)
-
-
-def test_tie_band_turns_small_differences_into_draws():
-    acc = pd.DataFrame([[np.nan, 0.9, 0.505], [0.795, np.nan, 0.5], [0.7, 0.61, np.nan]],
-                       index=list("abc"), columns=list("abc"))
-    base = pd.Series({"a": 0.8, "b": 0.6, "c": 0.5})
-    exact = summarize(acc, base)
-    assert (exact["improved"], exact["unchanged"], exact["degraded"]) == (3, 1, 2)
-    banded = summarize(acc, base, tie_band=1.0)  # within 1 point: 0.505 vs 0.5, 0.795 vs 0.8, 0.61 vs 0.6
-    assert (banded["improved"], banded["unchanged"], banded["degraded"]) == (1, 4, 1)
-    assert banded["mean_change_points"] == exact["mean_change_points"]  # the band only decides draws
-
-
 def test_two_seeds_give_per_pair_mean_and_std_and_resume_by_seed(tmp_path, toy_grid_archive, capsys):
     """`grid --seeds 0 1`: every run once per seed (the first seed in the plain layout), results give the mean
     and std over the seeds, and each seed's runs are the runs a one-seed study of that seed gives."""
@@ -282,32 +251,3 @@ def test_fused_grid_records_every_run_and_resumes(tmp_path, toy_grid_archive, ca
     assert main(args) == 0 and "9 already finished" in capsys.readouterr().out
     assert main(args[:-3] + ["--fuse", "1", "--quiet"]) == 2  # a study keeps its --fuse
     assert "this study was run with fuse=2, not 1" in capsys.readouterr().err
-
-
-def test_a_study_is_evaluated_with_its_own_recipe(tmp_path, toy_grid_archive):
-    """The recipe is recorded in one shape and read back whole: evaluate-selection's validate strategy fine-tunes
-    with the study's batch size and recipe, not the paper's defaults."""
-    import tstransfer.transfer as transfer
-    from tstransfer.selection import evaluate_selection
-    from tstransfer.similarity import compute_similarity
-    from tstransfer.study import StudyPaths, plan_runs, study_config, study_settings
-
-    study = tmp_path / "study"
-    config = TrainConfig.named("practical", epochs=2, batch_size=3, threads=1)
-    run_grid(toy_grid_archive, study, plan_runs(["Alpha", "Beta", "Gamma"]), config, progress=False)
-    compute_similarity(toy_grid_archive, StudyPaths(study).similarity, ["Alpha", "Beta", "Gamma"], progress=False)
-    settings = study_settings(study)
-    assert settings["recipe"]["name"] == "practical" and settings["recipe"]["fields"]["batch_size"] == 3
-    assert study_config(settings).same_recipe(config)
-    seen = []
-    real = transfer.fine_tune
-
-    def spy(source, dataset, cfg, *args, **kwargs):
-        seen.append((cfg.batch_size, cfg.recipe_name, cfg.min_batch_size))
-        return real(source, dataset, cfg, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(transfer, "fine_tune", spy)
-        evaluate_selection(study, toy_grid_archive, strategies=("validate",), top_k=2, validate_epochs=1,
-                           progress=False)
-    assert seen and set(seen) == {(3, "practical", 4)}

@@ -1,5 +1,5 @@
-"""The model zoo, LogME, the three ways to choose a source, and `tstransfer fit` end to end on a real
-dataset that is not in the zoo."""
+"""The model zoo (list, build, verify, pull) and `tstransfer fit` end to end on a real dataset that is not in the
+zoo (the ways to choose a source: test_selection.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from tstransfer.data import MINI_ARCHIVE, load_dataset
-from tstransfer.selection import choose_source, logme, rank_by_similarity, recommend, split_validation
-from tstransfer.training import TrainConfig
+from tstransfer.selection import recommend
 from tstransfer.zoo import Zoo
 
 ZOO_DATASETS = ["ECG200", "GunPoint", "SonyAIBORobotSurface1"]
@@ -31,46 +30,6 @@ def test_zoo_lists_models_and_prototypes(zoo_dir, capsys):
     assert main(["zoo", "show", "GunPoint", "--zoo", str(zoo_dir)]) == 0
     assert '"dataset": "GunPoint"' in capsys.readouterr().out
     assert main(["zoo", "list", "--zoo", str(zoo_dir / "nope")]) == 2
-
-
-def test_similarity_ranking_matches_recommend(zoo_dir):
-    target = load_dataset(TARGET)
-    ours = rank_by_similarity(Zoo(zoo_dir), target)
-    theirs = recommend(target, zoo_dir)
-    assert list(ours.source) == list(theirs.source)
-    np.testing.assert_allclose(ours.distance, theirs.distance)
-
-
-def test_logme_prefers_informative_features():
-    rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1, 2], 30)
-    informative = np.eye(3)[labels] * 3 + 0.3 * rng.standard_normal((90, 3))
-    informative = np.hstack([informative, rng.standard_normal((90, 125))])
-    noise = rng.standard_normal((90, 128))
-    assert logme(informative, labels) > logme(noise, labels) + 0.5
-    assert np.isfinite(logme(noise[:10], labels[:10] % 2))  # fewer samples than features
-
-
-def test_validation_split_is_stratified_and_inside_the_training_set():
-    ds = load_dataset("GunPoint")
-    split = split_validation(ds, 0.2, seed=0)
-    assert len(split.y_train) + len(split.y_test) == len(ds.y_train)
-    assert set(np.bincount(split.y_test)) == {5}  # 10 held out, 5 per class
-    assert {x.tobytes() for x in split.X_test} <= {x.tobytes() for x in ds.X_train}
-
-
-@pytest.mark.parametrize("select", ["similarity", "transferability", "validate"])
-def test_the_test_set_is_never_used_to_choose(zoo_dir, select):
-    from dataclasses import replace
-
-    target = load_dataset(TARGET)
-    config = TrainConfig(epochs=2, seed=0, threads=2)
-    with_test = choose_source(Zoo(zoo_dir), target, select, config, top_k=2, validate_epochs=1).source
-    scrambled = replace(target, X_test=np.zeros_like(target.X_test), y_test=np.zeros_like(target.y_test))
-    without_test = choose_source(Zoo(zoo_dir), scrambled, select, config, top_k=2, validate_epochs=1)
-    assert with_test == without_test.source and with_test in ZOO_DATASETS
-    assert len(without_test.ranking) == (2 if select == "validate" else 3)
-    assert list(without_test.similarity.source) == list(rank_by_similarity(Zoo(zoo_dir), target).source)
 
 
 def test_fit_command_end_to_end_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path, capsys):
@@ -331,18 +290,20 @@ def test_fit_shows_the_choice_before_the_cost_and_dry_run_stops_there(zoo_dir, t
 
 def test_fit_scores_the_test_file_once_whatever_its_size(zoo_dir, tmp_path, monkeypatch):
     """The test split is never used to choose anything in fit: scoring it each epoch would be pure cost."""
+    import tstransfer.fused as fused
     import tstransfer.training as training
     from tstransfer.cli import main
 
     calls = []
-    real = training.evaluate_arrays
-    monkeypatch.setattr(training, "evaluate_arrays", lambda net, X, *a, **k: calls.append(len(X)) or real(net, X, *a,
-                                                                                                           **k))
+    for module, name in ((training, "evaluate_arrays"), (fused, "_evaluate")):  # one network, or K fused
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda net, X, *a, real=real, **k: calls.append(len(X)) or real(net, X, *a,
+                                                                                                          **k))
     folder = MINI_ARCHIVE / TARGET
     assert main(["fit", "--train", str(folder / f"{TARGET}_TRAIN.tsv"), "--test", str(folder / f"{TARGET}_TEST.tsv"),
                  "--zoo", str(zoo_dir), "--out", str(tmp_path / "m.safetensors"), "--epochs", "6", "--ensemble", "2",
                  "--quiet", "--threads", "2"]) == 0
-    assert calls == [len(load_dataset(TARGET).y_test)] * 2  # once per fine-tuning, for the kept weights
+    assert calls == [len(load_dataset(TARGET).y_test)]  # the 2 sources fused: one pass for both kept weights
 
 
 def test_an_ensemble_from_fit_is_a_model_like_any_other(zoo_dir, tmp_path, capsys):
@@ -373,17 +334,6 @@ def test_recommend_ranks_a_zoo_for_a_file(zoo_dir, capsys):
     assert [line.split()[1] for line in printed[1:]] == list(recommend(load_dataset(TARGET), zoo_dir).source)
     assert main(["recommend", str(folder / f"{TARGET}_TRAIN.tsv"), "--quiet", "--top", "3"]) == 0  # the shipped zoo
     assert len(capsys.readouterr().out.splitlines()) == 4
-
-
-def test_validate_ranks_on_repeated_splits_and_says_when_it_cannot_separate(zoo_dir):
-    from tstransfer.selection import rank_by_validation
-
-    target = load_dataset(TARGET)
-    table = rank_by_validation(Zoo(zoo_dir), target, list(ZOO_DATASETS), TrainConfig(epochs=1, threads=2), 1)
-    assert list(table.columns) == ["rank", "source", "val_loss", "val_loss_std", "val_acc"]
-    assert (table.val_loss_std >= 0).all() and table.val_loss.is_monotonic_increasing
-    close = table.val_loss.iloc[1] - table.val_loss.iloc[0] < table.val_loss_std.iloc[:2].max()
-    assert ("note" in table.attrs) == close
 
 
 def test_zoo_build_replace_rebuilds_a_model_with_another_recipe_recorded_per_model(built_zoo, tmp_path, capsys):

@@ -14,17 +14,21 @@ Labels are encoded 0..C-1 in sorted order of the training labels; `Dataset.class
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import shutil
 import socket
 import tempfile
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .errors import TSTransferError, shown
+from .files import check_writable_dir, safe_name, sha256_file
 
 MINI_ARCHIVE = Path(__file__).parent / "mini_archive"
 
@@ -200,8 +204,6 @@ def _first_non_number(path: Path, sep: str | None, first: int) -> TSTransferErro
 def _parse_values(path: Path, sep: str | None, first: int, rows: int, width: int) -> np.ndarray:
     """The values of a delimited file, a line at a time into one preallocated float64 array: 8 bytes a value and
     nothing else held (a 42 MB file no longer costs a gigabyte of token objects)."""
-    import warnings
-
     values = np.empty((rows, width), dtype=np.float64)
     i = 0
     with open(path, errors="replace") as f, warnings.catch_warnings():
@@ -250,7 +252,9 @@ def check_finite_values(values: np.ndarray, where, column_offset: int = 0) -> No
 
 def read_ts(path: Path) -> Split:
     """A `.ts` file (sktime/aeon format), read with aeon's reader; multivariate allowed."""
-    from aeon.datasets import load_from_ts_file
+    from aeon.datasets import (
+        load_from_ts_file,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    )
 
     try:
         X, y = load_from_ts_file(str(path))
@@ -418,8 +422,6 @@ _LAYOUTS = (("ucr2018", ".tsv"), ("ts", ".ts"), ("ucr2015", ""), ("csv", ".csv")
 
 def data_fingerprint(train: Path, test: Path | None) -> str:
     """sha256 of a dataset's files (train, then test): what the model was trained on, byte for byte."""
-    from .files import sha256_file
-
     h = hashlib.sha256()
     for path in (train, test):
         if path is not None:
@@ -465,8 +467,6 @@ def first_line_preview(line: str, limit: int = 60) -> str:
 
 def did_you_mean(name: str, known: list[str]) -> str:
     """", did you mean X?" for the closest known name (any case), else ""."""
-    import difflib
-
     lowered = {k.lower(): k for k in known}
     close = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.6)
     return f"; did you mean {lowered[close[0]]!r}?" if close else ""
@@ -565,8 +565,6 @@ def describe_archive(archive: str | Path, problems: dict[str, str] | None = None
                      progress: bool = False) -> list[DatasetInfo]:
     """One DatasetInfo per dataset of the archive (see `describe_dataset`), with a progress bar. With
     `problems`, a dataset that cannot be read is recorded there (name -> reason) and the others described."""
-    from tqdm.auto import tqdm
-
     infos = []
     for name in tqdm(list_archive(archive), desc="datasets", unit="dataset", disable=not progress, leave=False):
         try:
@@ -584,9 +582,9 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
     Downloads into a temporary folder inside the archive and renames it into place only when
     complete, so a failure (e.g. no network) leaves nothing behind.
     """
-    from aeon.datasets import load_classification
-
-    from .files import check_writable_dir, safe_name
+    from aeon.datasets import (
+        load_classification,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    )
 
     safe_name(name, "--download")
     root = check_writable_dir(archive, "--archive")
@@ -714,6 +712,24 @@ def is_path(spec: str) -> bool:
     is the name of a dataset in the archive (a folder of the current directory never shadows it)."""
     return "/" in spec or os.sep in spec or spec in (".", "..") or \
         Path(spec).suffix.lower() in (".tsv", ".csv", ".ts", ".txt")
+
+
+def default_archive() -> str:
+    """$TSTRANSFER_ARCHIVE, else the mini archive shipped with tstransfer."""
+    return os.environ.get("TSTRANSFER_ARCHIVE", str(MINI_ARCHIVE))
+
+
+def dataset_from_spec(spec: str, archive: str | Path) -> Dataset:
+    """A dataset argument (`is_path`): a dataset named in the archive, or the user's own file or folder."""
+    if is_path(spec):
+        return load_files(spec)
+    try:
+        return load_dataset(spec, archive)
+    except TSTransferError as err:
+        if Path(spec).exists():
+            raise TSTransferError(f"{err}; to use the folder {spec!r} of the current directory, write ./{spec}") \
+                from None
+        raise
 
 
 def resolve_names(names: list[str], archive: str | Path) -> list[str]:

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data import Dataset, Split, preprocess
 from .errors import TSTransferError
 from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig
+from .selection import fit_from_zoo
+from .training import train
 
 
 def _validate(estimator, X, y=None, reset: bool = True):
@@ -71,8 +74,6 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _seed(self) -> int:
-        from sklearn.utils import check_random_state
-
         if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
             return int(self.random_state)
         try:
@@ -105,8 +106,6 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return Dataset("X", Xp, encoded, lengths, None, None, None, list(range(len(self.classes_))))
 
     def fit(self, X, y):
-        from .training import train
-
         self.model_, self.result_ = train(self._dataset(X, y), self._config(), progress=self.verbose)
         return self
 
@@ -155,8 +154,6 @@ class TransferClassifier(FCNClassifier):
         self.n_ensemble = n_ensemble
 
     def fit(self, X, y):
-        from .selection import fit_from_zoo
-
         config, dataset = self._config(), self._dataset(X, y)
         try:
             fitted = fit_from_zoo(dataset, self.zoo, select=self.select, config=config, top_k=self.top_k,

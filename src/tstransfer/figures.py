@@ -5,6 +5,7 @@ as SVG (vector, for papers) beside it, atomically, and returns the PNG's path.""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import matplotlib
@@ -22,8 +23,6 @@ from .files import atomic_path  # noqa: E402
 def literal_text(plot):
     """Names from data are drawn as they are: '$' in a dataset name must not start mathtext (a hostile name
     could make the figure fail to render)."""
-    import functools
-
     @functools.wraps(plot)
     def wrapper(*args, **kwargs):
         with plt.rc_context({"text.parse_math": False}):
@@ -162,7 +161,9 @@ def selection_summary(table: pd.DataFrame, path: str | Path) -> Path:
 @literal_text
 def critical_difference(scores: pd.DataFrame, path: str | Path) -> Path | None:
     """aeon's critical-difference diagram of the strategies' per-target accuracies (needs >= 2 targets)."""
-    from aeon.visualisation import plot_critical_difference
+    from aeon.visualisation import (
+        plot_critical_difference,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    )
 
     scores = scores.dropna()
     if len(scores) < 2 or scores.shape[1] < 2:
@@ -198,7 +199,9 @@ def pairwise_scatter(a: pd.Series, b: pd.Series, name_a: str, name_b: str, path:
     """aeon's pairwise scatter: one point per target, the accuracies of `a` and `b` against each other with the
     diagonal (aeon puts the better of the two on the y axis) and their Wilcoxon and paired t-test p-values;
     None (no figure) with fewer than 2 targets."""
-    from aeon.visualisation import plot_pairwise_scatter
+    from aeon.visualisation import (
+        plot_pairwise_scatter,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    )
 
     if len(a) < 2:
         return None

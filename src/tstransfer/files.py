@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import io
+import json
 import os
 import re
 import tempfile
@@ -128,8 +130,6 @@ def check_writable_file(path: str | Path, what: str, force: bool = True) -> Path
 def parse_json(text, where, what: str = "JSON"):
     """JSON from a file tstransfer reads (untrusted): malformed or absurdly nested text (Python's parser
     recurses) is one TSTransferError naming the file, never a traceback."""
-    import json
-
     try:
         return json.loads(text)
     except RecursionError:
@@ -157,8 +157,6 @@ def sha256_file(path: str | Path) -> str:
 
 def csv_text(frame, index: bool = True) -> str:
     """A pandas table as the CSV text tstransfer writes (6 significant digits)."""
-    import io
-
     buffer = io.StringIO()
     frame.to_csv(buffer, index=index, float_format="%.6g")
     return buffer.getvalue()

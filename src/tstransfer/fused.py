@@ -186,7 +186,9 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
         loss_sum = torch.zeros(k, device=device, dtype=torch.float64)
         correct = torch.zeros(k, device=device)
         for xb, yb, lb in shuffled_batches(X, y, run.lengths, batch_size, run.shuffler):
-            logits = model(xb, lb)  # (K, batch, classes)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=run.amp):
+                logits = model(xb, lb)  # (K, batch, classes)
+            logits = logits.float() if run.amp else logits
             losses = F.cross_entropy(logits.transpose(1, 2), yb[None].expand(k, -1), reduction="none").mean(1)
             optimizer.zero_grad()
             losses.sum().backward()  # model k's parameters only see loss k

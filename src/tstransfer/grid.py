@@ -8,8 +8,11 @@ return their numbers. A kill -9 at any moment loses at most the runs in flight: 
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -18,12 +21,18 @@ from dataclasses import asdict, dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
+from .data import data_fingerprint, dataset_shape, find_dataset, load_dataset
 from .errors import TSTransferError
 from .files import check_writable_dir
+from .fused import fit_fused
+from .models import FCN, load_model
 from .recipe import TrainConfig, batch_size
 from .study import RunSpec, StudyPaths, open_store, resume
+from .training import resolve_device, save_run, train, trained_model
+from .transfer import fine_tune, target_network
 
 
 @dataclass(frozen=True)
@@ -32,15 +41,12 @@ class Job:
 
     spec: RunSpec
     model: str  # the model file to write
+    history: str  # its per-epoch history CSV
     source_model: str = ""  # the pre-trained source of a fine-tuning
 
 
 def execute_run(job: Job, archive: str, study: str, config: dict) -> dict:
     """Run one pre-training or fine-tuning (in a worker); returns its numbers or its error. Never raises."""
-    from .data import load_dataset
-    from .training import save_run, train
-    from .transfer import fine_tune
-
     started = time.perf_counter()
     spec = job.spec
     try:
@@ -51,26 +57,24 @@ def execute_run(job: Job, archive: str, study: str, config: dict) -> dict:
         else:
             source = load_source(Path(study) / job.source_model, spec.source)
             trained, result = fine_tune(source, dataset, cfg, progress=False, source_name=spec.source)
-        _, history_path, _ = save_run(trained, result, (Path(study) / job.model).parent, spec.target)
-        return _result_fields(job, result, history_path, study)
+        save_run(trained, result, Path(study) / job.model, Path(study) / job.history)
+        return _result_fields(job, result)
     except Exception as err:  # a failed run is recorded, the study goes on
         return _failure(err, started)
 
 
 def load_source(path: Path, source: str):
     """The pre-trained model of `source` at `path`."""
-    from .models import load_model
-
     if not path.is_file():
         raise TSTransferError(f"no pre-trained model of {source} (its pre-training failed)")
     return load_model(path)
 
 
-def _result_fields(job: Job, result, history_path: Path, study: str) -> dict:
+def _result_fields(job: Job, result) -> dict:
     return {"status": "done", "best_epoch": result.best_epoch, "train_loss": result.train_loss,
             "train_acc": result.train_acc, "test_loss": result.test_loss, "test_acc": result.test_acc,
             "seconds": result.seconds, "device": result.device, "model_path": job.model,
-            "history_path": str(Path(history_path).relative_to(study))}
+            "history_path": job.history}
 
 
 def _failure(err: Exception, started: float) -> dict:
@@ -81,11 +85,6 @@ def _failure(err: Exception, started: float) -> dict:
 
 def execute_fused(jobs: list[Job], archive: str, study: str, config: dict) -> list[dict]:
     """Fine-tune several sources on one target together (fused.fit_fused); one result per job."""
-    from .data import load_dataset
-    from .fused import fit_fused
-    from .training import save_run, trained_model
-    from .transfer import target_network
-
     started = time.perf_counter()
     results: list[dict | None] = [None] * len(jobs)
     try:
@@ -105,8 +104,8 @@ def execute_fused(jobs: list[Job], archive: str, study: str, config: dict) -> li
                 job = jobs[i]
                 model = trained_model(network, dataset, cfg, result, kind="transfer", source=job.spec.source,
                                       fused_with=len(networks))
-                _, history_path, _ = save_run(model, result, (Path(study) / job.model).parent, job.spec.target)
-                results[i] = _result_fields(job, result, history_path, study)
+                save_run(model, result, Path(study) / job.model, Path(study) / job.history)
+                results[i] = _result_fields(job, result)
     except Exception as err:  # the whole group failed: each member records the error
         failure = _failure(err, started)
         results = [r if r is not None else failure for r in results]
@@ -141,12 +140,7 @@ def plan_jobs(runs: list[RunSpec], fuse: int) -> list[tuple[RunSpec, ...]]:
 def die_with_parent(parent: int) -> None:
     """In a worker: end this process when the driver dies, even by kill -9, so no orphan keeps training
     (and duplicates the work of a rerun). Linux: the kernel's parent-death signal; elsewhere: a watcher."""
-    import signal
-    import threading
-
     try:
-        import ctypes
-
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         armed = True
     except (OSError, AttributeError):
@@ -201,7 +195,7 @@ class RayEngine:
     def __init__(self, address: str | None = None, cpus_per_run: float = 1, gpus_per_run: float = 0,
                  workers: int | None = None):
         try:
-            import ray
+            import ray  # optional extra [ray]
         except ImportError:
             raise TSTransferError("--engine ray needs Ray: pip install 'tstransfer[ray]'") from None
         self.ray = ray
@@ -237,8 +231,6 @@ class GridCounts:
 def default_fuse(device: str = "auto") -> int:
     """Fine-tunings per fused job: 8 on CUDA (one small FCN leaves a GPU mostly idle), 1 on CPU, where
     benchmarks/training_speed.py measured no gain (the CPU is already compute-bound by one FCN)."""
-    from .training import resolve_device
-
     return 8 if resolve_device(device).type == "cuda" else 1
 
 
@@ -268,8 +260,6 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
     target trained together per job (fused.fit_fused); None: `default_fuse`. `on_result(spec, result)`:
     called in this process after each run is recorded (e.g. `zoo build` exports each finished model at once).
     """
-    from .data import data_fingerprint, find_dataset
-
     runs = [r if r.seed is not None else replace(r, seed=config.seed) for r in runs]
     archive, study = Path(archive).resolve(), Path(study).resolve()
     fingerprints = {}
@@ -278,7 +268,7 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
         fingerprints[name] = data_fingerprint(train, test)
     check_writable_dir(study, "--study")
     study.mkdir(parents=True, exist_ok=True)
-    lock = _StudyLock(StudyPaths(study, primary_seed=0))
+    lock = _StudyLock(StudyPaths(study))
     store = open_store(study, create=True)
     cpus = os.cpu_count() or 1
     fuse = (fuse or store.settings().get("fuse")
@@ -318,7 +308,7 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
 
         def job_of(spec: RunSpec) -> Job:
             source = paths.relative(paths.pretrained(spec.source, spec.seed)) if spec.source else ""
-            return Job(spec, paths.relative(paths.model(spec)), source)
+            return Job(spec, paths.relative(paths.model(spec)), paths.relative(paths.history(spec)), source)
 
         # A job of fine-tunings waits for the pre-trainings of all its sources (in this grid or done before).
         pending_sources = {(r.target, r.seed) for r in todo if r.kind == "pretrain"}
@@ -371,7 +361,7 @@ def transfer_in_study(archive: str | Path, study: str | Path, source: str, targe
     """Fine-tune the study's pre-trained `source` on `target` (each seed; default: `config.seed`), recorded in
     the study like a grid run; returns the runs' rows (a failed run is an error naming it)."""
     seeds = list(seeds or [config.seed])
-    paths = StudyPaths(study)
+    paths = StudyPaths.of(study)
     for seed in seeds:
         if not paths.pretrained(source, seed).is_file():
             raise TSTransferError(f"--study {study}: no pre-trained model of {source}"
@@ -405,10 +395,6 @@ def fcn_flops(length: int, channels: int = 1, filters=(128, 256, 128), kernels=(
 def measure_speed(device: str = "auto", threads: int | None = None) -> tuple[float, float]:
     """(seconds of fixed cost per training step, FLOP/s of the training arithmetic) of the FCN, measured now
     on this machine: a tiny batch times the per-step overhead, a large one the arithmetic."""
-    import torch
-
-    from .models import FCN
-    from .training import resolve_device
 
     dev = resolve_device(device)
     if threads:
@@ -451,9 +437,6 @@ class CostEstimate:
 def estimate_cost(runs: list[RunSpec], archive: str | Path, config: TrainConfig) -> CostEstimate:
     """FLOPs and time of the runs at the speed measured now (forward + backward = 3 forward passes per
     training series per epoch, plus the logged test passes); early stopping is not predicted."""
-    from .data import dataset_shape
-    from .training import resolve_device
-
     overhead, rate = measure_speed(config.device, config.threads)
     shapes = {name: dataset_shape(name, archive) for name in dict.fromkeys(r.target for r in runs)}
     rows, total_flop, total_seconds = [], 0.0, 0.0

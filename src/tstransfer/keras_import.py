@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from .data import PREPROCESSING
+from .data import PREPROCESSING, canonical_name, load_dataset, parse_labels
 from .errors import TSTransferError
-from .files import parse_json
-from .models import BN_EPS, MAX_LAYER_WIDTH, TrainedModel, create_model
+from .files import parse_json, safe_name
+from .models import BN_EPS, MAX_LAYER_WIDTH, TrainedModel, create_model, load_model
+from .training import evaluate
 
 WHOLE_MODEL_NAMES = ("best_model.hdf5", "best_model.h5")
 ARCHITECTURE_NAME = "architecture.txt"
@@ -50,7 +52,7 @@ class KerasSource:
 
 def _h5py():
     try:
-        import h5py
+        import h5py  # only Keras .hdf5 files need it
     except ImportError:
         raise TSTransferError("import-keras needs h5py: pip install 'tstransfer[keras]'") from None
     return h5py
@@ -447,8 +449,6 @@ def import_for_dataset(path: str | Path, dataset, weights: str | Path | None = N
                        metadata: dict | None = None) -> TrainedModel:
     """Import a model trained on `dataset`: its sorted training labels become the classes (the authors'
     one-hot encoding) and its test accuracy is measured and recorded (a check that the import is right)."""
-    from .training import evaluate
-
     record = {"dataset": dataset.name, "n_train": len(dataset.y_train), "length": int(dataset.X_train.shape[-1]),
               **(metadata or {})}
     model = import_keras(path, weights, classes=list(dataset.classes), metadata=record,
@@ -465,11 +465,6 @@ def import_tree(root: str | Path, out_dir: str | Path, archive: str | Path | Non
     structure: `<Dataset>/best_model.hdf5` -> `<out>/<Dataset>.safetensors` and `<Source>/<Target>/...` ->
     `<out>/<Source>/<Target>.safetensors`. The last folder names the dataset the model was trained on; with
     `archive` holding it, its labels and test accuracy are used. Existing outputs are kept (resumable)."""
-    from tqdm.auto import tqdm
-
-    from .data import canonical_name, load_dataset
-    from .files import safe_name
-    from .models import load_model
 
     root, out_dir = Path(root), Path(out_dir)
     folders = find_models(root)
@@ -522,14 +517,29 @@ class ImportOutcome:
     model: object = None
     path: Path | None = None
 
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+    def summary(self, out: str | Path) -> str:
+        """A tree import in one line: the models in `out`, how many imported now, their mean test accuracy."""
+        imported = [r for r in self.rows if r["status"] != "failed"]
+        accuracies = [r["test_acc"] for r in self.rows if r["test_acc"] is not None]
+        mean = (f"; mean test accuracy {sum(accuracies) / len(accuracies):.4f} over {len(accuracies)}"
+                if accuracies else "")
+        return f"{len(imported)} models in {out} ({sum(r['status'] != 'kept' for r in imported)} imported now){mean}"
+
+    def notes(self) -> list[str]:
+        """Per model, what is neither kept, imported nor failed (e.g. skipped, and why)."""
+        return [f"{r['dataset']}: {r['status']}" for r in self.rows
+                if r["status"] not in ("kept", "imported", "failed")]
+
 
 def import_path(source: str | Path, out: str | Path, weights: str | Path | None = None, dataset: str | None = None,
                 classes: str | None = None, archive: str | Path | None = None, progress: bool = True) -> ImportOutcome:
     """`tstransfer import-keras`: a folder of model folders (the authors' archives) into the folder `out`, or
     one model (a file, or a folder holding one) into the model file `out`, its classes from `dataset` (a
     dataset of `archive`), from `classes` ("a,b,c") or the output indices."""
-    from .data import load_dataset, parse_labels
-
     source, out_text = Path(source), str(out)
     if source.is_dir() and model_file(source) is None and find_models(source):
         if classes or dataset or weights:

@@ -7,16 +7,22 @@ training record. Loading it never unpickles anything.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import safetensors.torch
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import safe_open
 from torch import nn
 
+from .data import PREPROCESSING, Split, label_column, preprocess, read_split, series_from_arrays
 from .errors import TSTransferError
 from .files import atomic_path, check_format_version, parse_json
 
@@ -199,8 +205,6 @@ class TrainedModel:
 
         X: one series (1-D), (n, length), (n, channels, length), or a list of series of unequal lengths;
         any int or float dtype; NaN marks missing values or the padding of shorter series."""
-        from .data import PREPROCESSING, Split, preprocess, series_from_arrays
-
         if self.preprocessing != PREPROCESSING:
             raise TSTransferError(f"the model records preprocessing {self.preprocessing}, which this version of "
                                   f"tstransfer does not apply ({PREPROCESSING})")
@@ -252,8 +256,6 @@ class TrainedModel:
         """A UCR-format (.tsv/.csv/2015) or .ts file as a `data.Split`. `labels`: "first" (the first column is a
         label), "none" (no label column) or "auto" (decided only when the width makes it certain, else an error
         asking for first or none)."""
-        from .data import label_column, read_split
-
         if labels == "auto":
             labels = label_column(path, self.classes, self.metadata.get("length"))
             if labels is None:
@@ -269,9 +271,6 @@ class TrainedModel:
 
     def predictions_csv(self, predicted: np.ndarray, proba: np.ndarray) -> str:
         """Predictions as CSV text: index, label, p_<class> ..."""
-        import csv
-        import io
-
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["index", "label", *[f"p_{c}" for c in self.classes]])
@@ -287,12 +286,10 @@ class TrainedModel:
 
     def write(self, path: str | Path) -> None:
         """Write the model file in place (not atomic: `save` is; used by writers that rename themselves)."""
-        from safetensors.torch import save_file
-
         header = {"format": FORMAT, "format_version": FORMAT_VERSION, "architecture": self.network.config,
                   "classes": self.classes, "preprocessing": self.preprocessing, "metadata": self.metadata}
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
-        save_file(tensors, str(path), metadata={FORMAT: json.dumps(header, default=_json_default)})
+        safetensors.torch.save_file(tensors, str(path), metadata={FORMAT: json.dumps(header, default=_json_default)})
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> TrainedModel:
@@ -301,9 +298,6 @@ class TrainedModel:
         The header is checked against the tensors' shapes before any network is built, so a small file
         cannot make the loader allocate more than the file holds; non-float or non-finite weights and a
         class list that disagrees with the output layer are refused."""
-        from safetensors import SafetensorError
-        from safetensors.torch import safe_open
-
         path = Path(path)
         if not path.is_file():
             raise TSTransferError(f"{path}: no such model file")

@@ -61,7 +61,7 @@ class TrainConfig:
     min_batch_size: int = 1  # the floor of the batch rule (the paper's: 1)
     seed: int = 0
     device: str = "auto"  # "auto": CUDA when present, else CPU
-    amp: bool = False  # bf16 autocast on CUDA (not part of the paper's recipe)
+    amp: bool = False  # bf16 autocast where native: CUDA, AMX/AVX512-BF16 CPUs (not part of the paper's recipe)
     threads: int | None = None  # CPU threads for this process; None leaves torch's default
     test_every: int | None = 1  # log the test split every N epochs (the paper: 1); None: once, at the end
     dtype: str = "float32"  # "float64" for numerical checks (e.g. fused == sequential to 1e-9)
@@ -164,6 +164,18 @@ DEFAULTS = TrainConfig()
 # -0.2 points: one source, the paper's K_1.
 FIT_ENSEMBLE = 1
 PRACTICAL = TrainConfig.named("practical")
+
+
+def run_seeds(seed: int | None, seeds: list[int] | None) -> list[int]:
+    """--seeds S1 S2 ... (duplicates dropped), else the one --seed, else the recipe's."""
+    if not seeds:
+        return [DEFAULTS.seed if seed is None else seed]
+    if seed is not None:
+        raise TSTransferError("give --seed or --seeds, not both")
+    bad = [s for s in seeds if s < 0]
+    if bad:
+        raise TSTransferError(f"--seeds {bad[0]}: must be at least 0")
+    return list(dict.fromkeys(seeds))
 
 
 def batch_size_rule(n_train: int, floor: int = 1) -> int:

@@ -7,16 +7,23 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+import jinja2
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from . import __version__, figures
+from .data import canonical_name, describe_dataset, load_dataset
 from .errors import TSTransferError
-from .files import atomic_write_text, csv_text, file_stem, safe_name
+from .files import atomic_write_text, csv_text, file_stem
 from .guardrails import at_or_below_majority
 from .selection_study import BEST, K1, NO_TRANSFER, STRATEGIES, WORST, selection_per_target, selection_table
+from .similarity import read_prototypes
 from .study import (
     StudyPaths,
     check_data_unchanged,
@@ -65,8 +72,6 @@ def _read_table(path: str | Path, what: str, **kwargs) -> pd.DataFrame:
 
 
 def _canonical_index(frame, axis_names=("index",)):
-    from .data import canonical_name
-
     frame = frame.copy()
     if "index" in axis_names:
         frame.index = [canonical_name(str(n).strip()) for n in frame.index]
@@ -79,8 +84,6 @@ def inputs_from_files(matrix: str | Path, baseline: str | Path, similarity: str 
     """Results produced elsewhere, in the paper's CSV layouts (UCR 2015 or 2018 names; accuracies in [0, 1]
     or in %): accuracy matrix (rows = source, columns = target, diagonal ignored), baseline (dataset,accuracy),
     neighbours (index = target, columns K_1 ...)."""
-    from .data import canonical_name
-
     acc = _canonical_index(_read_table(matrix, "--matrix", index_col=0), ("index", "columns"))
     for axis, labels in (("rows", acc.index), ("columns", acc.columns)):
         twice = sorted({str(n) for n in labels[labels.duplicated()]})
@@ -154,8 +157,6 @@ def dataset_facts(name: str, archive: str | None) -> dict:
     if name in summary.index:
         facts = {k: summary.at[name, k] for k in ("n_train", "n_test", "length", "classes", "type")}
     if archive:
-        from .data import describe_dataset
-
         try:
             info = describe_dataset(name, archive)
             facts.update({"n_train": info.n_train, "n_test": info.n_test, "length": info.length,
@@ -271,8 +272,6 @@ mean &plusmn; std over the seeds{% endif %}).</p>{{ m.matrix(accuracy) }}
 
 
 def _render(template: str, footer: dict | None = None, **values) -> str:
-    import jinja2
-
     env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined)
     footer = footer or {"version": "", "date": "", "command": ""}
     return env.get_template(template).render(style=_STYLE, script=_SCRIPT, footer=footer, **values)
@@ -319,8 +318,6 @@ def _matrix(accuracy: pd.DataFrame, std: pd.DataFrame | None) -> dict:
 
 
 def _url(file_name: str) -> str:
-    from urllib.parse import quote
-
     return quote(file_name)
 
 
@@ -380,8 +377,6 @@ def ranked_sources(inputs: ReportInputs, target: str) -> pd.DataFrame:
 
 def plot_loss(inputs: ReportInputs, target: str, sources: list[str] | None, path: str | Path) -> Path:
     """Fig. 1 for one target: from scratch vs fine-tuned from `sources` (default: most and least similar)."""
-    from . import figures
-
     if not inputs.histories:
         raise TSTransferError("loss curves need the per-epoch histories of a study (--study)")
     ranked = ranked_sources(inputs, target)
@@ -403,9 +398,6 @@ def plot_loss(inputs: ReportInputs, target: str, sources: list[str] | None, path
 
 
 def _footer(command: str | None) -> dict:
-    import time
-
-    from . import __version__
 
     return {"version": __version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "command": command or "tstransfer.report.write_report (Python)"}
@@ -413,14 +405,10 @@ def _footer(command: str | None) -> dict:
 
 def _prototype_figure(inputs: ReportInputs, target: str, path: Path) -> Path | None:
     """The target's class prototypes over its training series, when the study has both."""
-    from . import figures
-    from .data import load_dataset
-    from .similarity import read_prototypes
-
     if inputs.study is None or inputs.archive is None:
         return None
     try:
-        npz = StudyPaths(inputs.study).prototypes / f"{safe_name(target, 'dataset')}.npz"  # as similarity names it
+        npz = StudyPaths(inputs.study).prototype_file(target)
         if not npz.is_file():
             return None
         return figures.prototypes(load_dataset(target, inputs.archive), read_prototypes(npz), path)
@@ -430,8 +418,6 @@ def _prototype_figure(inputs: ReportInputs, target: str, path: Path) -> Path | N
 
 def _target_page(inputs: ReportInputs, target: str, per_target: pd.DataFrame, out: Path, stem: str,
                  footer: dict) -> None:
-    from . import figures
-
     fig_dir, page_dir = out / "figures", out / "targets"
     ranked = ranked_sources(inputs, target)
     atomic_write_text(page_dir / f"{stem}.csv", csv_text(ranked, index=False))
@@ -476,15 +462,21 @@ def _target_page(inputs: ReportInputs, target: str, per_target: pd.DataFrame, ou
     atomic_write_text(page_dir / f"{stem}.html", page)
 
 
+def refresh_study_report(study: str | Path) -> Path | None:
+    """Rewrite a study's own report (STUDY/report) when it has one, e.g. once evaluate-selection added its
+    table; None when it has none."""
+    paths = StudyPaths(study)
+    if not paths.report_index.is_file():
+        return None
+    return write_report(inputs_from_study(study), paths.report, progress=False)
+
+
 def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True, tie_band: float = 0.0,
                  command: str | None = None) -> Path:
     """Write DIR/index.html, DIR/targets/<T>.html (+ its sources CSV), DIR/figures/*.png and *.svg, and the
     tables as CSV: accuracy and variation matrices, no-transfer accuracies, the selection study. `tie_band`:
     accuracy points within which a difference is a draw (0: the paper's exact equality). `command`: what made
     the report (shown in its footer)."""
-    from tqdm.auto import tqdm
-
-    from . import figures
 
     out = Path(out)
     fig_dir = out / "figures"

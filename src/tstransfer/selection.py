@@ -15,18 +15,23 @@ random, best, worst against no transfer) is `selection_study.py`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from .data import Dataset
+from .baselines import minirocket
+from .data import Dataset, load_dataset
 from .errors import TSTransferError
 from .files import atomic_write_text, csv_text
-from .models import TrainedModel
+from .models import Ensemble, TrainedModel
+from .similarity import cache_key, class_prototypes, dataset_distance, load_cached, read_prototypes
 from .study import StudyPaths, check_data_unchanged, load_study, study_config, wins_draws_losses
-from .training import TrainConfig, TrainResult
+from .training import TrainConfig, TrainResult, run_metadata, train
+from .transfer import fine_tune, fine_tune_together
 from .zoo import Zoo, open_zoo
 
 SELECTIONS = ("similarity", "validate", "transferability")
@@ -43,8 +48,6 @@ def distance_ranking(mine: list[np.ndarray], sources: dict[str, Path], damaged_h
                      progress: bool = False) -> pd.DataFrame:
     """Sources by Algorithm 1's distance between `mine` (a target's class prototypes) and theirs (read from
     their .npz files), nearest first: rank, source, distance."""
-    from .similarity import dataset_distance, read_prototypes
-
     rows = []
     for name, path in _bar(sources.items(), progress, "similarity: DTW to each source", "source"):
         try:
@@ -55,16 +58,12 @@ def distance_ranking(mine: list[np.ndarray], sources: dict[str, Path], damaged_h
 
 
 def _bar(items, progress: bool, desc: str, unit: str):
-    from tqdm.auto import tqdm
-
     items = list(items)
     return tqdm(items, desc=desc, unit=unit, disable=not progress or len(items) < 2, leave=False, dynamic_ncols=True)
 
 
 def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
     """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance."""
-    from .similarity import class_prototypes
-
     missing = [n for n in zoo.names(exclude) if zoo.entries[n].prototypes is None]
     if missing:
         raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {missing[0]}; run `tstransfer similarity` on "
@@ -78,8 +77,6 @@ def recommend(target: Dataset, study: str | Path, top: int | None = None, exclud
     datasets with a pre-trained model in the study and prototypes from `tstransfer similarity`, less
     `exclude` (the target itself when it is one of the archive's datasets). The target's own prototypes
     are computed if needed. Returns columns rank, source, distance."""
-    from .similarity import cache_key, class_prototypes, load_cached
-
     if top is not None and top < 0:
         raise TSTransferError(f"--top {top}: must be 0 (all) or more")
     paths = StudyPaths(study)
@@ -143,7 +140,7 @@ def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=(), progress: bo
 
 def split_validation(dataset: Dataset, fraction: float = 0.2, seed: int = 0) -> Dataset:
     """A stratified split of the training set: the inner training part as train, the rest as 'test'."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # scikit-learn (~0.5 s): only the validate strategy splits
 
     idx = np.arange(len(dataset.y_train))
     counts = np.bincount(dataset.y_train)
@@ -165,8 +162,6 @@ def rank_by_validation(zoo: Zoo, dataset: Dataset, candidates: list[str], config
     """Fine-tune each candidate for `epochs` on `repeats` stratified 80/20 splits of the training set; rank by
     the mean validation loss (lower first), with its spread (std over the splits) and the mean validation
     accuracy. `table.attrs["note"]` says when the validation sets are too small to separate the candidates."""
-    from .transfer import fine_tune
-
     splits = [split_validation(dataset, seed=config.seed + r) for r in range(repeats)]
     brief = replace(config, epochs=epochs, test_every=None)
     rows = []
@@ -256,9 +251,6 @@ class FitOutcome:
 def ensemble_model(members: list[TrainedModel], dataset: Dataset, config: TrainConfig,
                    results: list[TrainResult], **extra) -> TrainedModel:
     """One model whose probabilities are the mean of the members' (fine-tunings of several sources)."""
-    from .models import Ensemble
-    from .training import run_metadata
-
     if len(members) == 1:
         members[0].metadata.update(extra)
         return members[0]
@@ -279,9 +271,6 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     probabilities when `ensemble` > 1). `on_choice(choice, sources)` is called once the sources are known,
     before any fine-tuning (the command line prints them and the time estimate there). The default recipe is
     the practical one."""
-    import time
-
-    from .transfer import fine_tune_together
 
     if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
         raise TSTransferError(f"--ensemble {ensemble}: must be an integer of at least 1")
@@ -308,9 +297,6 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
 def compare_baselines(dataset: Dataset, config: TrainConfig, progress: bool = True) -> list[dict]:
     """What a practitioner would try instead, on the same split: the FCN from scratch with the same recipe and
     aeon's MiniRocket. Rows: method, accuracy (test split), seconds."""
-    from .baselines import minirocket
-    from .training import train
-
     if dataset.X_test is None:
         raise TSTransferError("--compare needs --test: the methods are compared on your test file")
     _, scratch = train(dataset, replace(config, test_every=None), progress=progress)
@@ -334,10 +320,6 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
 
     Returns (summary: strategy, mean_accuracy, wins, draws, losses, oracle_gain_share; per-target choices).
     """
-    from tqdm.auto import tqdm
-
-    from .baselines import minirocket
-    from .data import load_dataset
 
     tables = load_study(study)
     config = study_config(tables.settings) or TrainConfig()  # the study's own recipe, batch size included

@@ -54,7 +54,7 @@ def selection_table(per_target: pd.DataFrame, tie_band: float = 0.0) -> pd.DataF
     """One row per strategy: mean and median accuracy, W/D/L against no transfer (a draw: equal after
     rounding to 6 decimals, or within `tie_band` accuracy points), the Wilcoxon signed-rank p-value against no
     transfer, and the mean rank."""
-    from scipy.stats import wilcoxon
+    from scipy.stats import wilcoxon  # scipy.stats takes ~1 s to load: only the tables that test need it
 
     scores = per_target[STRATEGIES].astype(float)
     ranks = scores.dropna(axis=1, how="all").rank(axis=1, ascending=False).mean()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .data import Dataset, load_dataset
+from .data import Dataset, list_archive, load_dataset
 from .errors import TSTransferError
 from .files import atomic_path, atomic_write_text, csv_text, safe_name
 
@@ -35,7 +36,7 @@ CACHE_VERSION = "dba-medoid-fulldtw-v1"
 
 def dtw(x: np.ndarray, y: np.ndarray) -> float:
     """Full DTW distance (no window, squared-Euclidean local cost, square root of the total)."""
-    from aeon.distances import dtw_distance
+    from aeon.distances import dtw_distance  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
 
     return float(np.sqrt(dtw_distance(np.atleast_2d(x), np.atleast_2d(y))))
 
@@ -65,7 +66,9 @@ def _trimmed(dataset: Dataset, y: int) -> list[np.ndarray]:
 
 def medoid_index(series: list[np.ndarray]) -> int:
     """The series with the least sum of squared DTW distances to the others."""
-    from aeon.distances import dtw_pairwise_distance
+    from aeon.distances import (
+        dtw_pairwise_distance,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    )
 
     if len(series) == 1:
         return 0
@@ -84,7 +87,9 @@ def dba(series: list[np.ndarray], iterations: int = DBA_ITERATIONS) -> np.ndarra
     if len(series) == 1:
         return center
     if len({s.shape[1] for s in series}) == 1:
-        from aeon.clustering.averaging import petitjean_barycenter_average
+        from aeon.clustering.averaging import (
+            petitjean_barycenter_average,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+        )
 
         return petitjean_barycenter_average(np.stack(series), distance="dtw", max_iters=iterations, tol=0.0,
                                             init_barycenter=center)
@@ -93,7 +98,9 @@ def dba(series: list[np.ndarray], iterations: int = DBA_ITERATIONS) -> np.ndarra
 
 def dba_update(series: list[np.ndarray], center: np.ndarray, iterations: int = DBA_ITERATIONS) -> np.ndarray:
     """Petitjean's DBA updates from `center`, on aeon's DTW alignment path (any series lengths)."""
-    from aeon.distances import dtw_alignment_path
+    from aeon.distances import (
+        dtw_alignment_path,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    )
 
     for _ in range(iterations):
         sums = np.zeros_like(center)
@@ -140,8 +147,6 @@ MAX_PROTOTYPE_BYTES = 64 << 20  # one class prototype; a UCR one is a few KB
 def read_prototypes(path: str | Path, key: str | None = None) -> list[np.ndarray]:
     """The class prototypes stored in an `.npz` file (no pickle); with `key`, only if it was made with it.
     A damaged file is a TSTransferError."""
-    import zipfile
-
     try:
         with np.load(path, allow_pickle=False) as f:
             if any(info.file_size > MAX_PROTOTYPE_BYTES for info in f.zip.infolist()):
@@ -222,7 +227,9 @@ def archive_prototypes(names: list[str], archive: str | Path, cache_dir: str | P
 
 def distance_matrix(prototypes: dict[str, list[np.ndarray]], jobs: int = 1) -> pd.DataFrame:
     """The N x N matrix of Algorithm 1's dataset distances (0 on the diagonal)."""
-    from aeon.distances import dtw_pairwise_distance
+    from aeon.distances import (
+        dtw_pairwise_distance,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    )
 
     names = list(prototypes)
     flat = [p for n in names for p in prototypes[n]]
@@ -261,8 +268,6 @@ def compute_similarity(archive: str | Path, out: str | Path, names: list[str] | 
                        iterations: int = DBA_ITERATIONS, progress: bool = True) -> SimilarityResult:
     """Algorithm 1 over an archive; writes distances.csv, neighbours.csv and prototypes/ (the cache) in `out`
     (a study's similarity/ folder, study.StudyPaths.similarity)."""
-    from .data import list_archive
-
     names = names or list_archive(archive)
     if len(names) < 2:
         raise TSTransferError("similarity needs at least 2 datasets")

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from .errors import TSTransferError
 
@@ -65,8 +66,6 @@ class Store:
     def _read_only(self) -> sqlite3.Connection:
         """mode=ro; where SQLite cannot set up its WAL index (a read-only folder without the -shm file), the
         file is read as immutable (no writer may be running: a read-only study has none)."""
-        from urllib.parse import quote
-
         uri = f"file:{quote(str(self.path.resolve()))}"
         try:
             db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None)

@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data import data_fingerprint, default_archive, find_dataset, list_archive, resolve_names, test_labels
 from .errors import TSTransferError
-from .files import atomic_write_text, csv_text, safe_name
+from .files import atomic_write_text, csv_text, file_stem, safe_name
+from .guardrails import at_or_below_majority, majority_rate
 from .recipe import TrainConfig
 from .store import Store
 
@@ -53,8 +55,9 @@ class RunSpec:
 
 
 class StudyPaths:
-    """Where everything of a study folder lives. `primary_seed`: the seed whose runs keep the plain layout
-    (the study's first seed; None: read from the study's store, else 0)."""
+    """Where everything of a study folder lives (no I/O: `StudyPaths.of(study)` reads the study's first seed).
+    `primary_seed`: the seed whose runs keep the plain layout (the study's first); None: unknown, so only the
+    folder-level paths and the plain layout (seed None) are asked for."""
 
     def __init__(self, root: str | Path, primary_seed: int | None = None):
         self.root = Path(root)
@@ -67,14 +70,31 @@ class StudyPaths:
         self.prototypes = self.similarity / "prototypes"
         self.results = self.root / "results"
         self.report = self.root / "report"
+        self.report_index = self.report / "index.html"  # report.write_report's page
         self.strategies = self.root / "selection_strategies.csv"
         self.strategies_per_target = self.root / "selection_strategies_per_target.csv"
-        if primary_seed is None:
-            primary_seed = study_settings(self.root).get("seed", 0)
+        self.figures = self.root / "figures"
         self.primary_seed = primary_seed
 
+    @classmethod
+    def of(cls, study: str | Path) -> StudyPaths:
+        """The paths of an existing study, with its first seed read from its store (0 for a new study)."""
+        return cls(study, study_settings(study).get("seed", 0))
+
     def seed_root(self, seed: int | None) -> Path:
-        return self.root if seed is None or seed == self.primary_seed else self.root / f"seed-{int(seed)}"
+        if seed is None or seed == self.primary_seed:
+            return self.root
+        if self.primary_seed is None:
+            raise ValueError("StudyPaths(root) does not know the study's first seed: use StudyPaths.of(root)")
+        return self.root / f"seed-{int(seed)}"
+
+    def prototype_file(self, dataset: str) -> Path:
+        """The DBA prototypes `tstransfer similarity` wrote for a dataset."""
+        return self.prototypes / f"{safe_name(dataset, 'dataset')}.npz"
+
+    def loss_figure(self, target: str) -> Path:
+        """Where `tstransfer plot-loss` draws a target's loss curves by default."""
+        return self.figures / f"{file_stem(target)}_loss.png"
 
     def pretrained(self, dataset: str, seed: int | None = None) -> Path:
         """The pre-trained model of `dataset` (the study's first seed unless `seed`)."""
@@ -84,6 +104,10 @@ class StudyPaths:
         if spec.kind == "pretrain":
             return self.pretrained(spec.target, spec.seed)
         return self.seed_root(spec.seed) / "transfer" / spec.source / f"{spec.target}.safetensors"
+
+    def history(self, spec: RunSpec) -> Path:
+        """The per-epoch history CSV beside a run's model file."""
+        return self.model(spec).with_name(f"{spec.target}.history.csv")
 
     def relative(self, path: Path) -> str:
         return str(Path(path).relative_to(self.root))
@@ -110,7 +134,7 @@ def plan_runs(datasets: list[str] | None = None, sources: list[str] | None = Non
 def open_store(study: str | Path, create: bool = False, read_only: bool = False) -> Store:
     """The results store of a study folder; without `create`, a folder with no store is refused; `read_only` for
     commands that only read it (a shared study may be read-only)."""
-    paths = StudyPaths(study, primary_seed=0)
+    paths = StudyPaths(study)
     if not create and not paths.store.is_file():
         raise TSTransferError(f"--study {study}: no study.sqlite here (run `tstransfer grid` first)")
     if read_only:
@@ -122,9 +146,8 @@ def open_store(study: str | Path, create: bool = False, read_only: bool = False)
 def check_data_unchanged(study: str | Path, archive: str | Path, names) -> None:
     """Refuse when the data of `names` in `archive` differ from those the study's finished runs used (grid and
     transfer record them; similarity, recommend, evaluate-selection and report read them again)."""
-    from .data import data_fingerprint, find_dataset
 
-    if not StudyPaths(study, primary_seed=0).store.is_file():
+    if not StudyPaths(study).store.is_file():
         return
     fingerprints = {}
     for name in names:
@@ -142,7 +165,7 @@ def check_data_unchanged(study: str | Path, archive: str | Path, names) -> None:
 
 def study_settings(study: str | Path) -> dict:
     """A study's recorded settings, without creating anything ({} for no study yet)."""
-    if not StudyPaths(study, primary_seed=0).store.is_file():
+    if not StudyPaths(study).store.is_file():
         return {}
     store = open_store(study, read_only=True)
     try:
@@ -155,6 +178,26 @@ def study_scope(study: str | Path) -> dict:
     """The archive and datasets a study recorded ({} for no study yet)."""
     settings = study_settings(study)
     return {"archive": settings.get("archive"), "datasets": settings.get("datasets", [])} if settings else {}
+
+
+def study_archive(study: str | Path, archive: str | None) -> str:
+    """The archive a study command reads: `archive` when given, else the one the study recorded, else
+    $TSTRANSFER_ARCHIVE or the mini archive."""
+    return archive or study_scope(study).get("archive") or default_archive()
+
+
+def study_datasets(study: str | Path, archive: str, datasets: list[str] | None, every: bool = False) -> list[str]:
+    """The datasets a study command works on: those named, else every dataset of the archive (`every`), else
+    the study's recorded scope; a new study must be told which."""
+    if datasets:
+        return resolve_names(datasets, archive)
+    if every:
+        return list_archive(archive)
+    scope = study_scope(study).get("datasets")
+    if scope:
+        return scope
+    raise TSTransferError(f"--study {study} has no datasets yet: name them (--datasets A B ...) or give --all "
+                          f"for every dataset of {archive} ({len(list_archive(archive))} datasets)")
 
 
 def extend_scope(study: str | Path, archive: str | Path, names: list[str]) -> None:
@@ -303,8 +346,6 @@ def summarize(accuracy: pd.DataFrame, baseline: pd.Series, tie_band: float = 0.0
 def majority_rates(names, archive) -> pd.Series:
     """Each dataset's majority-class rate on its test split (NaN where the archive or the split cannot be read):
     the accuracy a collapsed model gets by always answering one class."""
-    from .data import test_labels
-    from .guardrails import majority_rate
 
     rates = {}
     for name in names:
@@ -321,7 +362,6 @@ def majority_rates(names, archive) -> pd.Series:
 def collapsed(tables: StudyTables, majority: pd.Series) -> tuple[pd.DataFrame, int]:
     """The no-transfer baselines at or below their dataset's majority-class rate (dataset, accuracy, majority) and
     the number of transfer pairs at or below their target's."""
-    from .guardrails import at_or_below_majority
 
     base = pd.DataFrame({"accuracy": tables.baseline, "majority": majority.reindex(tables.baseline.index)})
     flagged = base[[at_or_below_majority(a, m) for a, m in zip(base.accuracy, base.majority)]]

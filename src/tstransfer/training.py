@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import __version__
 from .cpus import thread_governor
 from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError, shown
@@ -89,6 +90,25 @@ def resolve_device(device: str = "auto") -> torch.device:
     return parsed
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether bf16 autocast runs natively here: CUDA, or a CPU with AMX or AVX512-BF16 (there, 2-2.4x faster
+    than float32 on 150-637-point series: benchmarks/training_speed.py)."""
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+
+
+def check_amp(config: TrainConfig) -> bool:
+    """`config.amp` where bf16 is native on the run's device; refused where it is not (it would be slower)."""
+    if not config.amp:
+        return False
+    device = resolve_device(config.device)
+    if not native_bf16(device):
+        raise TSTransferError(f"--amp: bf16 is not native on this {device.type} (CUDA, or a CPU with AMX or "
+                              "AVX512-BF16); it would be slower than float32 here, run without --amp")
+    return True
+
+
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig):
     """Keras' ReduceLROnPlateau in torch terms.
 
@@ -123,8 +143,6 @@ class TrainResult:
 
 def environment() -> dict:
     """Library versions recorded with every model."""
-    from . import __version__
-
     return {"tstransfer": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "python": platform.python_version()}
 
@@ -199,7 +217,7 @@ def prepare_run(dataset: Dataset, config: TrainConfig) -> RunSetup:
     torch.manual_seed(config.seed)
     shuffler = torch.Generator().manual_seed(config.seed)
     arrays = device_arrays(dataset, device, config.dtype)
-    return RunSetup(device, config.amp and device.type == "cuda", shuffler, *arrays,
+    return RunSetup(device, check_amp(config), shuffler, *arrays,
                     batch_size(config, len(dataset.y_train)), thread_governor(config.threads, device))
 
 
@@ -334,20 +352,24 @@ def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None,
     model file is only overwritten with `force` (checked before training)."""
     check_output(out_dir, dataset.name, force)
     trained, result = train(dataset, config, model=model, progress=progress)
-    return save_run(trained, result, out_dir, dataset.name)
+    return save_run(trained, result, *run_paths(out_dir, dataset.name))
 
 
 def check_output(out_dir, name: str, force: bool) -> Path:
     """Before any work: `<out_dir>/<name>.safetensors` can be written (and does not exist, unless `force`)."""
     check_writable_dir(out_dir, "--out")
-    return check_writable_file(Path(out_dir) / f"{safe_name(name, 'model name')}.safetensors", "--out", force)
+    return check_writable_file(run_paths(out_dir, name)[0], "--out", force)
 
 
-def save_run(trained: TrainedModel, result: TrainResult, out_dir, name: str) -> tuple[Path, Path, TrainResult]:
-    """Write `<out_dir>/<name>.safetensors` and `<name>.history.csv` as one: both complete, or neither."""
+def run_paths(out_dir, name: str) -> tuple[Path, Path]:
+    """The model file and history of a run named `name` in `out_dir`: `<name>.safetensors`, `<name>.history.csv`."""
     out_dir = Path(out_dir)
-    model_path = out_dir / f"{safe_name(name, 'model name')}.safetensors"
-    history_path = out_dir / f"{name}.history.csv"
+    return out_dir / f"{safe_name(name, 'model name')}.safetensors", out_dir / f"{name}.history.csv"
+
+
+def save_run(trained: TrainedModel, result: TrainResult, model_path, history_path) -> tuple[Path, Path, TrainResult]:
+    """Write the model file and its history CSV as one: both complete, or neither."""
+    model_path, history_path = Path(model_path), Path(history_path)
     with atomic_paths(model_path, history_path) as (model_tmp, history_tmp):
         history_tmp.write_text(history_csv(result.history))
         trained.write(model_tmp)

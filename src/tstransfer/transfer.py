@@ -13,7 +13,7 @@ from .data import Dataset
 from .errors import TSTransferError
 from .fused import fit_fused
 from .models import TrainedModel, load_model, network_from_config
-from .training import TrainConfig, TrainResult, check_output, fit, save_run, trained_model
+from .training import TrainConfig, TrainResult, check_output, fit, run_paths, save_run, trained_model
 
 
 def transfer_network(source: nn.Module, num_classes: int) -> nn.Module:
@@ -79,4 +79,4 @@ def transfer_to_files(source_path: str | Path, dataset: Dataset, out_dir: str | 
     name = f"{source_name}-to-{dataset.name}"
     check_output(out_dir, name, force)
     trained, result = fine_tune(source, dataset, config, progress=progress, source_name=source_name)
-    return save_run(trained, result, out_dir, name)
+    return save_run(trained, result, *run_paths(out_dir, name))

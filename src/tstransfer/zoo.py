@@ -15,15 +15,24 @@ flat folder (`*.safetensors` + `prototypes/*.npz`).
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
 import os
 import shutil
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import torch
+from safetensors import SafetensorError, safe_open
+from tqdm.auto import tqdm
 
+from . import __version__
+from .data import data_fingerprint, did_you_mean, find_dataset, load_dataset
 from .errors import TSTransferError
 from .files import (
     atomic_path,
@@ -34,15 +43,44 @@ from .files import (
     safe_name,
     sha256_file,
 )
+from .grid import run_grid
 from .models import FORMAT, TrainedModel, load_model
 from .recipe import TrainConfig
+from .similarity import cache_key, class_prototypes, write_prototypes
 from .study import StudyPaths, plan_runs
+from .training import evaluate
 
 SHIPPED_ZOO = Path(__file__).parent / "pretrained_zoo"
 MANIFEST = "zoo.json"
 ZOO_FORMAT = "tstransfer-zoo"
 ZOO_FORMAT_VERSION = 1
 STORAGE = ("float16", "float32")
+
+
+class ZooPaths:
+    """Where everything of a published zoo folder lives (the layout above), relative names as the manifest
+    stores them; no I/O."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.manifest = self.root / MANIFEST
+        self.models_dir = self.root / "models"
+        self.prototypes_dir = self.root / "prototypes"
+        self.build = self.root / "build"  # the resumable state of `zoo build`
+
+    @staticmethod
+    def model_name(dataset: str) -> str:
+        return f"models/{dataset}.safetensors"
+
+    @staticmethod
+    def prototypes_name(dataset: str) -> str:
+        return f"prototypes/{dataset}.npz"
+
+    def model(self, dataset: str) -> Path:
+        return self.root / self.model_name(safe_name(dataset, "dataset"))
+
+    def prototypes(self, dataset: str) -> Path:
+        return self.root / self.prototypes_name(safe_name(dataset, "dataset"))
 
 
 @dataclass
@@ -59,7 +97,7 @@ class ZooEntry:
 
 def read_manifest(root: str | Path) -> dict:
     """A zoo's manifest, checked: its format, and every file it names inside the zoo folder."""
-    path = Path(root) / MANIFEST
+    path = ZooPaths(root).manifest
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
@@ -75,10 +113,9 @@ def read_manifest(root: str | Path) -> dict:
         safe_name(name, f"{path}: dataset")
         if not isinstance(entry, dict):
             raise TSTransferError(f"{path}: the entry of {name} is not an object")
-        for key, folder, suffix in (("file", "models", ".safetensors"), ("prototypes", "prototypes", ".npz")):
-            if entry.get(key) != f"{folder}/{name}{suffix}":
-                raise TSTransferError(f"{path}: {name}: {key} must be {folder}/{name}{suffix}, "
-                                      f"not {entry.get(key)!r}")
+        for key, expected in (("file", ZooPaths.model_name(name)), ("prototypes", ZooPaths.prototypes_name(name))):
+            if entry.get(key) != expected:
+                raise TSTransferError(f"{path}: {name}: {key} must be {expected}, not {entry.get(key)!r}")
             digest = entry.get(f"{key}_sha256" if key == "prototypes" else "sha256")
             if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
                 raise TSTransferError(f"{path}: {name}: the sha256 of its {key} is not a sha256 hex digest")
@@ -87,7 +124,7 @@ def read_manifest(root: str | Path) -> dict:
 
 def write_manifest(root: Path, manifest: dict) -> Path:
     manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    return atomic_write_text(ZooPaths(root).manifest, json.dumps(manifest, indent=1) + "\n")
 
 
 class Zoo:
@@ -97,15 +134,16 @@ class Zoo:
         self.root = Path(root) if root is not None else SHIPPED_ZOO
         if not self.root.is_dir():
             raise TSTransferError(f"--zoo {self.root}: no such folder")
-        self.manifest = read_manifest(self.root) if (self.root / MANIFEST).is_file() else None
+        layout = ZooPaths(self.root)
+        self.manifest = read_manifest(self.root) if layout.manifest.is_file() else None
         if self.manifest is not None:
-            self.models_dir, self.prototypes_dir = self.root / "models", self.root / "prototypes"
+            self.models_dir, self.prototypes_dir = layout.models_dir, layout.prototypes_dir
             self.entries = {e.name: e for e in self._from_manifest()}
         else:
             study = StudyPaths(self.root, primary_seed=0)  # a study folder is a zoo of its first seed's models
             self.models_dir = study.pretrained_dir if study.pretrained_dir.is_dir() else self.root
             proto = study.prototypes
-            self.prototypes_dir = proto if proto.is_dir() else self.root / "prototypes"
+            self.prototypes_dir = proto if proto.is_dir() else layout.prototypes_dir
             self.entries = {}
             for entry in self._scan():
                 if entry.name in self.entries:
@@ -125,8 +163,6 @@ class Zoo:
         return entries
 
     def _scan(self) -> list[ZooEntry]:
-        from safetensors import SafetensorError, safe_open
-
         entries = []
         for path in sorted(self.models_dir.glob("*.safetensors")):
             try:
@@ -147,8 +183,6 @@ class Zoo:
 
     def resolve(self, name: str) -> str:
         """A model's name in any case; an unknown one is refused with the closest name."""
-        from .data import did_you_mean
-
         if name in self.entries:
             return name
         lowered = {n.lower(): n for n in self.entries}
@@ -213,8 +247,6 @@ def recipe_record(config) -> dict:
 
 
 def new_manifest(name: str, version: str, config, storage: str, archive: str) -> dict:
-    from . import __version__
-
     return {"format": ZOO_FORMAT, "format_version": ZOO_FORMAT_VERSION, "name": name, "version": version,
             "tstransfer_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "recipe": recipe_record(config), "storage": storage, "archive": archive, "models": {}}
@@ -223,11 +255,6 @@ def new_manifest(name: str, version: str, config, storage: str, archive: str) ->
 def export_model(root: Path, trained: Path, name: str, archive: Path, storage: str) -> dict:
     """Turn a finished pre-training of the build into a zoo entry: the model stored in `storage`, its
     accuracies measured with the stored weights, its prototypes; returns the manifest entry."""
-    import torch
-
-    from .data import data_fingerprint, find_dataset, load_dataset
-    from .similarity import cache_key, class_prototypes, write_prototypes
-    from .training import evaluate
 
     model = load_model(trained)
     dataset = load_dataset(name, archive)
@@ -244,8 +271,9 @@ def export_model(root: Path, trained: Path, name: str, archive: Path, storage: s
                            "test_loss": test_eval and test_eval["loss"]})
     if storage == "float16":
         model.network.to(torch.float16)
-    model_path = model.save(root / "models" / f"{name}.safetensors")
-    proto_path = write_prototypes(root / "prototypes" / f"{name}.npz", class_prototypes(dataset),
+    layout = ZooPaths(root)
+    model_path = model.save(layout.model(name))
+    proto_path = write_prototypes(layout.prototypes(name), class_prototypes(dataset),
                                   dataset.classes, cache_key(dataset))
     meta = model.metadata
     return {"dataset": name, "classes": model.classes, "n_classes": len(model.classes),
@@ -256,9 +284,9 @@ def export_model(root: Path, trained: Path, name: str, archive: Path, storage: s
             "test_loss": test_eval and test_eval["loss"], "float32_test_acc": float32["test_acc"],
             "seconds": meta.get("seconds"), "device": meta.get("device"),
             "data_sha256": data_fingerprint(train_path, test_path),
-            "file": f"models/{name}.safetensors", "sha256": sha256_file(model_path),
+            "file": ZooPaths.model_name(name), "sha256": sha256_file(model_path),
             "bytes": model_path.stat().st_size,
-            "prototypes": f"prototypes/{name}.npz", "prototypes_sha256": sha256_file(proto_path),
+            "prototypes": ZooPaths.prototypes_name(name), "prototypes_sha256": sha256_file(proto_path),
             "prototypes_bytes": proto_path.stat().st_size}
 
 
@@ -271,9 +299,6 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
     A zoo has one recipe. `replace` rebuilds the named datasets with another one (e.g. the practical recipe for
     a model the paper's recipe leaves near chance): their entries record that recipe, and the build keeps its
     state in a folder of its own (build-<recipe>-<hash>)."""
-    from .data import find_dataset
-    from .grid import run_grid
-
     if storage not in STORAGE:
         raise TSTransferError(f"--storage {storage}: choose one of {', '.join(STORAGE)}")
     given_archive, archive, root = str(archive), Path(archive).resolve(), Path(out)
@@ -282,7 +307,7 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
         raise TSTransferError("zoo build: give the datasets to pre-train (--datasets)")
     root.mkdir(parents=True, exist_ok=True)
     own_recipe = True
-    if (root / MANIFEST).is_file():
+    if ZooPaths(root).manifest.is_file():
         manifest = read_manifest(root)
         try:
             config.check_same(manifest.get("recipe") or {}, f"--out {root}", ignore=())
@@ -326,8 +351,6 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
             return
         export(spec.target)
 
-    import hashlib
-
     suffix = "" if own_recipe else \
         f"-{config.recipe_name}-{hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:8]}"
     build = StudyPaths(root / f"build{suffix}", primary_seed=config.seed)
@@ -352,8 +375,8 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
 def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
     """Check every file of a published zoo against its sha256 and every model header against the
     manifest. Returns (files checked, problems: one line each naming the file)."""
-    root = Path(root)
-    if not (root / MANIFEST).is_file():
+    root, layout = Path(root), ZooPaths(root)
+    if not layout.manifest.is_file():
         raise TSTransferError(f"{root}: no {MANIFEST}; `zoo verify` checks a published zoo (see `zoo build`)")
     manifest = read_manifest(root)
     problems, checked = [], 0
@@ -376,8 +399,8 @@ def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
             problems.append(f"{root / entry['file']}: its header (dataset {model.metadata.get('dataset')!r}, "
                             f"classes {model.classes}) disagrees with the manifest")
     listed = {root / e[key] for e in manifest["models"].values() for key in ("file", "prototypes")}
-    for folder, pattern in (("models", "*.safetensors"), ("prototypes", "*.npz")):
-        for path in sorted((root / folder).glob(pattern)):
+    for folder, pattern in ((layout.models_dir, "*.safetensors"), (layout.prototypes_dir, "*.npz")):
+        for path in sorted(folder.glob(pattern)):
             if path not in listed:  # `zoo list` and `fit` ignore it: say so rather than stay silent
                 problems.append(f"{path}: not in the manifest (left over, or added by hand)")
     return checked, problems
@@ -394,10 +417,6 @@ MIN_THROUGHPUT = 8 << 10  # bytes/s a transfer must average once --timeout secon
 def _fetch(url: str, dest: Path, timeout: float, bar=None, max_bytes: int | None = None) -> None:
     """Download `url` to `dest`, continuing a partial `dest` when the server honours Range, else restarting.
     More than `max_bytes` (the size the manifest announces) is refused: a server cannot fill the disk."""
-    import http.client
-    import urllib.error
-    import urllib.request
-
     offset = dest.stat().st_size if dest.is_file() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
     try:
@@ -456,8 +475,6 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     """Download a published zoo (an http(s) URL or a local folder) into `to`, verifying every file's sha256
     before anything is usable. Files land in `<to>.partial/` first (a rerun continues there); the zoo
     appears at `to` only once complete and verified. A file whose sha256 differs is refused and deleted."""
-    from tqdm.auto import tqdm
-
     to = Path(to)
     if to.is_symlink():
         raise TSTransferError(f"--to {to}: a symbolic link; give the real path of a new folder")

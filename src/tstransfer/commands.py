@@ -1,0 +1,529 @@
+"""What each command of the command line does: call the library, print for people (or csv/json for scripts).
+
+`cli.py` parses; it imports this module once a command runs, so `tstransfer --help` loads no torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from .data import (
+    dataset_from_spec,
+    default_archive,
+    describe_archive,
+    download_dataset,
+    is_path,
+    load_dataset,
+    load_files,
+    resolve_names,
+)
+from .errors import TSTransferError
+from .files import atomic_paths, check_writable_dir, check_writable_file
+from .grid import estimate_cost, estimate_fit, format_cost, format_duration, run_grid, transfer_in_study
+from .guardrails import (
+    accuracy_note,
+    at_or_below_majority,
+    label_column_note,
+    length_note,
+    majority_rate,
+    training_gap_note,
+)
+from .keras_import import import_path
+from .models import load_model
+from .recipe import TrainConfig, run_seeds
+from .selection import compare_baselines, evaluate_selection, fit_from_zoo, rank_by_similarity, recommend
+from .similarity import compute_similarity
+from .study import (
+    StudyPaths,
+    check_data_unchanged,
+    extend_scope,
+    plan_runs,
+    study_archive,
+    study_datasets,
+    write_results,
+)
+from .training import (
+    check_amp,
+    class_indices,
+    confusion_csv,
+    evaluate,
+    evaluate_file,
+    resolve_device,
+    score,
+    train_to_files,
+)
+from .transfer import transfer_to_files
+from .zoo import Zoo, build_zoo, pull_zoo, verify_zoo
+
+
+def run(args) -> None:
+    """Run the command the parser chose (`args.handler`, a function of this module)."""
+    if getattr(args, "archive", "") is None and not getattr(args, "archive_from_study", False):
+        args.archive = default_archive()  # computed here: the parser must not load the data module
+    globals()[args.handler](args)
+
+
+def _config(args):
+    """The named recipe (--recipe) with the command line's settings (checked by TrainConfig), the device checked
+    before any work."""
+    seed = run_seeds(args.seed, args.seeds)[0]
+    config = TrainConfig.named(args.recipe or args.default_recipe, epochs=args.epochs, seed=seed,
+                               device=args.device, amp=args.amp or None, threads=args.threads,
+                               test_every=args.test_every, early_stopping=args.early_stopping)
+    resolve_device(args.device)  # an unknown or absent device is refused before any work
+    check_amp(config)
+    return config
+
+
+def _print_records(records: list[dict], fmt: str) -> None:
+    """--format csv|json: the rows a command shows, for scripts (the table is for people)."""
+    if fmt == "json":
+        print(json.dumps(records, indent=1, default=str))
+        return
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else [], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+
+
+def _print_deviations(config) -> None:
+    deviations = config.deviations()
+    if deviations:
+        print(f"NOTE: this run ({config.recipe_name} recipe) deviates from the paper's recipe: "
+              + "; ".join(deviations))
+
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_datasets(args) -> None:
+    """data.describe_archive / data.download_dataset"""
+    if args.download:
+        target = download_dataset(args.download, args.archive, timeout=args.timeout)
+        print(f"downloaded {args.download} to {target}")
+        return
+    problems: dict[str, str] = {}
+    infos = describe_archive(args.archive, problems, progress=sys.stderr.isatty())
+    if args.format != "table":
+        _print_records([vars(i) for i in infos], args.format)
+    else:
+        print(f"archive: {args.archive}")
+        print(f"{'name':<28}{'layout':<9}{'n_train':>8}{'n_test':>8}{'length':>10}{'classes':>8}{'channels':>9}")
+        for i in infos:
+            print(f"{i.name:<28}{i.layout:<9}{i.n_train:>8}{i.n_test:>8}{i.length:>10}{i.classes:>8}"
+                  f"{i.channels:>9}")
+        print(f"{len(infos)} datasets")
+    for name, reason in problems.items():
+        print(f"UNREADABLE {name}: {reason}", file=sys.stderr)
+    if problems:
+        raise TSTransferError(f"--archive {args.archive}: {len(problems)} dataset(s) could not be read (listed "
+                              "above); the others are listed", exit_code=1)
+
+
+def _print_run(what: str, result, model_path) -> None:
+    test = "n/a" if result.test_acc is None else f"{result.test_acc:.4f}"
+    print(f"{what}: best epoch {result.best_epoch}/{result.epochs}, train loss {result.train_loss:.4f}, "
+          f"test accuracy {test} ({result.seconds:.0f}s on {result.device})\nmodel: {model_path}")
+
+
+def _print_guardrails(model_path, dataset, result) -> None:
+    """The saved model against the majority class, and against the training accuracy its history logged."""
+    saved = evaluate(load_model(model_path), dataset, "train")["accuracy"]
+    for note in (accuracy_note(result.test_acc, majority_rate(dataset.y_test)) if result.test_acc is not None
+                 else None, training_gap_note(saved, result.train_acc)):
+        if note and ("WARNING" in note or note.startswith("test")):
+            print(note)
+
+
+def _data_notes(dataset, where: str) -> None:
+    note = label_column_note(len(dataset.y_train), dataset.n_classes, where)
+    if note:
+        print(note)
+
+
+def cmd_train(args) -> None:
+    """training.train_to_files"""
+    config = _config(args)
+    dataset = dataset_from_spec(args.dataset, args.archive)
+    _data_notes(dataset, args.dataset)
+    _print_deviations(config)
+    model_path, history_path, result = train_to_files(dataset, args.out, config, progress=not args.quiet,
+                                                      force=args.force)
+    _print_run(dataset.name, result, model_path)
+    _print_guardrails(model_path, dataset, result)
+    print(f"history: {history_path}")
+
+
+def cmd_evaluate(args) -> None:
+    """training.evaluate (a dataset's split) / training.evaluate_file (a labelled file)"""
+    model = load_model(args.model)
+    if is_path(args.dataset) and Path(args.dataset).is_file():  # a labelled file: all of it, under its own name
+        scores = evaluate_file(model, args.dataset)
+    else:
+        scores = evaluate(model, dataset_from_spec(args.dataset, args.archive), split=args.split)
+    if args.format != "table":
+        _print_records([scores], args.format)
+        return
+    print(f"{scores['dataset']} ({scores['split']}, n={scores['n']}): accuracy {scores['accuracy']:.4f}, loss "
+          f"{scores['loss']:.4f}, majority class {scores['majority']:.4f}")
+    if at_or_below_majority(scores["accuracy"], scores["majority"]):
+        print("WARNING: not above always answering the majority class; the model has collapsed")
+
+
+def cmd_predict(args) -> None:
+    """TrainedModel.read_file + predict_proba (+ training.score and confusion_csv on a labelled file)"""
+    model = load_model(args.model)
+    if args.out:
+        check_writable_file(args.out, "--out")
+    split = model.read_file(args.file, args.labels)
+    note = length_note(model.metadata.get("length"), max(s.shape[-1] for s in split.series), args.file)
+    if note:
+        print(f"tstransfer: {note}", file=sys.stderr)
+    proba = model.predict_proba(split.series)
+    predicted = model.labels_of(proba)
+    text = model.predictions_csv(predicted, proba)
+    truth = split.labels.tolist() if split.labels is not None else None
+    if truth is not None:  # a labelled file: how good were the predictions?
+        try:
+            s = score(class_indices(model, truth, args.file), proba)
+            print(f"accuracy {s['accuracy']:.4f} on {s['n']} labelled series (majority class {s['majority']:.4f})",
+                  file=sys.stderr)
+        except TSTransferError as err:  # another labelling: the predictions stand, an accuracy would not
+            print(f"tstransfer: note: no accuracy: {err}", file=sys.stderr)
+            truth = None
+    if not args.out:
+        sys.stdout.write(text)
+        return
+    out = Path(args.out)
+    confusion = out.with_name(out.stem + ".confusion.csv")
+    paths = [out, confusion] if truth is not None else [out]
+    with atomic_paths(*paths) as tmps:
+        tmps[0].write_text(text)
+        if truth is not None:
+            tmps[1].write_text(confusion_csv(model, truth, predicted.tolist()))
+    print(f"{len(predicted)} predictions written to {out}" + (f"; confusion matrix: {confusion}" if truth else ""))
+
+
+def _run_study(args, transfers: bool) -> None:
+    """study.plan_runs + grid.run_grid (or grid.estimate_cost with --dry-run)"""
+    config, seeds = _config(args), run_seeds(args.seed, args.seeds)
+    check_writable_dir(args.study, "--study")
+    archive = study_archive(args.study, args.archive)
+    sources = resolve_names(args.sources, archive) if args.sources else None
+    targets = resolve_names(args.targets, archive) if args.targets else None
+    named_pairs = (sources or targets) and not args.datasets
+    datasets = None if named_pairs else study_datasets(args.study, archive, args.datasets, args.all)
+    runs = plan_runs(datasets, sources, targets, transfers=transfers, seeds=seeds)
+    if args.dry_run:
+        print(format_cost(estimate_cost(runs, archive, config), args.workers))
+        return
+    _print_deviations(config)
+    n_pre = sum(r.kind == "pretrain" for r in runs)
+    print(f"study {args.study}: {len(runs)} runs planned ({n_pre} pre-trainings, {len(runs) - n_pre} transfers"
+          f"{f'; seeds {seeds}' if len(seeds) > 1 else ''}), engine {args.engine}, archive {archive}")
+    counts = run_grid(archive, args.study, runs, config, engine=args.engine, workers=args.workers,
+                      address=args.address, gpus_per_run=args.gpus_per_run, retry_failed=args.retry_failed,
+                      progress=not args.quiet, fuse=args.fuse)
+    print(f"{counts.done} runs done, {counts.failed} failed, {counts.skipped} already finished "
+          f"({counts.seconds:.0f}s)")
+    if counts.failed:
+        raise TSTransferError(f"{counts.failed} run(s) failed; their errors are in `tstransfer results --study "
+                              f"{args.study}` (runs.csv); rerun the same command with --retry-failed", exit_code=1)
+
+
+def cmd_pretrain(args) -> None:
+    """grid.run_grid with pre-trainings only"""
+    _run_study(args, transfers=False)
+
+
+def cmd_grid(args) -> None:
+    """study.plan_runs + grid.run_grid"""
+    _run_study(args, transfers=True)
+
+
+def cmd_transfer(args) -> None:
+    """transfer.transfer_to_files (SOURCE a model file) / grid.transfer_in_study (SOURCE a dataset of --study)"""
+    config, seeds = _config(args), run_seeds(args.seed, args.seeds)
+    _print_deviations(config)
+    if Path(args.source).is_file():  # a model file: fine-tune it on TARGET, write to --out
+        if len(seeds) > 1:
+            raise TSTransferError("--seeds: several seeds need --study (a model file is fine-tuned once, to --out)")
+        dataset = dataset_from_spec(args.target, args.archive)
+        model_path, _, result = transfer_to_files(args.source, dataset, args.out, config, progress=not args.quiet,
+                                                  force=args.force)
+        _print_run(f"{args.source} -> {dataset.name}", result, model_path)
+        return
+    if not args.study:
+        raise TSTransferError(f"SOURCE {args.source!r} is not a model file; give --study with its pre-trained model")
+    for row in transfer_in_study(args.archive, args.study, args.source, args.target, config, seeds,
+                                 progress=not args.quiet):
+        seed = f" (seed {row['seed']})" if len(seeds) > 1 else ""
+        print(f"{args.source}->{args.target}{seed}: best epoch {row['best_epoch']}, test accuracy "
+              f"{row['test_acc']:.4f}{' (already finished)' if row['already_finished'] else ''}\n"
+              f"model: {Path(args.study) / row['model_path']}")
+
+
+def cmd_results(args) -> None:
+    """study.write_results"""
+    if args.out:
+        check_writable_dir(args.out, "--out")
+    paths, s = write_results(args.study, args.out, seeds=args.seeds, tie_band=args.tie_band)
+    if args.format != "table":
+        _print_records([{**s, **{f"{name}_file": str(path) for name, path in paths.items()}}], args.format)
+        return
+    accuracy = pd.read_csv(paths["accuracy"], index_col=0)
+    if 0 < accuracy.shape[1] <= 12:  # small enough to read here; the CSV has it whatever its size
+        print("accuracy after transfer (rows: source, columns: target):")
+        print(accuracy.to_string(float_format=lambda v: f"{v:.3f}", na_rep="-"))
+    for name, path in paths.items():
+        print(f"{name:<21}{path}")
+    if s["pairs"]:
+        draws = f"within {args.tie_band:g} points" if args.tie_band else "unchanged"
+        print(f"{s['pairs']} source->target pairs: {s['improved']} improved, {s['unchanged']} {draws}, "
+              f"{s['degraded']} degraded; mean change {s['mean_change_points']:+.2f} accuracy points, "
+              f"median variation {s['median_variation_pct']:+.2f}%")
+    else:
+        print("no finished transfer pairs yet")
+    if s["baselines_at_or_below_majority"]:
+        print(f"WARNING: no-transfer baselines at or below the majority class (collapsed models; the variation "
+              f"against them means little): {', '.join(s['baselines_at_or_below_majority'])} (see "
+              f"{paths['majority']})")
+    if s["pairs_at_or_below_majority"]:
+        print(f"WARNING: {s['pairs_at_or_below_majority']} fine-tuned pair(s) at or below their target's majority "
+              "class")
+
+
+def cmd_similarity(args) -> None:
+    """similarity.compute_similarity (+ figures.prototypes)"""
+    archive = study_archive(args.study, args.archive)
+    names = study_datasets(args.study, archive, args.datasets, args.all)
+    check_writable_dir(args.study, "--study")
+    check_data_unchanged(args.study, archive, names)
+    result = compute_similarity(archive, StudyPaths(args.study).similarity, names, jobs=args.jobs,
+                                progress=not args.quiet)
+    extend_scope(args.study, archive, names)
+    if args.plots:
+        from . import figures  # matplotlib: the drawing commands only
+
+        for name, protos in result.prototypes.items():
+            figures.prototypes(load_dataset(name, archive), protos, result.paths["prototypes"] / f"{name}.png")
+    print(f"distances   {result.paths['distances']}\nneighbours  {result.paths['neighbours']}\n"
+          f"prototypes  {result.paths['prototypes']}")
+    for target, row in result.neighbours.head(args.show).iterrows():
+        shown = [str(n) for n in row.dropna().iloc[:3]]
+        print(f"{target:<28} K_1..K_{len(shown)}: {', '.join(shown)}")
+
+
+def cmd_recommend(args) -> None:
+    """selection.recommend (a study's sources) / selection.rank_by_similarity (a zoo's)"""
+    if args.study and args.zoo:
+        raise TSTransferError("give --study (its pre-trained models) or --zoo (a zoo's), not both")
+    archive = study_archive(args.study, args.archive) if args.study else (args.archive or default_archive())
+    target = dataset_from_spec(args.target, archive)
+    # an archive dataset is not its own source; a file of the user's is never one of the archive's
+    exclude = () if is_path(args.target) else [target.name]
+    if args.study:
+
+        if exclude:  # an archive dataset: the study may have run on other data of that name
+            check_data_unchanged(args.study, study_archive(args.study, args.archive), exclude)
+        table = recommend(target, args.study, top=args.top, exclude=exclude)
+    else:
+        table = rank_by_similarity(Zoo(args.zoo), target, exclude, progress=not args.quiet)
+        table = table.head(args.top) if args.top else table
+    if args.format != "table":
+        _print_records(table.to_dict("records"), args.format)
+        return
+    print(f"sources for {args.target}, most similar first (Algorithm 1: min DTW between DBA prototypes)")
+    for row in table.itertuples():
+        print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
+
+
+def cmd_report(args) -> None:
+    """report.inputs_from_study / report.inputs_from_files + report.write_report"""
+    from .report import inputs_from_files, inputs_from_study, write_report  # matplotlib: the drawing commands only
+    if args.study:
+        inputs = inputs_from_study(args.study, seeds=args.seeds)
+    elif args.matrix and args.baseline:
+        if args.seeds:
+            raise TSTransferError("--seeds selects the seeds of a --study; --matrix gives one matrix")
+        inputs = inputs_from_files(args.matrix, args.baseline, args.similarity)
+    else:
+        raise TSTransferError("give --study STUDY_DIR, or --matrix ACC.csv and --baseline NO_TRANSFER.csv")
+    check_writable_dir(args.out, "--out")
+    index = write_report(inputs, args.out, progress=not args.quiet, tie_band=args.tie_band,
+                         command=shlex.join(["tstransfer", *args.argv]))
+    print(f"report: {index.resolve()}")
+
+
+def cmd_plot_loss(args) -> None:
+    """report.plot_loss (the study's first seed: loss curves are one run's)"""
+    from .report import inputs_from_study, plot_loss  # matplotlib: the drawing commands only
+    paths = StudyPaths.of(args.study)
+    out = args.out or paths.loss_figure(args.target)
+    path = plot_loss(inputs_from_study(args.study, seeds=[paths.primary_seed]), args.target, args.source, out)
+    print(f"loss curves: {path}")
+
+
+def cmd_zoo_list(args) -> None:
+    """zoo.Zoo.table"""
+    zoo = Zoo(args.zoo)
+    if args.format != "table":
+        _print_records([{k: (None if v != v else v) if isinstance(v, float) else v for k, v in row.items()}
+                        for row in zoo.table().to_dict("records")], args.format)
+        return
+    if zoo.manifest is not None:
+        m = zoo.manifest
+        print(f"zoo {m.get('name')} {m.get('version')}: {len(zoo.entries)} models, recipe "
+              f"{'of the paper' if m['recipe'].get('paper_recipe') else '; '.join(m['recipe'].get('deviations', []))}"
+              f", {m.get('storage')} weights ({zoo.root})")
+    print(f"{'dataset':<24}{'classes':>8}{'length':>7}{'n_train':>8}{'accuracy':>9}  {'quality':<12}{'recipe':<10}"
+          "protos  file")
+    for r in zoo.table().itertuples():
+        acc = "" if r.accuracy is None or r.accuracy != r.accuracy else f"{r.accuracy:.4f}"
+        print(f"{r.dataset[:23]:<24}{r.classes:>8}{r.length or '':>7}{r.n_train or '':>8}{acc:>9}  {r.quality:<12}"
+              f"{r.recipe:<10}{'yes' if r.prototypes else 'no':<8}{r.file}")
+
+
+def cmd_zoo_show(args) -> None:
+    """zoo.Zoo.model"""
+    zoo = Zoo(args.zoo)
+    name = zoo.resolve(args.name)
+    model, entry = zoo.model(name), zoo.entries[name]
+    print(json.dumps({"file": str(entry.path), "classes": model.classes, "architecture": model.network.config,
+                      "preprocessing": model.preprocessing, "prototypes": str(entry.prototypes),
+                      **({"manifest": entry.record} if entry.record else {}), **model.metadata},
+                     indent=2, default=str))
+
+
+def cmd_zoo_build(args) -> None:
+    """zoo.build_zoo"""
+    config = _config(args)
+    if args.dry_run:
+
+        names = resolve_names(args.datasets, args.archive)  # canonical, once each: gunpoint GunPoint is one
+        print(format_cost(estimate_cost(plan_runs(names, transfers=False, seeds=[config.seed]), args.archive,
+                                        config), args.workers))
+        return
+    _print_deviations(config)
+    built = build_zoo(args.archive, args.datasets, args.out, config, workers=args.workers, storage=args.storage,
+                      name=args.name, version=args.version, progress=not args.quiet, replace=args.replace)
+    print(f"zoo {args.out}: {len(built.built)} models built now, {len(built.kept)} kept from before, "
+          f"{len(built.failed)} failed ({built.seconds:.0f}s); manifest {built.manifest}")
+    if built.failed:
+        for name, error in built.failed.items():
+            print(f"  {name}: {error}")
+        raise TSTransferError(f"{len(built.failed)} pre-training(s) failed; rerun the same command to retry them",
+                              exit_code=1)
+
+
+def cmd_zoo_verify(args) -> None:
+    """zoo.verify_zoo"""
+    checked, problems = verify_zoo(args.zoo)
+    for line in problems:
+        print(f"FAILED {line}")
+    if problems:
+        raise TSTransferError(f"{args.zoo}: {len(problems)} of {checked} files failed verification", exit_code=1)
+    print(f"{args.zoo}: all {checked} files match their sha256 and every model header its manifest entry")
+
+
+def cmd_zoo_pull(args) -> None:
+    """zoo.pull_zoo"""
+    path = pull_zoo(args.source, args.to, timeout=args.timeout, progress=not args.quiet)
+    print(f"zoo pulled to {path}: {len(Zoo(path).entries)} models, every sha256 verified")
+
+
+def cmd_fit(args) -> None:
+    """selection.fit_from_zoo (+ selection.compare_baselines with --compare)"""
+    config = replace(_config(args), test_every=args.test_every)  # None: the test split once, at the end
+    if not args.dry_run:
+        check_writable_file(args.out, "--out", force=args.force)
+    dataset = load_files(args.train, args.test)
+    if args.compare and dataset.X_test is None:
+        raise TSTransferError("--compare needs --test: the methods are compared on your test file")
+    _data_notes(dataset, args.train)
+    _print_deviations(config)
+
+    def on_choice(choice, sources) -> bool:
+        shown = choice.ranking.head(max(5, len(sources)))
+        print(f"ranking (--select {args.select}, your training set only):\n{shown.to_string(index=False)}")
+        if choice.ranking.attrs.get("note"):
+            print(f"NOTE: {choice.ranking.attrs['note']}")
+        what = f"ensemble of {len(sources)}: {', '.join(sources)}" if len(sources) > 1 else sources[0]
+        rank = choice.similarity_rank(sources[0])
+        print(f"chosen source: {what}" + (f" (similarity rank {rank})" if rank and len(sources) == 1 else ""))
+        seconds = estimate_fit(dataset, config, len(sources) + (1 if args.compare else 0))
+        print(f"estimated time: at most {format_duration(seconds)} ({len(sources)} fine-tuning(s)"
+              f"{' + 1 from scratch' if args.compare else ''} of at most {config.epochs} epochs"
+              f"{', early stopping usually ends sooner' if config.early_stopping else ''})", flush=True)
+        return not args.dry_run
+
+    fitted = fit_from_zoo(dataset, args.zoo, select=args.select, config=config, top_k=args.top_k,
+                          validate_epochs=args.validate_epochs, ensemble=args.ensemble, progress=not args.quiet,
+                          on_choice=on_choice)
+    if args.dry_run:
+        return
+    path = fitted.model.save(args.out)
+    saved_train = evaluate(fitted.model, dataset, "train")["accuracy"]
+    print(accuracy_note(saved_train, majority_rate(dataset.y_train), "training accuracy"))
+    for result in fitted.results:
+        note = training_gap_note(saved_train, result.train_acc) if len(fitted.results) == 1 else None
+        if note:
+            print(note)
+    test_acc = None
+    if dataset.X_test is not None:
+        test_acc = evaluate(fitted.model, dataset)["accuracy"]
+        print(accuracy_note(test_acc, majority_rate(dataset.y_test)))
+    if args.compare:
+        rows = [{"method": f"fit: transfer from {', '.join(fitted.sources)}", "accuracy": test_acc,
+                 "seconds": fitted.seconds}, *compare_baselines(dataset, config, progress=not args.quiet)]
+        print(f"{'method':<58}{'accuracy':>9}{'seconds':>9}")
+        for row in rows:
+            print(f"{row['method'][:57]:<58}{row['accuracy']:>9.4f}{row['seconds']:>9.1f}")
+    print(f"model: {path}")
+
+
+def cmd_evaluate_selection(args) -> None:
+    """selection.evaluate_selection (+ report.refresh_study_report)"""
+    from .report import refresh_study_report  # matplotlib: the drawing commands only
+    summary, _ = evaluate_selection(args.study, args.archive, top_k=args.top_k,
+                                    validate_epochs=args.validate_epochs, progress=not args.quiet)
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"written: {StudyPaths(args.study).strategies}")
+    report = refresh_study_report(args.study)
+    if report is not None:
+        print(f"report updated: {report}")
+
+
+def cmd_import_keras(args) -> None:
+    """keras_import.import_path"""
+    done = import_path(args.model, args.out, weights=args.weights, dataset=args.dataset, classes=args.classes,
+                       archive=args.archive, progress=not args.quiet)
+    if done.tree:
+        for note in done.notes():
+            print(note)
+        print(done.summary(args.out))
+        for r in done.failed:
+            print(f"FAILED {r['model']}: {r['error']}", file=sys.stderr)
+        if done.failed:
+            raise TSTransferError(f"{len(done.failed)} of {len(done.rows)} models could not be imported (listed "
+                                  "above); the others were", exit_code=1)
+        return
+    model, config = done.model, done.model.network.config
+    print(f"imported {model.metadata['imported_from']}: FCN {config['in_channels']} channel(s), filters "
+          f"{config['filters']}, kernels {config['kernels']}, {config['num_classes']} classes {model.classes}")
+    if not (args.classes or args.dataset):
+        print("NOTE: Keras files carry no labels; the classes are the output indices 0..C-1 "
+              "(give --dataset NAME or --classes a,b,c for the real labels)")
+    if "test_acc" in model.metadata:
+        print(f"{model.metadata['dataset']} test accuracy: {model.metadata['test_acc']:.4f}")
+    print(f"model: {done.path}")
+
+
