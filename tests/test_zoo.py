@@ -30,6 +30,8 @@ def test_zoo_lists_models_and_prototypes(zoo_dir, capsys):
     assert main(["zoo", "show", "GunPoint", "--zoo", str(zoo_dir)]) == 0
     assert '"dataset": "GunPoint"' in capsys.readouterr().out
     assert main(["zoo", "list", "--zoo", str(zoo_dir / "nope")]) == 2
+    assert zoo.candidates(exclude=["GunPoint"], in_channels=1) == ["ECG200", "SonyAIBORobotSurface1"]
+    assert zoo.candidates(in_channels=3) == []  # no univariate model takes a 3-channel target
 
 
 def test_fit_command_end_to_end_on_a_dataset_outside_the_zoo(zoo_dir, tmp_path, capsys):

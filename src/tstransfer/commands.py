@@ -67,7 +67,8 @@ def run(args) -> None:
     """Run the command the parser chose (`args.handler`, a function of this module)."""
     if getattr(args, "archive", "") is None and not getattr(args, "archive_from_study", False):
         args.archive = default_archive()  # computed here: the parser must not load the data module
-    globals()[args.handler](args)
+    handler = globals()[args.handler]  # cmd_<command>, named in cli.build_parser
+    handler(args)
 
 
 def _config(args):
@@ -87,7 +88,6 @@ def _print_records(records: list[dict], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(records, indent=1, default=str))
         return
-
     writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else [], lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
@@ -98,7 +98,6 @@ def _print_deviations(config) -> None:
     if deviations:
         print(f"NOTE: this run ({config.recipe_name} recipe) deviates from the paper's recipe: "
               + "; ".join(deviations))
-
 
 
 # ----------------------------------------------------------------------------- commands

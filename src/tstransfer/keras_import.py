@@ -507,7 +507,6 @@ def import_tree(root: str | Path, out_dir: str | Path, archive: str | Path | Non
     return rows
 
 
-
 @dataclass
 class ImportOutcome:
     """What `import_path` did: a tree of models (`rows`, one per model folder) or one model written to `path`."""

@@ -64,12 +64,13 @@ def _bar(items, progress: bool, desc: str, unit: str):
 
 def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
     """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance."""
-    missing = [n for n in zoo.names(exclude) if zoo.entries[n].prototypes is None]
+    sources = zoo.candidates(exclude, dataset.in_channels)
+    missing = [n for n in sources if zoo.entries[n].prototypes is None]
     if missing:
         raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {missing[0]}; run `tstransfer similarity` on "
                               "the zoo's archive first")
     mine = class_prototypes(dataset, progress=progress)
-    return distance_ranking(mine, {n: zoo.entries[n].prototypes for n in zoo.names(exclude)}, progress=progress)
+    return distance_ranking(mine, {n: zoo.entries[n].prototypes for n in sources}, progress=progress)
 
 
 def recommend(target: Dataset, study: str | Path, top: int | None = None, exclude=()) -> pd.DataFrame:
@@ -129,12 +130,11 @@ def logme(features: np.ndarray, labels: np.ndarray, iterations: int = 20) -> flo
 def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
     """Zoo models by LogME of their frozen features on the training set (higher first): rank, source, logme."""
     rows = []
-    for name in _bar(zoo.names(exclude), progress, "transferability: LogME of each source", "source"):
-        model = zoo.model(name)
-        if model.in_channels == dataset.in_channels:
-            # the source's frozen pooled features of the training series (inference mode)
-            features = model.features(dataset.X_train, None if dataset.equal_length else dataset.len_train)
-            rows.append({"source": name, "logme": logme(features, dataset.y_train)})
+    sources = zoo.candidates(exclude, dataset.in_channels)
+    for name in _bar(sources, progress, "transferability: LogME of each source", "source"):
+        # the source's frozen pooled features of the training series (inference mode)
+        features = zoo.model(name).features(dataset.X_train, None if dataset.equal_length else dataset.len_train)
+        rows.append({"source": name, "logme": logme(features, dataset.y_train)})
     return ranking(rows, "logme", higher_first=True)
 
 
@@ -209,7 +209,10 @@ def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config
         raise TSTransferError(f"--select {select}: choose one of {', '.join(SELECTIONS)}")
     if not zoo.names(exclude):
         raise TSTransferError(f"--zoo {zoo.root}: no model to choose from")
-    has_prototypes = all(zoo.entries[n].prototypes is not None for n in zoo.names(exclude))
+    sources = zoo.candidates(exclude, dataset.in_channels)
+    if not sources:
+        raise TSTransferError(f"no zoo model takes {dataset.in_channels} input channel(s)")
+    has_prototypes = all(zoo.entries[n].prototypes is not None for n in sources)
     similarity = None
     if select != "transferability" or has_prototypes:
         similarity = rank_by_similarity(zoo, dataset, exclude, progress=progress)
@@ -221,8 +224,6 @@ def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config
         table = rank_by_validation(zoo, dataset, candidates, config, epochs, progress=progress)
     else:
         table = similarity
-    if table.empty:
-        raise TSTransferError(f"no zoo model takes {dataset.in_channels} input channel(s)")
     return Choice(table, similarity)
 
 

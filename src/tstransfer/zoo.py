@@ -93,6 +93,7 @@ class ZooEntry:
     accuracy: float | None
     prototypes: Path | None
     record: dict = field(default_factory=dict)  # the manifest's entry, when the zoo has one
+    channels: int = 1  # input channels the model takes
 
 
 def read_manifest(root: str | Path) -> dict:
@@ -159,7 +160,8 @@ class Zoo:
         for name, m in self.manifest["models"].items():
             proto = self.root / m["prototypes"]
             entries.append(ZooEntry(name, self.root / m["file"], len(m.get("classes", [])), m.get("length"),
-                                    m.get("n_train"), m.get("test_acc"), proto if proto.is_file() else None, m))
+                                    m.get("n_train"), m.get("test_acc"), proto if proto.is_file() else None, m,
+                                    int(m.get("channels", 1))))
         return entries
 
     def _scan(self) -> list[ZooEntry]:
@@ -171,15 +173,21 @@ class Zoo:
                 meta = header.get("metadata", {})
                 name = safe_name(meta.get("dataset", path.stem), f"{path}: dataset")
                 classes = len(header["classes"])
+                channels = int(header["architecture"]["in_channels"])
             except (SafetensorError, OSError, KeyError, ValueError, TypeError, AttributeError, TSTransferError):
                 continue  # not a tstransfer model: not part of the zoo
             proto = self.prototypes_dir / f"{name}.npz"
             entries.append(ZooEntry(name, path, classes, meta.get("length"), meta.get("n_train"),
-                                    meta.get("test_acc"), proto if proto.is_file() else None))
+                                    meta.get("test_acc"), proto if proto.is_file() else None, channels=channels))
         return entries
 
     def names(self, exclude=()) -> list[str]:
         return [n for n in self.entries if n not in set(exclude)]
+
+    def candidates(self, exclude=(), in_channels: int = 1) -> list[str]:
+        """The sources a target of `in_channels` channels can start from: every model that takes them, less
+        `exclude` (the target itself when it is one of the zoo's datasets)."""
+        return [n for n in self.names(exclude) if self.entries[n].channels == in_channels]
 
     def resolve(self, name: str) -> str:
         """A model's name in any case; an unknown one is refused with the closest name."""
