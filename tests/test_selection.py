@@ -93,8 +93,11 @@ def test_a_study_is_evaluated_with_its_own_recipe(tmp_path, toy_grid_archive):
         seen.append((cfg.batch_size, cfg.recipe_name, cfg.min_batch_size))
         return real(source, dataset, cfg, *args, **kwargs)
 
+    computed = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(selection, "fine_tune", spy)
-        evaluate_selection(study, toy_grid_archive, strategies=("validate",), top_k=2, validate_epochs=1,
-                           progress=False)
+        patch.setattr(selection, "class_prototypes", lambda *a, **k: computed.append(a) or [])
+        evaluate_selection(study, toy_grid_archive, strategies=("similarity", "validate"), top_k=2,
+                           validate_epochs=1, progress=False)
     assert seen and set(seen) == {(3, "practical", 4)}
+    assert computed == []  # every target's prototypes came from the cache `similarity` wrote

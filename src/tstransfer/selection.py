@@ -62,14 +62,16 @@ def _bar(items, progress: bool, desc: str, unit: str):
     return tqdm(items, desc=desc, unit=unit, disable=not progress or len(items) < 2, leave=False, dynamic_ncols=True)
 
 
-def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
-    """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance."""
+def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False,
+                       prototypes: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance.
+    `prototypes`: the dataset's class prototypes when already known (a study's cache), else computed."""
     sources = zoo.candidates(exclude, dataset.in_channels)
     missing = [n for n in sources if zoo.entries[n].prototypes is None]
     if missing:
         raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {missing[0]}; run `tstransfer similarity` on "
                               "the zoo's archive first")
-    mine = class_prototypes(dataset, progress=progress)
+    mine = prototypes if prototypes is not None else class_prototypes(dataset, progress=progress)
     return distance_ranking(mine, {n: zoo.entries[n].prototypes for n in sources}, progress=progress)
 
 
@@ -202,8 +204,10 @@ class Choice:
 
 
 def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config: TrainConfig | None = None,
-                  top_k: int = 3, validate_epochs: int | None = None, exclude=(), progress: bool = False) -> Choice:
-    """Rank the zoo's sources for `dataset` (its training data only) with one strategy (SELECTIONS)."""
+                  top_k: int = 3, validate_epochs: int | None = None, exclude=(), progress: bool = False,
+                  prototypes: list[np.ndarray] | None = None) -> Choice:
+    """Rank the zoo's sources for `dataset` (its training data only) with one strategy (SELECTIONS); `prototypes`:
+    the dataset's class prototypes when already known."""
     config = config or TrainConfig()
     if select not in SELECTIONS:
         raise TSTransferError(f"--select {select}: choose one of {', '.join(SELECTIONS)}")
@@ -215,7 +219,7 @@ def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config
     has_prototypes = all(zoo.entries[n].prototypes is not None for n in sources)
     similarity = None
     if select != "transferability" or has_prototypes:
-        similarity = rank_by_similarity(zoo, dataset, exclude, progress=progress)
+        similarity = rank_by_similarity(zoo, dataset, exclude, progress=progress, prototypes=prototypes)
     if select == "transferability":
         table = rank_by_transferability(zoo, dataset, exclude, progress=progress)
     elif select == "validate":
@@ -324,7 +328,7 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
 
     tables = load_study(study)
     config = study_config(tables.settings) or TrainConfig()  # the study's own recipe, batch size included
-    zoo = Zoo(study)
+    zoo, paths = Zoo(study), StudyPaths(study)
     rows = []
     targets = [t for t in tables.accuracy.columns if t in tables.baseline.index]
     check_data_unchanged(study, archive, targets)
@@ -336,9 +340,11 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
         dataset = load_dataset(target, archive)
         exclude = [n for n in zoo.entries if n not in pool]  # the target itself and sources not in the grid
         row = {"target": target, "no transfer": float(tables.baseline[target]), "oracle": float(column[pool].max())}
+        # the prototypes `tstransfer similarity` cached, computed once here when it did not
+        mine = load_cached(paths.prototypes, dataset.name, cache_key(dataset)) or class_prototypes(dataset)
         for strategy in strategies:
             chosen = choose_source(zoo, dataset, strategy, config, top_k, validate_epochs or
-                                   max(1, config.epochs // 10), exclude).source
+                                   max(1, config.epochs // 10), exclude, prototypes=mine).source
             row[strategy], row[f"{strategy}_source"] = float(column[chosen]), chosen
         row[MINIROCKET] = minirocket(dataset, config.seed).accuracy
         rows.append(row)
@@ -351,7 +357,6 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
         summary.append({"strategy": strategy, "mean_accuracy": acc.mean(), **wins_draws_losses(acc, base),
                         "oracle_gain_share": (acc.mean() - base.mean()) / gap if gap > 0 else np.nan})
     summary = pd.DataFrame(summary)
-    paths = StudyPaths(study)
     atomic_write_text(paths.strategies, csv_text(summary, index=False))
     atomic_write_text(paths.strategies_per_target, csv_text(per_target))
     return summary, per_target
