@@ -33,7 +33,7 @@ def _padded(X: np.ndarray) -> np.ndarray:
 def minirocket(dataset: Dataset, seed: int = 0) -> BaselineResult:
     """aeon's MiniRocketClassifier (10,000 kernels, ridge classifier) on the dataset's training split, scored
     on its test split. Unequal lengths are zero-padded to the longest (as the FCN's batches are)."""
-    from aeon.classification.convolution_based import MiniRocketClassifier
+    from aeon.classification.convolution_based import MiniRocketClassifier  # aeon loads numba: seconds
 
     started = time.perf_counter()
     clf = MiniRocketClassifier(random_state=seed, n_jobs=1)

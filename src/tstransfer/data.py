@@ -252,9 +252,7 @@ def check_finite_values(values: np.ndarray, where, column_offset: int = 0) -> No
 
 def read_ts(path: Path) -> Split:
     """A `.ts` file (sktime/aeon format), read with aeon's reader; multivariate allowed."""
-    from aeon.datasets import (
-        load_from_ts_file,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-    )
+    from aeon.datasets import load_from_ts_file  # aeon loads numba: seconds
 
     try:
         X, y = load_from_ts_file(str(path))
@@ -582,9 +580,7 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
     Downloads into a temporary folder inside the archive and renames it into place only when
     complete, so a failure (e.g. no network) leaves nothing behind.
     """
-    from aeon.datasets import (
-        load_classification,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-    )
+    from aeon.datasets import load_classification  # aeon loads numba: seconds
 
     safe_name(name, "--download")
     root = check_writable_dir(archive, "--archive")

@@ -161,9 +161,7 @@ def selection_summary(table: pd.DataFrame, path: str | Path) -> Path:
 @literal_text
 def critical_difference(scores: pd.DataFrame, path: str | Path) -> Path | None:
     """aeon's critical-difference diagram of the strategies' per-target accuracies (needs >= 2 targets)."""
-    from aeon.visualisation import (
-        plot_critical_difference,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-    )
+    from aeon.visualisation import plot_critical_difference  # aeon loads numba: seconds
 
     scores = scores.dropna()
     if len(scores) < 2 or scores.shape[1] < 2:
@@ -199,9 +197,7 @@ def pairwise_scatter(a: pd.Series, b: pd.Series, name_a: str, name_b: str, path:
     """aeon's pairwise scatter: one point per target, the accuracies of `a` and `b` against each other with the
     diagonal (aeon puts the better of the two on the y axis) and their Wilcoxon and paired t-test p-values;
     None (no figure) with fewer than 2 targets."""
-    from aeon.visualisation import (
-        plot_pairwise_scatter,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-    )
+    from aeon.visualisation import plot_pairwise_scatter  # aeon loads numba: seconds
 
     if len(a) < 2:
         return None

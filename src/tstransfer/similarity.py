@@ -36,7 +36,7 @@ CACHE_VERSION = "dba-medoid-fulldtw-v1"
 
 def dtw(x: np.ndarray, y: np.ndarray) -> float:
     """Full DTW distance (no window, squared-Euclidean local cost, square root of the total)."""
-    from aeon.distances import dtw_distance  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
+    from aeon.distances import dtw_distance  # aeon loads numba: seconds
 
     return float(np.sqrt(dtw_distance(np.atleast_2d(x), np.atleast_2d(y))))
 
@@ -66,9 +66,7 @@ def _trimmed(dataset: Dataset, y: int) -> list[np.ndarray]:
 
 def medoid_index(series: list[np.ndarray]) -> int:
     """The series with the least sum of squared DTW distances to the others."""
-    from aeon.distances import (
-        dtw_pairwise_distance,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-    )
+    from aeon.distances import dtw_pairwise_distance  # aeon loads numba: seconds
 
     if len(series) == 1:
         return 0
@@ -87,9 +85,7 @@ def dba(series: list[np.ndarray], iterations: int = DBA_ITERATIONS) -> np.ndarra
     if len(series) == 1:
         return center
     if len({s.shape[1] for s in series}) == 1:
-        from aeon.clustering.averaging import (
-            petitjean_barycenter_average,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-        )
+        from aeon.clustering.averaging import petitjean_barycenter_average  # aeon loads numba: seconds
 
         return petitjean_barycenter_average(np.stack(series), distance="dtw", max_iters=iterations, tol=0.0,
                                             init_barycenter=center)
@@ -98,9 +94,7 @@ def dba(series: list[np.ndarray], iterations: int = DBA_ITERATIONS) -> np.ndarra
 
 def dba_update(series: list[np.ndarray], center: np.ndarray, iterations: int = DBA_ITERATIONS) -> np.ndarray:
     """Petitjean's DBA updates from `center`, on aeon's DTW alignment path (any series lengths)."""
-    from aeon.distances import (
-        dtw_alignment_path,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-    )
+    from aeon.distances import dtw_alignment_path  # aeon loads numba: seconds
 
     for _ in range(iterations):
         sums = np.zeros_like(center)
@@ -227,9 +221,7 @@ def archive_prototypes(names: list[str], archive: str | Path, cache_dir: str | P
 
 def distance_matrix(prototypes: dict[str, list[np.ndarray]], jobs: int = 1) -> pd.DataFrame:
     """The N x N matrix of Algorithm 1's dataset distances (0 on the diagonal)."""
-    from aeon.distances import (
-        dtw_pairwise_distance,  # aeon loads numba (seconds): only where DTW, MiniRocket or its plots run
-    )
+    from aeon.distances import dtw_pairwise_distance  # aeon loads numba: seconds
 
     names = list(prototypes)
     flat = [p for n in names for p in prototypes[n]]
