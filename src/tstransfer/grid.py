@@ -395,7 +395,6 @@ def fcn_flops(length: int, channels: int = 1, filters=(128, 256, 128), kernels=(
 def measure_speed(device: str = "auto", threads: int | None = None) -> tuple[float, float]:
     """(seconds of fixed cost per training step, FLOP/s of the training arithmetic) of the FCN, measured now
     on this machine: a tiny batch times the per-step overhead, a large one the arithmetic."""
-
     dev = resolve_device(device)
     if threads:
         torch.set_num_threads(threads)

@@ -465,7 +465,6 @@ def import_tree(root: str | Path, out_dir: str | Path, archive: str | Path | Non
     structure: `<Dataset>/best_model.hdf5` -> `<out>/<Dataset>.safetensors` and `<Source>/<Target>/...` ->
     `<out>/<Source>/<Target>.safetensors`. The last folder names the dataset the model was trained on; with
     `archive` holding it, its labels and test accuracy are used. Existing outputs are kept (resumable)."""
-
     root, out_dir = Path(root), Path(out_dir)
     folders = find_models(root)
     if not folders:

@@ -477,7 +477,6 @@ def write_report(inputs: ReportInputs, out: str | Path, progress: bool = True, t
     tables as CSV: accuracy and variation matrices, no-transfer accuracies, the selection study. `tie_band`:
     accuracy points within which a difference is a draw (0: the paper's exact equality). `command`: what made
     the report (shown in its footer)."""
-
     out = Path(out)
     fig_dir = out / "figures"
     if inputs.accuracy.empty:

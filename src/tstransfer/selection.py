@@ -276,7 +276,6 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     probabilities when `ensemble` > 1). `on_choice(choice, sources)` is called once the sources are known,
     before any fine-tuning (the command line prints them and the time estimate there). The default recipe is
     the practical one."""
-
     if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
         raise TSTransferError(f"--ensemble {ensemble}: must be an integer of at least 1")
     config = config or TrainConfig.named("practical")

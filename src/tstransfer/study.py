@@ -146,7 +146,6 @@ def open_store(study: str | Path, create: bool = False, read_only: bool = False)
 def check_data_unchanged(study: str | Path, archive: str | Path, names) -> None:
     """Refuse when the data of `names` in `archive` differ from those the study's finished runs used (grid and
     transfer record them; similarity, recommend, evaluate-selection and report read them again)."""
-
     if not StudyPaths(study).store.is_file():
         return
     fingerprints = {}
@@ -346,7 +345,6 @@ def summarize(accuracy: pd.DataFrame, baseline: pd.Series, tie_band: float = 0.0
 def majority_rates(names, archive) -> pd.Series:
     """Each dataset's majority-class rate on its test split (NaN where the archive or the split cannot be read):
     the accuracy a collapsed model gets by always answering one class."""
-
     rates = {}
     for name in names:
         try:
@@ -362,7 +360,6 @@ def majority_rates(names, archive) -> pd.Series:
 def collapsed(tables: StudyTables, majority: pd.Series) -> tuple[pd.DataFrame, int]:
     """The no-transfer baselines at or below their dataset's majority-class rate (dataset, accuracy, majority) and
     the number of transfer pairs at or below their target's."""
-
     base = pd.DataFrame({"accuracy": tables.baseline, "majority": majority.reindex(tables.baseline.index)})
     flagged = base[[at_or_below_majority(a, m) for a, m in zip(base.accuracy, base.majority)]]
     pairs = 0

@@ -263,7 +263,6 @@ def new_manifest(name: str, version: str, config, storage: str, archive: str) ->
 def export_model(root: Path, trained: Path, name: str, archive: Path, storage: str) -> dict:
     """Turn a finished pre-training of the build into a zoo entry: the model stored in `storage`, its
     accuracies measured with the stored weights, its prototypes; returns the manifest entry."""
-
     model = load_model(trained)
     dataset = load_dataset(name, archive)
     _, _, train_path, test_path = find_dataset(name, archive)
