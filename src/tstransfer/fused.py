@@ -5,7 +5,8 @@ only), so K networks can share every step. `StackedFCN` lays K FCNs side by side
 grouped convolutions (groups = K) and a batched head; each BatchNorm channel belongs to one model, so
 batch statistics stay per model. Each model keeps its own initial weights, its own Adam state (Adam is
 elementwise), its own learning rate (its own ReduceLROnPlateau) and its own best epoch. The results equal
-K separate `training.fit` runs up to floating-point rounding (tests/test_fused.py).
+K separate `training.fit` runs up to floating-point rounding (tests/test_fused.py). Used by a study's
+`grid --fuse K` and by `fit --ensemble K` (transfer.fine_tune_together).
 """
 
 from __future__ import annotations

@@ -229,8 +229,9 @@ class GridCounts:
 
 
 def default_fuse(device: str = "auto") -> int:
-    """Fine-tunings per fused job: 8 on CUDA (one small FCN leaves a GPU mostly idle), 1 on CPU, where
-    benchmarks/training_speed.py measured no gain (the CPU is already compute-bound by one FCN)."""
+    """Fine-tunings per fused job: 8 on CUDA (one small FCN leaves a GPU mostly idle), 1 on CPU: there fusing 3
+    gains 1.1-1.8x (benchmarks/training_speed.py), but a fused run's float32 numbers differ from a separate
+    run's, and a study keeps the separate runs it has always had on CPU (`--fuse K` asks for it)."""
     return 8 if resolve_device(device).type == "cuda" else 1
 
 
