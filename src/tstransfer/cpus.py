@@ -76,12 +76,12 @@ class ThreadGovernor:
         global _BASELINE
         if _BASELINE is None:
             _BASELINE = torch.get_num_threads()
-        self.most = max(1, min(_BASELINE, len(allowed_cpus())))
         self.cpus = allowed_cpus()
+        self.most = max(1, min(_BASELINE, len(self.cpus)))
         self.interval = interval
         self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         self.threads = self.found = torch.get_num_threads()
-        self.history: list[tuple[float, int]] = []  # (others' CPUs, threads) at each decision, for benchmarks
+        self.history: list[tuple[float, int]] = []  # (others' CPUs, threads) at each decision, to inspect
         self._mark = self._sample()
         if self._mark is not None and self.most > 1:
             time.sleep(first_look)
@@ -121,8 +121,7 @@ class FixedThreads:
     def __init__(self, threads: int | None):
         if threads:
             torch.set_num_threads(threads)
-        self.threads = self.found = torch.get_num_threads()
-        self.history: list[tuple[float, int]] = []
+        self.threads = torch.get_num_threads()
 
     def update(self, force: bool = False) -> int:
         return self.threads

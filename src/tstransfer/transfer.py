@@ -57,14 +57,14 @@ def fine_tune_together(sources: dict[str, TrainedModel], dataset: Dataset, confi
     checks 1e-9 in float64)."""
     config = config or TrainConfig()
     networks = {name: target_network(model, dataset, config.seed) for name, model in sources.items()}
-    shapes = {str(sorted(net.config.items())) for net in networks.values()}
-    if len(networks) == 1 or len(shapes) > 1:
-        count = len(sources)
-        return [fine_tune(model, dataset, config, progress, name,
-                          desc=f"{name}->{dataset.name}" + (f" ({i + 1}/{count})" if count > 1 else ""))
-                for i, (name, model) in enumerate(sources.items())]
-    trained, results = fit_fused(list(networks.values()), dataset, config, progress=progress,
-                                 desc=f"{len(networks)} sources->{dataset.name}")
+    if len(networks) > 1 and len({str(sorted(net.config.items())) for net in networks.values()}) == 1:
+        trained, results = fit_fused(list(networks.values()), dataset, config, progress=progress,
+                                     desc=f"{len(networks)} sources->{dataset.name}")
+    else:  # each network as fine_tune trains it, from the one built above
+        trained, results = list(networks.values()), []
+        for i, (name, network) in enumerate(networks.items()):
+            count = f" ({i + 1}/{len(networks)})" if len(networks) > 1 else ""
+            results.append(fit(network, dataset, config, progress=progress, desc=f"{name}->{dataset.name}{count}"))
     return [(trained_model(net, dataset, config, result, kind="transfer", source=name), result)
             for name, net, result in zip(networks, trained, results)]
 

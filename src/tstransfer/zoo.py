@@ -66,7 +66,6 @@ class ZooPaths:
         self.manifest = self.root / MANIFEST
         self.models_dir = self.root / "models"
         self.prototypes_dir = self.root / "prototypes"
-        self.build = self.root / "build"  # the resumable state of `zoo build`
 
     @staticmethod
     def model_name(dataset: str) -> str:
