@@ -95,7 +95,7 @@ def test_conventions_random_state_batch_size_transform_and_bad_parameters():
                   .predict_proba(X) for _ in range(2)]
     np.testing.assert_array_equal(from_state[0], from_state[1])
     clf = FCNClassifier(epochs=2, batch_size=50, threads=1).fit(X, y)
-    assert len(clf.result_.history) == 2 and clf.model_.metadata["config"]["batch_size"] == 50
+    assert len(clf.result_.history) == 2 and clf.model_.metadata["recipe"]["fields"]["batch_size"] == 50
     assert "history" not in repr(clf.result_)  # one row per epoch: not printed
     assert clf.predict_proba(X[:3]).dtype == np.float64  # scikit-learn's probabilities are float64
     with pytest.raises(ValueError, match=r"Reshape your data: X.reshape\(1, -1\)"):

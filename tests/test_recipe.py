@@ -74,7 +74,7 @@ def test_a_recipe_record_round_trips_by_name(config):
 
 
 def test_older_record_shapes_are_still_read():
-    shipped = json.loads((SHIPPED_ZOO / "zoo.json").read_text())["recipe"]  # {"config": ..., "paper_recipe": ...}
+    shipped = json.loads((SHIPPED_ZOO / "zoo.json").read_text())["recipe"]  # to_record, with the architecture
     assert TrainConfig.from_record(shipped) == TrainConfig()
     study_flat = {"lr": 0.001, "adam_eps": 1e-7, "lr_factor": 0.5, "lr_patience": 50, "min_lr": 0.0001,
                   "min_delta": 0.0001, "batch_size": 3, "amp": False, "dtype": "float32", "early_stopping": None}

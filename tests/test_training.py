@@ -89,8 +89,8 @@ def test_history_csv_model_file_and_evaluate(tmp_path, small):
     model = load_model(model_path)
     meta = model.metadata
     assert meta["dataset"] == "SonyAIBORobotSurface1" and meta["best_epoch"] == result.best_epoch
-    assert meta["config"]["seed"] == 0 and meta["environment"]["torch"] == torch.__version__
-    assert meta["deviations"] == ["epochs=4 (paper: 2000)"]
+    assert meta["recipe"]["fields"]["seed"] == 0 and meta["environment"]["torch"] == torch.__version__
+    assert meta["recipe"]["deviations"] == ["epochs=4 (paper: 2000)"] and "config" not in meta
     assert model.preprocessing["normalisation"].startswith("z-normalise")
     report = evaluate(model, small)
     assert report["accuracy"] == pytest.approx(result.test_acc)

@@ -9,6 +9,7 @@ import sys
 import warnings
 
 from . import __version__
+from .architectures import ARCHITECTURES, DEFAULT_ARCH  # light: no torch
 from .errors import TSTransferError, warning_notes
 from .recipe import DEFAULTS as _RECIPE  # light: no torch; --help shows the recipe's own defaults
 from .recipe import FIT_ENSEMBLE, RECIPES
@@ -91,11 +92,15 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     blocks["format"].add_argument("--format", choices=["table", "csv", "json"], default="table",
                                   help="table for people, csv or json for scripts")
     r = blocks["recipe"]
-    r.add_argument("--recipe", choices=list(RECIPES), help="the named training recipe: paper (the paper's, exactly) "
-                   "or practical (small data: batch >= 4, at most 1000 epochs with early stopping, BatchNorm "
-                   "statistics recomputed); default: practical for fit, paper for the study commands")
+    r.add_argument("--arch", choices=list(ARCHITECTURES), default=None, help="the network: " + "; ".join(
+                   f"{a.name}: {a.summary}" for a in ARCHITECTURES.values()) + f" (default: {DEFAULT_ARCH}; a study's "
+                   "or a source model's own when it has one)")
+    r.add_argument("--recipe", choices=list(RECIPES), help="the named training recipe: paper (the paper's FCN recipe, "
+                   "exactly), resnet and lite (those architectures' published recipes), or practical (small data: "
+                   "batch >= 4, at most 1000 epochs with early stopping, BatchNorm statistics recomputed); default: "
+                   "practical for fit, the architecture's published one for the other commands")
     r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's; paper: 2000, "
-                   "practical: at most 1000)")
+                   "resnet and lite: 1500, practical: at most 1000)")
     r.add_argument("--seed", type=int, default=None, help="random seed: fixes weights init and batch order "
                    f"(default: {_RECIPE.seed})")
     r.add_argument("--device", default=_RECIPE.device, help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -143,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         if "recipe" in blocks:
             # not `recipe=`: set_defaults would change the shared parent action's default for every command
-            p.set_defaults(default_recipe="practical" if name == "fit" else "paper")
+            p.set_defaults(default_recipe="practical" if name == "fit" else None)
             if "seeds" not in blocks:
                 p.set_defaults(seeds=None)
         return p
@@ -152,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", metavar="NAME", help="download dataset NAME into --archive (needs internet)")
     p.add_argument("--timeout", type=float, default=10.0, help="network timeout in seconds for --download")
 
-    p = command("train", "cmd_train", "train an FCN from scratch with the paper's recipe", "archive", "quiet", "recipe")
+    p = command("train", "cmd_train", "train a network (--arch) from scratch with its published recipe", "archive",
+                "quiet", "recipe")
     p.add_argument("dataset", help=DATASET_RULE)
     p.add_argument("--out", default="runs", help="output folder for the model file and history CSV")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
@@ -174,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the predictions to this CSV file instead of printing them (a labelled "
                    "file also gets OUT.confusion.csv)")
 
-    p = command("pretrain", "cmd_pretrain", "pre-train one FCN per dataset into a study folder (finished ones are "
+    p = command("pretrain", "cmd_pretrain", "pre-train one network per dataset into a study folder (finished ones are "
                 "skipped)", "study_archive", "study_datasets", "grid", "quiet", "recipe", "seeds")
     p.set_defaults(engine="local", sources=None, targets=None, address=None, gpus_per_run=0.0, fuse=None)
 
@@ -272,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ensemble", type=int, default=FIT_ENSEMBLE, metavar="K", help="fine-tune the K best "
                    "candidates and average their probabilities (one model file)")
     p.add_argument("--compare", "--compare-scratch", dest="compare", action="store_true", help="also train the "
-                   "FCN from scratch and aeon's MiniRocket on the same split and print one table (needs --test)")
+                   "network from scratch and aeon's MiniRocket on the same split and print one table (needs --test)")
     p.add_argument("--dry-run", action="store_true", help="print the ranking, the chosen sources and the time "
                    "estimate, then stop")
 

@@ -46,7 +46,9 @@ from .study import (
     extend_scope,
     plan_runs,
     study_archive,
+    study_config,
     study_datasets,
+    study_settings,
     write_results,
 )
 from .training import (
@@ -60,7 +62,7 @@ from .training import (
     train_to_files,
 )
 from .transfer import transfer_to_files
-from .zoo import Zoo, build_zoo, pull_zoo, verify_zoo
+from .zoo import Zoo, ZooPaths, build_zoo, pull_zoo, read_manifest, recorded_arch, verify_zoo
 
 
 def run(args) -> None:
@@ -71,11 +73,13 @@ def run(args) -> None:
     handler(args)
 
 
-def _config(args):
-    """The named recipe (--recipe) with the command line's settings (checked by TrainConfig), the device checked
-    before any work."""
+def _config(args, arch: str | None = None):
+    """The named recipe (--recipe; default: the command's, else the architecture's published one) for --arch (else
+    `arch`, what the study or the source already is, else the default architecture) with the command line's
+    settings (checked by TrainConfig), the device checked before any work."""
     seed = run_seeds(args.seed, args.seeds)[0]
-    config = TrainConfig.named(args.recipe or args.default_recipe, epochs=args.epochs, seed=seed,
+    config = TrainConfig.named(args.recipe or args.default_recipe, arch=args.arch or arch, epochs=args.epochs,
+                               seed=seed,
                                device=args.device, amp=args.amp or None, threads=args.threads,
                                test_every=args.test_every, early_stopping=args.early_stopping)
     resolve_device(args.device)  # an unknown or absent device is refused before any work
@@ -96,8 +100,16 @@ def _print_records(records: list[dict], fmt: str) -> None:
 def _print_deviations(config) -> None:
     deviations = config.deviations()
     if deviations:
-        print(f"NOTE: this run ({config.recipe_name} recipe) deviates from the paper's recipe: "
+        whose = "the paper's recipe" if config.published().recipe_name == "paper" else \
+            f"the published {config.arch} recipe ({config.published().recipe_name})"
+        print(f"NOTE: this run ({config.arch}, {config.recipe_name} recipe) deviates from {whose}: "
               + "; ".join(deviations))
+
+
+def _study_arch(study) -> str | None:
+    """The architecture a study was run with (None: no run yet)."""
+    config = study_config(study_settings(study)) if study and Path(study).is_dir() else None
+    return config.arch if config else None
 
 
 # ----------------------------------------------------------------------------- commands
@@ -213,7 +225,7 @@ def cmd_predict(args) -> None:
 
 def _run_study(args, transfers: bool) -> None:
     """study.plan_runs + grid.run_grid (or grid.estimate_cost with --dry-run)"""
-    config, seeds = _config(args), run_seeds(args.seed, args.seeds)
+    config, seeds = _config(args, _study_arch(args.study)), run_seeds(args.seed, args.seeds)
     check_writable_dir(args.study, "--study")
     archive = study_archive(args.study, args.archive)
     sources = resolve_names(args.sources, archive) if args.sources else None
@@ -250,9 +262,11 @@ def cmd_grid(args) -> None:
 
 def cmd_transfer(args) -> None:
     """transfer.transfer_to_files (SOURCE a model file) / grid.transfer_in_study (SOURCE a dataset of --study)"""
-    config, seeds = _config(args), run_seeds(args.seed, args.seeds)
+    source_file = Path(args.source).is_file()
+    arch = load_model(args.source).network.config["name"] if source_file else _study_arch(args.study)
+    config, seeds = _config(args, arch if arch != "ensemble" else None), run_seeds(args.seed, args.seeds)
     _print_deviations(config)
-    if Path(args.source).is_file():  # a model file: fine-tune it on TARGET, write to --out
+    if source_file:  # a model file: fine-tune it on TARGET, write to --out
         if len(seeds) > 1:
             raise TSTransferError("--seeds: several seeds need --study (a model file is fine-tuned once, to --out)")
         dataset = dataset_from_spec(args.target, args.archive)
@@ -380,15 +394,18 @@ def cmd_zoo_list(args) -> None:
         return
     if zoo.manifest is not None:
         m = zoo.manifest
-        print(f"zoo {m.get('name')} {m.get('version')}: {len(zoo.entries)} models, recipe "
-              f"{'of the paper' if m['recipe'].get('paper_recipe') else '; '.join(m['recipe'].get('deviations', []))}"
+        recipe = m.get("recipe") or {}
+        deviations = recipe.get("deviations") or []
+        print(f"zoo {m.get('name')} {m.get('version')}: {len(zoo.entries)} models "
+              f"({', '.join(f'{n} {a}' for a, n in zoo.architectures().items())}), {recipe.get('name', 'paper')} "
+              f"recipe{' (deviations: ' + '; '.join(map(str, deviations)) + ')' if deviations else ', as published'}"
               f", {m.get('storage')} weights ({zoo.root})")
-    print(f"{'dataset':<24}{'classes':>8}{'length':>7}{'n_train':>8}{'accuracy':>9}  {'quality':<12}{'recipe':<10}"
-          "protos  file")
+    print(f"{'dataset':<24}{'arch':<8}{'classes':>8}{'length':>7}{'n_train':>8}{'accuracy':>9}  {'quality':<12}"
+          f"{'recipe':<10}protos  file")
     for r in zoo.table().itertuples():
         acc = "" if r.accuracy is None or r.accuracy != r.accuracy else f"{r.accuracy:.4f}"
-        print(f"{r.dataset[:23]:<24}{r.classes:>8}{r.length or '':>7}{r.n_train or '':>8}{acc:>9}  {r.quality:<12}"
-              f"{r.recipe:<10}{'yes' if r.prototypes else 'no':<8}{r.file}")
+        print(f"{r.dataset[:23]:<24}{r.arch[:7]:<8}{r.classes:>8}{r.length or '':>7}{r.n_train or '':>8}{acc:>9}  "
+              f"{r.quality:<12}{r.recipe:<10}{'yes' if r.prototypes else 'no':<8}{r.file}")
 
 
 def cmd_zoo_show(args) -> None:
@@ -404,7 +421,8 @@ def cmd_zoo_show(args) -> None:
 
 def cmd_zoo_build(args) -> None:
     """zoo.build_zoo"""
-    config = _config(args)
+    existing = ZooPaths(args.out).manifest
+    config = _config(args, recorded_arch(read_manifest(args.out).get("recipe")) if existing.is_file() else None)
     if args.dry_run:
 
         names = resolve_names(args.datasets, args.archive)  # canonical, once each: gunpoint GunPoint is one
@@ -516,7 +534,7 @@ def cmd_import_keras(args) -> None:
                                   "above); the others were", exit_code=1)
         return
     model, config = done.model, done.model.network.config
-    print(f"imported {model.metadata['imported_from']}: FCN {config['in_channels']} channel(s), filters "
+    print(f"imported {model.metadata['imported_from']}: {config['name']} {config['in_channels']} channel(s), filters "
           f"{config['filters']}, kernels {config['kernels']}, {config['num_classes']} classes {model.classes}")
     if not (args.classes or args.dataset):
         print("NOTE: Keras files carry no labels; the classes are the output indices 0..C-1 "

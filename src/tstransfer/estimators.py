@@ -1,7 +1,7 @@
-"""scikit-learn estimators: `FCNClassifier` (the paper's FCN and recipe, no transfer) and
-`TransferClassifier` (choose a source in a zoo, fine-tune it). numpy input of shape (n, length) or
-(n, channels, length), NaN-padded for unequal lengths; labels of any type. They work inside Pipeline,
-cross_val_score and clone.
+"""scikit-learn estimators: `FCNClassifier` (a network of the registry trained from scratch; the paper's FCN by
+default) and `TransferClassifier` (choose a source of the same architecture in a zoo, fine-tune it). numpy input
+of shape (n, length) or (n, channels, length), NaN-padded for unequal lengths; labels of any type. They work
+inside Pipeline, cross_val_score and clone.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .architectures import ARCHITECTURES, DEFAULT_ARCH
 from .data import Dataset, Split, preprocess
 from .errors import TSTransferError
 from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig
@@ -47,7 +48,8 @@ def _validate(estimator, X, y=None, reset: bool = True):
 
 
 class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
-    """The paper's FCN trained from scratch, with the practical recipe by default (`recipe="paper"`: the paper's).
+    """The paper's FCN (`arch`: any architecture of the registry, e.g. "lite" or "resnet") trained from scratch,
+    with the practical recipe by default (`recipe=None`: the architecture's published one, "paper" for the FCN).
 
     recipe: "practical" (batch >= 4, at most 1000 epochs with early stopping, BatchNorm statistics recomputed)
     or "paper" (2000 epochs, batch min(n_train / 10, 16)); epochs, early_stopping, batch_size: None keeps the
@@ -58,7 +60,8 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, epochs: int | None = None, random_state=0, device: str = "auto", threads: int | None = None,
                  early_stopping: int | None = None, verbose: bool = False, batch_size: int | None = None,
-                 recipe: str = "practical"):
+                 recipe: str | None = "practical", arch: str = DEFAULT_ARCH):
+        self.arch = arch
         self.recipe = recipe
         self.epochs = epochs
         self.batch_size = batch_size
@@ -88,7 +91,10 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             return int(value) if isinstance(value, np.integer) else value
 
         try:
-            config = TrainConfig.named(self.recipe, epochs=plain(self.epochs), seed=self._seed(), device=self.device,
+            if self.arch not in ARCHITECTURES:
+                raise InvalidSetting("arch", self.arch, f"choose one of {', '.join(ARCHITECTURES)}")
+            config = TrainConfig.named(self.recipe, arch=self.arch, epochs=plain(self.epochs), seed=self._seed(),
+                                       device=self.device,
                                        threads=plain(self.threads), early_stopping=plain(self.early_stopping),
                                        batch_size=plain(self.batch_size))
             return replace(config, test_every=None)  # no test split during fit
@@ -136,7 +142,8 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
 
 class TransferClassifier(FCNClassifier):
-    """Choose sources in a model zoo (default None: the zoo shipped with tstransfer; `select`: similarity |
+    """Choose sources of architecture `arch` in a model zoo (default None: the zoo of `arch` shipped with
+    tstransfer; `select`: similarity |
     validate | transferability), fine-tune the `n_ensemble` best ranked ones with the recipe (practical by
     default) and average their probabilities. `source_` is the best ranked source, `sources_` every fine-tuned
     one, `ranking_` the ranking that chose them."""
@@ -144,9 +151,11 @@ class TransferClassifier(FCNClassifier):
     def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int | None = None,
                  random_state: int = 0, top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
                  threads: int | None = None, early_stopping: int | None = None, verbose: bool = False,
-                 batch_size: int | None = None, recipe: str = "practical", n_ensemble: int = FIT_ENSEMBLE):
+                 batch_size: int | None = None, recipe: str | None = "practical", n_ensemble: int = FIT_ENSEMBLE,
+                 arch: str = DEFAULT_ARCH):
         super().__init__(epochs=epochs, random_state=random_state, device=device, threads=threads,
-                         early_stopping=early_stopping, verbose=verbose, batch_size=batch_size, recipe=recipe)
+                         early_stopping=early_stopping, verbose=verbose, batch_size=batch_size, recipe=recipe,
+                         arch=arch)
         self.zoo = zoo
         self.select = select
         self.top_k = top_k
@@ -162,7 +171,7 @@ class TransferClassifier(FCNClassifier):
         except TSTransferError as err:  # said in Python's words, not the command line's
             message = str(err)
             for option, parameter in (("--ensemble ", "n_ensemble="), ("--zoo ", "zoo="), ("--select ", "select="),
-                                      ("--top-k ", "top_k=")):
+                                      ("--top-k ", "top_k="), ("--arch ", "arch=")):
                 message = message.replace(option, parameter)
             raise ValueError(f"{type(self).__name__}: {message}") from None
         self.model_, self.results_ = fitted.model, fitted.results

@@ -1,4 +1,7 @@
-"""Fused fine-tuning: K FCNs trained together on the same target in one pass.
+"""Fused fine-tuning: K networks of one architecture trained together on the same target in one pass.
+
+An architecture declares its fused form in the registry (architectures.py: `fused`, a class of this module that
+stacks K of its networks); the FCN's is `StackedFCN`. The others are fine-tuned one after the other.
 
 All fine-tunings of one target see the same data in the same batch order (the order depends on the seed
 only), so K networks can share every step. `StackedFCN` lays K FCNs side by side as one network with
@@ -19,8 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .architectures import architecture
 from .data import Dataset
-from .models import FCN, ConvBlock, MaskedBatchNorm1d, network_from_config
+from .models import FCN, ConvBlock, MaskedBatchNorm1d, architecture_of, network_from_config
 from .training import (
     TrainConfig,
     TrainResult,
@@ -54,8 +58,7 @@ class StackedFCN(nn.Module):
             symmetric = networks[0].blocks[i].symmetric
             conv = nn.Conv1d(k * channels[i], k * channels[i + 1], size, groups=k,
                              padding=networks[0].blocks[i].pad[0] if symmetric else 0)
-            bn = MaskedBatchNorm1d(k * channels[i + 1], eps=networks[0].blocks[i].bn.eps,
-                                   momentum=networks[0].blocks[i].bn.momentum)
+            bn = MaskedBatchNorm1d(k * channels[i + 1])
             with torch.no_grad():
                 conv.weight.copy_(torch.cat([n.blocks[i].conv.weight for n in networks]))
                 conv.bias.copy_(torch.cat([n.blocks[i].conv.bias for n in networks]))
@@ -140,6 +143,21 @@ class StackedAdam:
             p.grad = None
 
 
+def can_fuse(networks: list[nn.Module]) -> bool:
+    """Whether these networks can be trained as one: one configuration of an architecture that declares a fused
+    form (architectures.py)."""
+    first = networks[0].config
+    return architecture_of(first) != "ensemble" and architecture(first["name"]).fused is not None and \
+        all(n.config == first for n in networks)
+
+
+def stack(networks: list[nn.Module]) -> nn.Module:
+    """The fused form (its architecture's, architectures.py) of K networks of one configuration."""
+    if not can_fuse(networks):
+        raise ValueError("fused models must share one configuration of an architecture with a fused form")
+    return globals()[architecture(networks[0].config["name"]).fused](networks)
+
+
 @torch.no_grad()
 def _evaluate(model: StackedFCN, X, y, lengths, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     model.eval()
@@ -154,15 +172,15 @@ def _evaluate(model: StackedFCN, X, y, lengths, batch_size: int = 512) -> tuple[
     return (loss_sum / len(X)).cpu().numpy(), (correct / len(X)).cpu().numpy()
 
 
-def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progress: bool = True,
-              desc: str | None = None) -> tuple[list[FCN], list[TrainResult]]:
+def fit_fused(networks: list[nn.Module], dataset: Dataset, config: TrainConfig, progress: bool = True,
+              desc: str | None = None) -> tuple[list[nn.Module], list[TrainResult]]:
     """Fine-tune K networks on one dataset together; returns the K best-epoch networks and their results.
 
     Equivalent to `[training.fit(net, dataset, config) for net in networks]` (same seed, same batches).
     """
     run = prepare_run(dataset, config)
     device, X, y, X_test, y_test, len_test = run.device, run.X, run.y, run.X_test, run.y_test, run.len_test
-    model = StackedFCN(networks).to(device=device, dtype=getattr(torch, config.dtype))
+    model = stack(networks).to(device=device, dtype=getattr(torch, config.dtype))
     k = model.k
     has_test = X_test is not None
 
@@ -241,8 +259,9 @@ def fit_fused(networks: list[FCN], dataset: Dataset, config: TrainConfig, progre
     trained = model.unstack()
     steps_per_epoch = -(-len(y) // batch_size)
     for net, source, epoch in zip(trained, networks, best_epoch):  # BN step counts as a separate run has them
-        for block, original in zip(net.blocks, source.blocks):
-            block.bn.num_batches_tracked.fill_(int(original.bn.num_batches_tracked) + steps_per_epoch * epoch)
+        norms = [m for m in net.modules() if isinstance(m, nn.BatchNorm1d)]
+        for bn, original in zip(norms, [m for m in source.modules() if isinstance(m, nn.BatchNorm1d)]):
+            bn.num_batches_tracked.fill_(int(original.num_batches_tracked) + steps_per_epoch * epoch)
     final_loss = final_acc = np.full(k, np.nan)
     if has_test:
         final_loss, final_acc = _evaluate(model, X_test, y_test, len_test)

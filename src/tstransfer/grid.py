@@ -12,6 +12,7 @@ import ctypes
 import fcntl
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -24,11 +25,12 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .architectures import DEFAULT_ARCH, architecture
 from .data import data_fingerprint, dataset_shape, find_dataset, load_dataset
 from .errors import TSTransferError
 from .files import check_writable_dir
 from .fused import fit_fused
-from .models import FCN, load_model
+from .models import cost_per_series, create_model, load_model
 from .recipe import TrainConfig, batch_size
 from .study import RunSpec, StudyPaths, open_store, resume
 from .training import resolve_device, save_run, train, trained_model
@@ -94,7 +96,7 @@ def execute_fused(jobs: list[Job], archive: str, study: str, config: dict) -> li
         for i, job in enumerate(jobs):
             try:
                 source = load_source(Path(study) / job.source_model, job.spec.source)
-                networks.append(target_network(source, dataset, cfg.seed))
+                networks.append(target_network(source, dataset, cfg.seed, cfg.arch))
                 members.append(i)
             except TSTransferError as err:  # this member fails, the others are fused
                 results[i] = _failure(err, started)
@@ -228,10 +230,13 @@ class GridCounts:
     seconds: float
 
 
-def default_fuse(device: str = "auto") -> int:
+def default_fuse(device: str = "auto", arch: str = DEFAULT_ARCH) -> int:
     """Fine-tunings per fused job: 8 on CUDA (one small FCN leaves a GPU mostly idle), 1 on CPU: there fusing 3
     gains 1.1-1.8x (benchmarks/training_speed.py), but a fused run's float32 numbers differ from a separate
-    run's, and a study keeps the separate runs it has always had on CPU (`--fuse K` asks for it)."""
+    run's, and a study keeps the separate runs it has always had on CPU (`--fuse K` asks for it). 1 for an
+    architecture without a fused form (architectures.py)."""
+    if architecture(arch).fused is None:
+        return 1
     return 8 if resolve_device(device).type == "cuda" else 1
 
 
@@ -273,7 +278,11 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
     store = open_store(study, create=True)
     cpus = os.cpu_count() or 1
     fuse = (fuse or store.settings().get("fuse")
-            or default_fuse(config.device if engine == "local" else ("cuda" if gpus_per_run else "cpu")))
+            or default_fuse(config.device if engine == "local" else ("cuda" if gpus_per_run else "cpu"), config.arch))
+    if fuse > 1 and architecture(config.arch).fused is None:
+        print(f"NOTE: --fuse {fuse}: {config.arch} has no fused form; its fine-tunings run one after the other",
+              file=sys.stderr)
+        fuse = 1
     try:
         # fusing changes float rounding, so a study keeps one --fuse for results equal after a resume
         recorded = store.settings()
@@ -386,20 +395,22 @@ def transfer_in_study(archive: str | Path, study: str | Path, source: str, targe
 # ----------------------------------------------------------------------------- cost before running
 
 
-def fcn_flops(length: int, channels: int = 1, filters=(128, 256, 128), kernels=(8, 5, 3)) -> float:
-    """Floating-point operations of one FCN forward pass over one series (the convolutions: 2 per
-    multiply-add; BatchNorm, ReLU, pooling and the head are negligible)."""
-    sizes = [channels, *filters]
-    return 2.0 * length * sum(sizes[i] * sizes[i + 1] * k for i, k in enumerate(kernels))
+def forward_flops(arch: str, length: int, channels: int = 1) -> float:
+    """Floating-point operations of one forward pass of `arch` (its default configuration) over one series
+    (models.cost_per_series: 2 per multiply-add of every convolution and dense layer)."""
+    with torch.device("meta"):
+        config = create_model(arch, channels, 2).config
+    return cost_per_series(config, length)
 
 
-def measure_speed(device: str = "auto", threads: int | None = None) -> tuple[float, float]:
-    """(seconds of fixed cost per training step, FLOP/s of the training arithmetic) of the FCN, measured now
+def measure_speed(device: str = "auto", threads: int | None = None,
+                  arch: str = DEFAULT_ARCH) -> tuple[float, float]:
+    """(seconds of fixed cost per training step, FLOP/s of the training arithmetic) of `arch`, measured now
     on this machine: a tiny batch times the per-step overhead, a large one the arithmetic."""
     dev = resolve_device(device)
     if threads:
         torch.set_num_threads(threads)
-    network = FCN(1, 2).to(dev)
+    network = create_model(arch, 1, 2).to(dev)
     optimizer = torch.optim.Adam(network.parameters(), foreach=True)
 
     def seconds_per_step(batch: int, length: int, steps: int) -> float:
@@ -421,7 +432,7 @@ def measure_speed(device: str = "auto", threads: int | None = None) -> tuple[flo
     # on a busy machine the small steps can take as long as the big ones: then the big step's time is all
     # arithmetic, not a difference near zero that would claim an absurd speed
     arithmetic = big - overhead if big > 2 * overhead else big
-    return overhead, 3 * 16 * fcn_flops(256) / arithmetic
+    return overhead, 3 * 16 * forward_flops(arch, 256) / arithmetic
 
 
 @dataclass
@@ -437,7 +448,7 @@ class CostEstimate:
 def estimate_cost(runs: list[RunSpec], archive: str | Path, config: TrainConfig) -> CostEstimate:
     """FLOPs and time of the runs at the speed measured now (forward + backward = 3 forward passes per
     training series per epoch, plus the logged test passes); early stopping is not predicted."""
-    overhead, rate = measure_speed(config.device, config.threads)
+    overhead, rate = measure_speed(config.device, config.threads, config.arch)
     shapes = {name: dataset_shape(name, archive) for name in dict.fromkeys(r.target for r in runs)}
     rows, total_flop, total_seconds = [], 0.0, 0.0
     for r in runs:
@@ -452,7 +463,7 @@ def estimate_cost(runs: list[RunSpec], archive: str | Path, config: TrainConfig)
 def run_cost(shape: dict, config: TrainConfig, overhead: float, rate: float) -> tuple[int, float, float]:
     """(training steps, FLOP, seconds) of one run of `config` on a dataset of `shape` (n_train, n_test, length,
     channels) at `overhead` seconds per step and `rate` FLOP/s, all its epochs run."""
-    forward = fcn_flops(shape["length"], shape["channels"])
+    forward = forward_flops(config.arch, shape["length"], shape["channels"])
     steps = config.epochs * -(-shape["n_train"] // batch_size(config, shape["n_train"]))
     tests = (config.epochs // config.test_every if config.test_every else 1) if shape["n_test"] else 0
     flop = config.epochs * 3 * forward * shape["n_train"] + tests * forward * shape["n_test"]
@@ -462,7 +473,7 @@ def run_cost(shape: dict, config: TrainConfig, overhead: float, rate: float) -> 
 def estimate_fit(dataset, config: TrainConfig, runs: int = 1) -> float:
     """Seconds of `runs` trainings of `config` on `dataset` at the speed measured now (every epoch run: an upper
     bound when the recipe stops early)."""
-    overhead, rate = measure_speed(config.device, config.threads)
+    overhead, rate = measure_speed(config.device, config.threads, config.arch)
     shape = {"n_train": len(dataset.y_train), "n_test": 0 if dataset.y_test is None else len(dataset.y_test),
              "length": int(dataset.X_train.shape[-1]), "channels": dataset.in_channels}
     return runs * run_cost(shape, config, overhead, rate)[2]

@@ -1,4 +1,4 @@
-"""The FCN of Wang et al. (2017) as the paper trains it, a timm-style registry and model files.
+"""The architecture registry's builders (timm-style `create_model`), ensembles, and model files.
 
 A model file is one `.safetensors` file: the weights (BatchNorm running statistics included) and,
 in its JSON metadata, the architecture config, the label mapping, the preprocessing and the
@@ -8,9 +8,9 @@ training record. Loading it never unpickles anything.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,108 +22,15 @@ from safetensors import SafetensorError
 from safetensors.torch import safe_open
 from torch import nn
 
+from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
 from .data import PREPROCESSING, Split, label_column, preprocess, read_split, series_from_arrays
 from .errors import TSTransferError
 from .files import atomic_path, check_format_version, parse_json
+from .networks.fcn import FCN, ConvBlock  # noqa: F401 (re-exported: the paper's network)
+from .networks.layers import BN_EPS, BN_MOMENTUM, MAX_WIDTH, MaskedBatchNorm1d, Network, small_int  # noqa: F401
 
 FORMAT = "tstransfer-model"
 FORMAT_VERSION = 1
-
-# Keras BatchNormalization defaults (momentum 0.99 of the old value, epsilon 1e-3) in PyTorch terms.
-BN_MOMENTUM = 0.01
-BN_EPS = 1e-3
-
-
-class MaskedBatchNorm1d(nn.BatchNorm1d):
-    """BatchNorm1d that, given a mask of valid time steps, computes batch statistics over them only.
-
-    Without a mask (equal-length batches, the usual case) it is plain `nn.BatchNorm1d`.
-    """
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if mask is None:
-            return super().forward(x)
-        m = mask[:, None, :].to(x.dtype)
-        if not self.training:
-            return super().forward(x) * m
-        count = m.sum()
-        mean = (x * m).sum(dim=(0, 2)) / count
-        var = (((x - mean[None, :, None]) ** 2) * m).sum(dim=(0, 2)) / count
-        with torch.no_grad():  # same update rule as nn.BatchNorm1d: unbiased variance in the running stat
-            self.running_mean.lerp_(mean.detach(), self.momentum)
-            self.running_var.lerp_(var.detach() * count / (count - 1).clamp(min=1), self.momentum)
-            self.num_batches_tracked += 1
-        out = (x - mean[None, :, None]) / torch.sqrt(var[None, :, None] + self.eps)
-        return (out * self.weight[None, :, None] + self.bias[None, :, None]) * m
-
-
-class ConvBlock(nn.Module):
-    """Conv1d ('same' padding, Keras split: the extra pad goes right) -> BatchNorm -> ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
-        super().__init__()
-        self.pad = ((kernel_size - 1) // 2, kernel_size // 2)
-        # An odd kernel pads symmetrically inside the convolution (no copy); an even one needs F.pad.
-        self.symmetric = kernel_size % 2 == 1
-        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=self.pad[0] if self.symmetric else 0)
-        self.bn = MaskedBatchNorm1d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
-
-    def same_conv(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x if self.symmetric else F.pad(x, self.pad))
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        # The masked BatchNorm zeroes padded steps, and ReLU(0) = 0 keeps them zero for the next block.
-        return F.relu(self.bn(self.same_conv(x), mask))
-
-
-class FCN(nn.Module):
-    """Fully convolutional network: 3 conv blocks (128/8, 256/5, 128/3), global average pooling, dense.
-
-    `forward(x, lengths)` takes x of shape (batch, channels, length); when `lengths` marks some
-    series shorter than the batch, the zero padding is masked after every block so the output
-    equals that of the unpadded series. Returns logits (softmax is in the loss / predict_proba).
-    """
-
-    def __init__(self, in_channels: int = 1, num_classes: int = 2, filters=(128, 256, 128), kernels=(8, 5, 3)):
-        super().__init__()
-        self.config = {"name": "fcn", "in_channels": in_channels, "num_classes": num_classes,
-                       "filters": list(filters), "kernels": list(kernels)}
-        channels = [in_channels, *filters]
-        self.blocks = nn.ModuleList(ConvBlock(channels[i], channels[i + 1], k) for i, k in enumerate(kernels))
-        self.num_features = filters[-1]
-        self.classifier = nn.Linear(self.num_features, num_classes)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Keras defaults: Glorot-uniform kernels, zero biases, BatchNorm gamma 1 / beta 0."""
-        for module in self.modules():
-            if isinstance(module, (nn.Conv1d, nn.Linear)):
-                nn.init.xavier_uniform_(module.weight)
-                nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.BatchNorm1d):
-                module.reset_parameters()
-
-    def reset_classifier(self, num_classes: int) -> None:
-        """A fresh, randomly initialised output layer for `num_classes` (the transfer step)."""
-        self.classifier = nn.Linear(self.num_features, num_classes).to(self.classifier.weight.device)
-        nn.init.xavier_uniform_(self.classifier.weight)
-        nn.init.zeros_(self.classifier.bias)
-        self.config["num_classes"] = num_classes
-
-    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """The globally average-pooled features (batch, 128) that feed the classifier."""
-        mask = None
-        if lengths is not None and int(lengths.min()) < x.shape[-1]:
-            mask = torch.arange(x.shape[-1], device=x.device)[None, :] < lengths[:, None]
-        for block in self.blocks:
-            x = block(x, mask)
-        if mask is None:
-            return x.mean(dim=-1)
-        return x.sum(dim=-1) / lengths[:, None].to(x.dtype)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        return self.classifier(self.features(x, lengths))
-
 
 class Ensemble(nn.Module):
     """K networks of one input and output shape whose class probabilities are averaged (e.g. the fine-tunings of
@@ -160,24 +67,61 @@ class Ensemble(nn.Module):
 
 # ----------------------------------------------------------------------------- registry
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {"fcn": FCN, "ensemble": Ensemble}
+
+def network_class(name: str) -> type[Network]:
+    """The network class of a registered architecture (architectures.ARCHITECTURES), imported on first use."""
+    arch = architecture(name)
+    return getattr(importlib.import_module(f"tstransfer.networks.{arch.module}"), arch.cls)
 
 
 def list_models() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted([*ARCHITECTURES, "ensemble"])
 
 
-def create_model(name: str = "fcn", in_channels: int = 1, num_classes: int = 2, **kwargs) -> nn.Module:
-    """Build a registered architecture, e.g. `create_model("fcn", in_channels=1, num_classes=3)`."""
-    if name not in _REGISTRY:
+def create_model(name: str = DEFAULT_ARCH, in_channels: int = 1, num_classes: int = 2, **kwargs) -> nn.Module:
+    """Build a registered architecture, e.g. `create_model("lite", in_channels=1, num_classes=3)`."""
+    if name == "ensemble":
+        return Ensemble(in_channels=in_channels, num_classes=num_classes, **kwargs)
+    if name not in ARCHITECTURES:
         raise TSTransferError(f"unknown model {name!r}; known models: {', '.join(list_models())}")
-    return _REGISTRY[name](in_channels=in_channels, num_classes=num_classes, **kwargs)
+    return network_class(name)(in_channels=in_channels, num_classes=num_classes, **kwargs)
 
 
 def network_from_config(config: dict) -> nn.Module:
     """A fresh network of the architecture a model file or a trained network records (`network.config`)."""
     config = dict(config)
     return create_model(config.pop("name"), **config)
+
+
+def architecture_of(network_or_config) -> str:
+    """The registry name of a network or of its config ("ensemble" for an ensemble)."""
+    config = network_or_config if isinstance(network_or_config, dict) else network_or_config.config
+    return config["name"]
+
+
+def cost_per_series(config: dict, length: int) -> float:
+    """Floating-point operations of one forward pass over one series of `length` steps (2 per multiply-add of
+    every convolution and dense layer; BatchNorm, ReLU and pooling are negligible), counted by running the network
+    on torch's meta device: no arithmetic, no memory."""
+    with torch.device("meta"):
+        network = network_from_config(config)
+    flop = 0.0
+
+    def count(module, inputs, output):
+        nonlocal flop
+        if isinstance(module, nn.Conv1d):
+            flop += 2.0 * output.shape[0] * output.shape[-1] * module.weight.numel()
+        elif isinstance(module, nn.Linear):
+            flop += 2.0 * output.shape[0] * module.weight.numel()
+
+    hooks = [m.register_forward_hook(count) for m in network.modules() if isinstance(m, (nn.Conv1d, nn.Linear))]
+    try:
+        with torch.no_grad():
+            network.eval()(torch.empty(1, config["in_channels"], max(1, int(length)), device="meta"))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return flop
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -222,7 +166,7 @@ class TrainedModel:
             )
         self.network.eval()
         parameter = next(self.network.parameters())
-        # a batch's widest activation (256 channels x length) kept near 64 MB whatever the series' length
+        # a batch's widest activation (256 channels x length for the FCN) kept near 64 MB whatever the length
         batch_size = max(1, min(batch_size, ACTIVATION_BUDGET // max(1, X.shape[-1])))
         out = []
         for start in range(0, len(X), batch_size):
@@ -326,7 +270,7 @@ class TrainedModel:
         return cls(network, header["classes"], header["preprocessing"], header.get("metadata", {}))
 
 
-MAX_LAYER_WIDTH = 4096  # far above any FCN; a header asking for more is not a model tstransfer wrote
+MAX_LAYER_WIDTH = MAX_WIDTH  # far above any published network; a header asking for more is not tstransfer's
 ACTIVATION_BUDGET = 1 << 16  # series x time steps per inference batch: 256 channels of float32 make it 64 MB
 
 
@@ -353,15 +297,12 @@ def _check_header(text: str, path: Path) -> dict:
     return header
 
 
-MAX_MEMBERS = 16  # an ensemble's members; each is a whole FCN
-
-
-def _small_int(value, low=1, high=MAX_LAYER_WIDTH) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+MAX_MEMBERS = 16  # an ensemble's members; each is a whole network
 
 
 def _check_architecture(arch, path: Path, depth: int = 0) -> None:
-    """An FCN config with every field in range, or an ensemble of at most MAX_MEMBERS of them (not nested)."""
+    """A registered architecture's config with every field in range (its class's `check_config`), or an ensemble of
+    at most MAX_MEMBERS of them (not nested)."""
     if isinstance(arch, dict) and arch.get("name") == "ensemble" and depth == 0:
         members = arch.get("members")
         if set(arch) != {"name", "in_channels", "num_classes", "members"} or not isinstance(members, list) \
@@ -372,33 +313,21 @@ def _check_architecture(arch, path: Path, depth: int = 0) -> None:
             if member["in_channels"] != arch["in_channels"] or member["num_classes"] != arch["num_classes"]:
                 raise TSTransferError(f"{path}: the members of an ensemble must share input channels and classes")
         return
-    if not isinstance(arch, dict) or arch.get("name") != "fcn" or \
-            set(arch) != {"name", "in_channels", "num_classes", "filters", "kernels"}:
-        raise TSTransferError(f"{path}: unknown architecture {str(arch)[:120]}")
-    filters, kernels = arch["filters"], arch["kernels"]
-    if not (isinstance(filters, list) and isinstance(kernels, list) and 1 <= len(filters) == len(kernels) <= 16
-            and all(_small_int(v) for v in filters) and all(_small_int(v, high=1024) for v in kernels)
-            and _small_int(arch["in_channels"]) and _small_int(arch["num_classes"], 2, 100_000)):
+    if not isinstance(arch, dict) or not isinstance(arch.get("name"), str) or arch["name"] not in ARCHITECTURES:
+        raise TSTransferError(f"{path}: unknown architecture {str(arch)[:120]} (known: {', '.join(ARCHITECTURES)})")
+    if not (small_int(arch.get("in_channels")) and small_int(arch.get("num_classes"), 2, 100_000)):
         raise TSTransferError(f"{path}: architecture fields out of range {str(arch)[:160]}")
+    problem = network_class(arch["name"]).check_config(arch)
+    if problem:
+        raise TSTransferError(f"{path}: {arch['name']} architecture: {problem} {str(arch)[:160]}")
 
 
 def expected_shapes(arch: dict) -> dict[str, tuple]:
-    """The state_dict shapes of an FCN (or an ensemble of FCNs) with this architecture config."""
-    if arch["name"] == "ensemble":
-        return {f"members.{i}.{key}": shape for i, member in enumerate(arch["members"])
-                for key, shape in expected_shapes(member).items()}
-    shapes = {}
-    channels = [arch["in_channels"], *arch["filters"]]
-    for i, k in enumerate(arch["kernels"]):
-        out = channels[i + 1]
-        shapes[f"blocks.{i}.conv.weight"] = (out, channels[i], k)
-        shapes[f"blocks.{i}.conv.bias"] = (out,)
-        for name in ("weight", "bias", "running_mean", "running_var"):
-            shapes[f"blocks.{i}.bn.{name}"] = (out,)
-        shapes[f"blocks.{i}.bn.num_batches_tracked"] = ()
-    shapes["classifier.weight"] = (arch["num_classes"], channels[-1])
-    shapes["classifier.bias"] = (arch["num_classes"],)
-    return shapes
+    """The state_dict shapes of a network (or an ensemble) with this architecture config, from the network itself
+    built on torch's meta device (no memory, whatever the sizes)."""
+    with torch.device("meta"):
+        network = network_from_config(arch)
+    return {key: tuple(t.shape) for key, t in network.state_dict().items()}
 
 
 def _check_shapes(arch: dict, shapes: dict[str, tuple], path: Path) -> None:

@@ -3,8 +3,8 @@ record shape a model file, a zoo manifest and a study's settings store.
 
 Light on purpose (no torch): the command line reads its defaults from here before anything heavy loads.
 
-Two named recipes:
-- `paper` (METHOD.md, identical for pre-training and fine-tuning; the default of every study command):
+The named recipes, one per published architecture (architectures.py says which is whose) and one for small data:
+- `paper` (the FCN's, METHOD.md, identical for pre-training and fine-tuning; the default of every study command):
   cross-entropy; Adam(lr 1e-3, betas (0.9, 0.999), eps 1e-7); batch int(min(n_train/10, 16)) >= 1,
   reshuffled every epoch, last partial batch kept; 2000 epochs; ReduceLROnPlateau on the epoch's training
   loss (factor 0.5, patience 50, min lr 1e-4, Keras' absolute min_delta 1e-4); the weights of the epoch
@@ -13,13 +13,20 @@ Two named recipes:
   with a batch of at least 4 (the paper's rule gives 1 below 20 series, where the FCN ends near chance),
   at most 1000 epochs with early stopping (50 epochs without a min_delta improvement once the lr is at
   its floor), and the kept weights' BatchNorm statistics recomputed over the training set (the running
-  averages lag the weights at small budgets). Chosen by benchmarks/practitioner.py.
+  averages lag the weights at small budgets). Chosen by benchmarks/practitioner.py. It starts from the published
+  recipe of the architecture it trains (with LITE: batches of 64).
+- `resnet` (dl-4-tsc's classifiers/resnet.py, Ismail Fawaz et al. 2019): the paper's with 1500 epochs and batches
+  of int(min(n_train/10, 64)).
+- `lite` (aeon's IndividualLITEClassifier, the LITE paper's code): the paper's with 1500 epochs and batches of 64.
+
+A config also names its architecture (`arch`): what a study or a zoo records and refuses to mix, like the recipe.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
 from .errors import TSTransferError
 
 PAPER_EPOCHS = 2000
@@ -27,12 +34,16 @@ PAPER_EPOCHS = 2000
 SPEED_SETTINGS = ("device", "threads", "test_every")
 # the recipe's hyper-parameters compared with the paper's by `deviations`
 RECIPE_FIELDS = ("epochs", "lr", "adam_eps", "lr_factor", "lr_patience", "min_lr", "min_delta", "batch_size",
-                 "min_batch_size")
+                 "min_batch_size", "max_batch_size")
 # the named recipes, as their departures from the paper's (TrainConfig's defaults)
 RECIPES: dict[str, dict] = {
     "paper": {},
     "practical": {"epochs": 1000, "min_batch_size": 4, "early_stopping": 50, "precise_bn": True},
+    "resnet": {"epochs": 1500, "max_batch_size": 64},
+    "lite": {"epochs": 1500, "batch_size": 64},
 }
+# recipes made for any architecture: they start from the architecture's published one
+GENERIC_RECIPES = ("practical",)
 
 
 class InvalidSetting(TSTransferError):
@@ -59,6 +70,7 @@ class TrainConfig:
     min_delta: float = 1e-4  # Keras ReduceLROnPlateau default, an absolute threshold
     batch_size: int | None = None  # None: the paper's rule with the floor min_batch_size, see batch_size_rule
     min_batch_size: int = 1  # the floor of the batch rule (the paper's: 1)
+    max_batch_size: int = 16  # the cap of the batch rule (the paper's: 16; dl-4-tsc's ResNet: 64)
     seed: int = 0
     device: str = "auto"  # "auto": CUDA when present, else CPU
     amp: bool = False  # bf16 autocast where native: CUDA, AMX/AVX512-BF16 CPUs (not part of the paper's recipe)
@@ -68,11 +80,12 @@ class TrainConfig:
     early_stopping: int | None = None  # stop after this many epochs without a min_delta improvement at the lr floor
     precise_bn: bool = False  # recompute the kept weights' BatchNorm statistics over the training set
     recipe_name: str = "paper"  # the named recipe this config starts from (RECIPES)
+    arch: str = DEFAULT_ARCH  # the network it trains (architectures.ARCHITECTURES)
 
     def __post_init__(self):
         for name, low, optional in (("epochs", 1, False), ("test_every", 1, True), ("early_stopping", 1, True),
                                     ("threads", 1, True), ("batch_size", 1, True), ("lr_patience", 1, False),
-                                    ("seed", 0, False), ("min_batch_size", 1, False)):
+                                    ("seed", 0, False), ("min_batch_size", 1, False), ("max_batch_size", 1, False)):
             value = getattr(self, name)
             if optional and value is None:
                 continue
@@ -83,27 +96,46 @@ class TrainConfig:
             raise InvalidSetting("dtype", self.dtype, "float32 or float64")
         if self.recipe_name not in RECIPES:
             raise InvalidSetting("recipe", self.recipe_name, f"choose one of {', '.join(RECIPES)}")
+        if self.arch not in ARCHITECTURES:
+            raise InvalidSetting("arch", self.arch, f"choose one of {', '.join(ARCHITECTURES)}")
+        published = {a.recipe: a.name for a in ARCHITECTURES.values()}
+        if self.recipe_name in published and published[self.recipe_name] != self.arch:
+            raise InvalidSetting("recipe", self.recipe_name, f"it is the published recipe of "
+                                 f"{published[self.recipe_name]}, not of {self.arch}: use --recipe "
+                                 f"{architecture(self.arch).recipe} or practical")
 
     @classmethod
-    def named(cls, name: str = "paper", **overrides) -> TrainConfig:
-        """The named recipe (RECIPES), with `overrides` (None values keep the recipe's own); an unknown name is
-        refused by the config's own check of `recipe_name`."""
+    def named(cls, name: str | None = None, arch: str | None = None, **overrides) -> TrainConfig:
+        """The named recipe (RECIPES; None: the architecture's published one) for `arch` (None: the default
+        architecture), with `overrides` (None values keep the recipe's own). A generic recipe (practical) starts
+        from the architecture's published one; an unknown name is refused by the config's own checks."""
+        arch = arch or DEFAULT_ARCH
+        base = RECIPES.get(architecture(arch).recipe, {})
+        name = name or architecture(arch).recipe
         given = {k: v for k, v in overrides.items() if v is not None}
-        return cls(**{**RECIPES.get(name, {}), **given, "recipe_name": name})
+        start = {**base, **RECIPES[name]} if name in GENERIC_RECIPES else RECIPES.get(name, {})
+        return cls(**{**start, **given, "recipe_name": name, "arch": arch})
+
+    def published(self) -> TrainConfig:
+        """The published recipe of this config's architecture: what `deviations` compares with."""
+        return TrainConfig(**{**RECIPES[architecture(self.arch).recipe], "arch": self.arch,
+                              "recipe_name": architecture(self.arch).recipe})
 
     def deviations(self) -> list[str]:
-        """How this config departs from the paper's recipe, in words (empty: it is the recipe)."""
-        paper = TrainConfig()
-        out = [f"{name}={getattr(self, name)} (paper: {getattr(paper, name)})" for name in RECIPE_FIELDS
+        """How this config departs from its architecture's published recipe (for the FCN: the paper's), in words
+        (empty: it is the recipe)."""
+        paper = self.published()
+        label = paper.recipe_name
+        out = [f"{name}={getattr(self, name)} ({label}: {getattr(paper, name)})" for name in RECIPE_FIELDS
                if getattr(self, name) != getattr(paper, name)]
         if self.amp:
-            out.append("mixed precision (paper: float32)")
+            out.append(f"mixed precision ({label}: float32)")
         if self.dtype != "float32":
-            out.append(f"{self.dtype} (paper: float32)")
+            out.append(f"{self.dtype} ({label}: float32)")
         if self.early_stopping:
-            out.append(f"early stopping after {self.early_stopping} epochs at the lr floor (paper: none)")
+            out.append(f"early stopping after {self.early_stopping} epochs at the lr floor ({label}: none)")
         if self.precise_bn:
-            out.append("BatchNorm statistics recomputed over the training set for the kept weights (paper: the "
+            out.append(f"BatchNorm statistics recomputed over the training set for the kept weights ({label}: the "
                        "running averages)")
         return out
 
@@ -178,11 +210,14 @@ def run_seeds(seed: int | None, seeds: list[int] | None) -> list[int]:
     return list(dict.fromkeys(seeds))
 
 
-def batch_size_rule(n_train: int, floor: int = 1) -> int:
-    """The paper's batch size int(min(n_train / 10, 16)), at least `floor` (the paper's: 1) and at most n_train."""
-    return max(1, min(n_train, max(floor, int(min(n_train / 10, 16)))))
+def batch_size_rule(n_train: int, floor: int = 1, cap: int = 16) -> int:
+    """The paper's batch size int(min(n_train / 10, cap)) (cap 16; dl-4-tsc's ResNet: 64), at least `floor` (the
+    paper's: 1) and at most n_train."""
+    return max(1, min(n_train, max(floor, int(min(n_train / 10, cap)))))
 
 
 def batch_size(config: TrainConfig, n_train: int) -> int:
-    """The batch size a run of `config` uses on `n_train` series."""
-    return config.batch_size or batch_size_rule(n_train, config.min_batch_size)
+    """The batch size a run of `config` uses on `n_train` series (a fixed one at most n_train, as Keras makes it)."""
+    if config.batch_size:
+        return min(config.batch_size, n_train)
+    return batch_size_rule(n_train, config.min_batch_size, config.max_batch_size)

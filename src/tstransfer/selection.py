@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .architectures import architecture
 from .baselines import minirocket
 from .data import Dataset, load_dataset
 from .errors import TSTransferError
@@ -63,10 +64,11 @@ def _bar(items, progress: bool, desc: str, unit: str):
 
 
 def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False,
-                       prototypes: list[np.ndarray] | None = None) -> pd.DataFrame:
-    """Zoo datasets by Algorithm 1's distance to `dataset` (its training set only): rank, source, distance.
-    `prototypes`: the dataset's class prototypes when already known (a study's cache), else computed."""
-    sources = zoo.candidates(exclude, dataset.in_channels)
+                       prototypes: list[np.ndarray] | None = None, arch: str | None = None) -> pd.DataFrame:
+    """Zoo datasets (its models of `arch`, when given) by Algorithm 1's distance to `dataset` (its training set
+    only): rank, source, distance. `prototypes`: the dataset's class prototypes when already known (a study's
+    cache), else computed."""
+    sources = zoo.candidates(exclude, dataset.in_channels, arch)
     missing = [n for n in sources if zoo.entries[n].prototypes is None]
     if missing:
         raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {missing[0]}; run `tstransfer similarity` on "
@@ -129,10 +131,11 @@ def logme(features: np.ndarray, labels: np.ndarray, iterations: int = 20) -> flo
     return float(np.mean(evidences))
 
 
-def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False) -> pd.DataFrame:
+def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False,
+                            arch: str | None = None) -> pd.DataFrame:
     """Zoo models by LogME of their frozen features on the training set (higher first): rank, source, logme."""
     rows = []
-    sources = zoo.candidates(exclude, dataset.in_channels)
+    sources = zoo.candidates(exclude, dataset.in_channels, arch)
     for name in _bar(sources, progress, "transferability: LogME of each source", "source"):
         # the source's frozen pooled features of the training series (inference mode)
         features = zoo.model(name).features(dataset.X_train, None if dataset.equal_length else dataset.len_train)
@@ -213,15 +216,19 @@ def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config
         raise TSTransferError(f"--select {select}: choose one of {', '.join(SELECTIONS)}")
     if not zoo.names(exclude):
         raise TSTransferError(f"--zoo {zoo.root}: no model to choose from")
-    sources = zoo.candidates(exclude, dataset.in_channels)
+    sources = zoo.candidates(exclude, dataset.in_channels, config.arch)
     if not sources:
-        raise TSTransferError(f"no zoo model takes {dataset.in_channels} input channel(s)")
+        held = ", ".join(f"{n} {a}" for a, n in zoo.architectures().items())
+        raise TSTransferError(f"--zoo {zoo.root}: no {config.arch} model that takes {dataset.in_channels} input "
+                              f"channel(s) (it holds {held}); a source only transfers into its own architecture: "
+                              "give --arch of one of them, or another --zoo")
     has_prototypes = all(zoo.entries[n].prototypes is not None for n in sources)
     similarity = None
     if select != "transferability" or has_prototypes:
-        similarity = rank_by_similarity(zoo, dataset, exclude, progress=progress, prototypes=prototypes)
+        similarity = rank_by_similarity(zoo, dataset, exclude, progress=progress, prototypes=prototypes,
+                                        arch=config.arch)
     if select == "transferability":
-        table = rank_by_transferability(zoo, dataset, exclude, progress=progress)
+        table = rank_by_transferability(zoo, dataset, exclude, progress=progress, arch=config.arch)
     elif select == "validate":
         candidates = list(similarity.source[: max(1, top_k)])
         epochs = validate_epochs or max(1, config.epochs // 10)
@@ -280,7 +287,7 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
         raise TSTransferError(f"--ensemble {ensemble}: must be an integer of at least 1")
     config = config or TrainConfig.named("practical")
     started = time.perf_counter()
-    zoo = open_zoo(zoo)
+    zoo = open_zoo(zoo, config.arch)
     choice = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude, progress=progress)
     if ensemble > len(choice.ranking):
         raise TSTransferError(f"--ensemble {ensemble}: the zoo has {len(choice.ranking)} candidate source(s) for "
@@ -299,13 +306,14 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
 
 
 def compare_baselines(dataset: Dataset, config: TrainConfig, progress: bool = True) -> list[dict]:
-    """What a practitioner would try instead, on the same split: the FCN from scratch with the same recipe and
+    """What a practitioner would try instead, on the same split: the network from scratch with the same recipe and
     aeon's MiniRocket. Rows: method, accuracy (test split), seconds."""
     if dataset.X_test is None:
         raise TSTransferError("--compare needs --test: the methods are compared on your test file")
     _, scratch = train(dataset, replace(config, test_every=None), progress=progress)
     rocket = minirocket(dataset, config.seed)
-    return [{"method": f"FCN from scratch ({config.recipe_name} recipe)", "accuracy": scratch.test_acc,
+    name = architecture(config.arch).cls
+    return [{"method": f"{name} from scratch ({config.recipe_name} recipe)", "accuracy": scratch.test_acc,
              "seconds": scratch.seconds},
             {"method": rocket.name, "accuracy": rocket.accuracy, "seconds": rocket.seconds}]
 

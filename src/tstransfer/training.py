@@ -320,10 +320,27 @@ def history_csv(history: list[dict]) -> str:
     return buffer.getvalue()
 
 
+def model_recipe_record(config: TrainConfig) -> dict:
+    """A model file's record of its recipe: `TrainConfig.to_record` once, without the architecture (the header's
+    `architecture` names it) and without the speed settings."""
+    record = config.to_record()
+    record["fields"].pop("arch")
+    return record
+
+
+def recorded_recipe(model: TrainedModel) -> TrainConfig | None:
+    """The recipe a model file records, for its own architecture (files written before the registry: their
+    `config` key); None for a model that records none (an imported Keras model)."""
+    record = model.metadata.get("recipe") or model.metadata.get("config")
+    if not isinstance(record, dict):
+        return None
+    arch = model.network.config["name"]
+    return TrainConfig.from_record(record, **({"arch": arch} if arch != "ensemble" else {}))
+
+
 def run_metadata(dataset: Dataset, config: TrainConfig, result: TrainResult, **extra) -> dict:
-    """The training record stored in a model file."""
-    return {"dataset": dataset.name, "config": asdict(config), "recipe": config.to_record(),
-            "deviations": config.deviations(),
+    """The training record stored in a model file: the recipe once (`model_recipe_record`), the outcome, the data."""
+    return {"dataset": dataset.name, "recipe": model_recipe_record(config),
             **result.summary(), "n_train": len(dataset.y_train), "length": int(dataset.X_train.shape[-1]),
             "environment": environment(), **extra}
 
@@ -336,22 +353,22 @@ def trained_model(network: nn.Module, dataset: Dataset, config: TrainConfig, res
                         run_metadata(dataset, config, result, **extra))
 
 
-def train(dataset: Dataset, config: TrainConfig | None = None, model: str = "fcn",
+def train(dataset: Dataset, config: TrainConfig | None = None,
           progress: bool = True) -> tuple[TrainedModel, TrainResult]:
-    """Train a model from scratch on a dataset with the paper's recipe (or `config`)."""
+    """Train the config's architecture from scratch on a dataset with the paper's recipe (or `config`)."""
     config = config or TrainConfig()
     torch.manual_seed(config.seed)  # the initial weights depend on the seed only
-    network = create_model(model, in_channels=dataset.in_channels, num_classes=dataset.n_classes)
+    network = create_model(config.arch, in_channels=dataset.in_channels, num_classes=dataset.n_classes)
     result = fit(network, dataset, config, progress=progress)
     return trained_model(network, dataset, config, result, kind="pretrain"), result
 
 
-def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None, model: str = "fcn",
+def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None,
                    progress: bool = True, force: bool = False) -> tuple[Path, Path, TrainResult]:
     """Train from scratch and write `<out_dir>/<Name>.safetensors` and `<Name>.history.csv`; an existing
     model file is only overwritten with `force` (checked before training)."""
     check_output(out_dir, dataset.name, force)
-    trained, result = train(dataset, config, model=model, progress=progress)
+    trained, result = train(dataset, config, progress=progress)
     return save_run(trained, result, *run_paths(out_dir, dataset.name))
 
 

@@ -32,6 +32,7 @@ from safetensors import SafetensorError, safe_open
 from tqdm.auto import tqdm
 
 from . import __version__
+from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
 from .data import data_fingerprint, did_you_mean, find_dataset, load_dataset
 from .errors import TSTransferError
 from .files import (
@@ -50,7 +51,15 @@ from .similarity import cache_key, class_prototypes, write_prototypes
 from .study import StudyPaths, plan_runs
 from .training import evaluate
 
-SHIPPED_ZOO = Path(__file__).parent / "pretrained_zoo"
+SHIPPED_ZOOS = Path(__file__).parent / "pretrained_zoo"  # one zoo per architecture: pretrained_zoo/<arch>/
+
+
+def shipped_zoo(arch: str = DEFAULT_ARCH) -> Path:
+    """The folder of the zoo of `arch` shipped with tstransfer (it may not exist: not every architecture has one)."""
+    return SHIPPED_ZOOS / architecture(arch).name
+
+
+SHIPPED_ZOO = shipped_zoo()  # the paper's FCNs
 MANIFEST = "zoo.json"
 ZOO_FORMAT = "tstransfer-zoo"
 ZOO_FORMAT_VERSION = 1
@@ -93,6 +102,7 @@ class ZooEntry:
     prototypes: Path | None
     record: dict = field(default_factory=dict)  # the manifest's entry, when the zoo has one
     channels: int = 1  # input channels the model takes
+    arch: str = DEFAULT_ARCH  # its architecture (architectures.ARCHITECTURES; "ensemble" for an ensemble file)
 
 
 def read_manifest(root: str | Path) -> dict:
@@ -128,10 +138,16 @@ def write_manifest(root: Path, manifest: dict) -> Path:
 
 
 class Zoo:
-    """The pre-trained models of a zoo folder (default: the zoo shipped with tstransfer) and their prototypes."""
+    """The pre-trained models of a zoo folder (default: the zoo of `arch` shipped with tstransfer) and their
+    prototypes."""
 
-    def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else SHIPPED_ZOO
+    def __init__(self, root: str | Path | None = None, arch: str | None = None):
+        self.root = Path(root) if root is not None else shipped_zoo(arch or DEFAULT_ARCH)
+        if root is None and not self.root.is_dir():
+            shipped = [a for a in ARCHITECTURES if shipped_zoo(a).is_dir()]
+            raise TSTransferError(f"--arch {arch}: tstransfer ships no zoo of {arch} models (it ships "
+                                  f"{', '.join(shipped)}); build one with `tstransfer zoo build --arch {arch}` and "
+                                  "give it as --zoo")
         if not self.root.is_dir():
             raise TSTransferError(f"--zoo {self.root}: no such folder")
         layout = ZooPaths(self.root)
@@ -156,11 +172,12 @@ class Zoo:
 
     def _from_manifest(self) -> list[ZooEntry]:
         entries = []
+        zoo_arch = recorded_arch(self.manifest.get("recipe"))
         for name, m in self.manifest["models"].items():
             proto = self.root / m["prototypes"]
             entries.append(ZooEntry(name, self.root / m["file"], len(m.get("classes", [])), m.get("length"),
                                     m.get("n_train"), m.get("test_acc"), proto if proto.is_file() else None, m,
-                                    int(m.get("channels", 1))))
+                                    int(m.get("channels", 1)), m.get("arch", zoo_arch)))
         return entries
 
     def _scan(self) -> list[ZooEntry]:
@@ -173,20 +190,30 @@ class Zoo:
                 name = safe_name(meta.get("dataset", path.stem), f"{path}: dataset")
                 classes = len(header["classes"])
                 channels = int(header["architecture"]["in_channels"])
+                arch = str(header["architecture"]["name"])
             except (SafetensorError, OSError, KeyError, ValueError, TypeError, AttributeError, TSTransferError):
                 continue  # not a tstransfer model: not part of the zoo
             proto = self.prototypes_dir / f"{name}.npz"
             entries.append(ZooEntry(name, path, classes, meta.get("length"), meta.get("n_train"),
-                                    meta.get("test_acc"), proto if proto.is_file() else None, channels=channels))
+                                    meta.get("test_acc"), proto if proto.is_file() else None, channels=channels,
+                                    arch=arch))
         return entries
 
     def names(self, exclude=()) -> list[str]:
         return [n for n in self.entries if n not in set(exclude)]
 
-    def candidates(self, exclude=(), in_channels: int = 1) -> list[str]:
-        """The sources a target of `in_channels` channels can start from: every model that takes them, less
-        `exclude` (the target itself when it is one of the zoo's datasets)."""
-        return [n for n in self.names(exclude) if self.entries[n].channels == in_channels]
+    def candidates(self, exclude=(), in_channels: int = 1, arch: str | None = None) -> list[str]:
+        """The sources a target of `in_channels` channels can start from: every model that takes them (and is of
+        `arch`, when given), less `exclude` (the target itself when it is one of the zoo's datasets)."""
+        return [n for n in self.names(exclude) if self.entries[n].channels == in_channels
+                and (arch is None or self.entries[n].arch == arch)]
+
+    def architectures(self) -> dict[str, int]:
+        """How many models of each architecture the zoo holds."""
+        counts: dict[str, int] = {}
+        for e in self.entries.values():
+            counts[e.arch] = counts.get(e.arch, 0) + 1
+        return counts
 
     def resolve(self, name: str) -> str:
         """A model's name in any case; an unknown one is refused with the closest name."""
@@ -204,7 +231,8 @@ class Zoo:
     def table(self) -> pd.DataFrame:
         """One row per model: its facts, its recipe, a quality flag, and its file relative to the zoo folder."""
         zoo_recipe = (self.manifest or {}).get("recipe", {})
-        return pd.DataFrame([{"dataset": e.name, "classes": e.classes, "length": e.length, "n_train": e.n_train,
+        return pd.DataFrame([{"dataset": e.name, "arch": e.arch, "classes": e.classes, "length": e.length,
+                              "n_train": e.n_train,
                               "accuracy": e.accuracy, "quality": quality(e.accuracy, e.classes),
                               "recipe": (e.record.get("recipe") or zoo_recipe).get("name", "paper"),
                               "prototypes": e.prototypes is not None, "file": _relative(e.path, self.root)}
@@ -229,9 +257,9 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def open_zoo(zoo: Zoo | str | Path | None) -> Zoo:
-    """A Zoo from a Zoo, a folder, or None (the zoo shipped with tstransfer)."""
-    return zoo if isinstance(zoo, Zoo) else Zoo(zoo)
+def open_zoo(zoo: Zoo | str | Path | None, arch: str | None = None) -> Zoo:
+    """A Zoo from a Zoo, a folder, or None (the zoo of `arch` shipped with tstransfer)."""
+    return zoo if isinstance(zoo, Zoo) else Zoo(zoo, arch)
 
 
 # ----------------------------------------------------------------------------- building a zoo
@@ -248,9 +276,16 @@ class BuildSummary:
 
 
 def recipe_record(config) -> dict:
-    """What a zoo records of its recipe: TrainConfig.to_record (name, fields, deviations), and whether it is the
-    paper's."""
-    return {**config.to_record(), "paper_recipe": not config.deviations()}
+    """What a zoo records of its recipe: TrainConfig.to_record (name, fields with the architecture, deviations from
+    the architecture's published recipe)."""
+    return config.to_record()
+
+
+def recorded_arch(record) -> str:
+    """The architecture a recipe record names (records written before the registry: the paper's FCN)."""
+    fields_ = record.get("fields") if isinstance(record, dict) else None
+    arch = fields_.get("arch", DEFAULT_ARCH) if isinstance(fields_, dict) else DEFAULT_ARCH
+    return arch if isinstance(arch, str) else DEFAULT_ARCH
 
 
 def new_manifest(name: str, version: str, config, storage: str, archive: str) -> dict:
@@ -282,10 +317,12 @@ def export_model(root: Path, trained: Path, name: str, archive: Path, storage: s
     proto_path = write_prototypes(layout.prototypes(name), class_prototypes(dataset),
                                   dataset.classes, cache_key(dataset))
     meta = model.metadata
-    return {"dataset": name, "classes": model.classes, "n_classes": len(model.classes),
+    return {"dataset": name, "arch": model.network.config["name"], "classes": model.classes,
+            "n_classes": len(model.classes),
             "channels": dataset.in_channels, "length": int(dataset.X_train.shape[-1]),
             "n_train": len(dataset.y_train), "n_test": 0 if dataset.y_test is None else len(dataset.y_test),
-            "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs"), "seed": meta["config"]["seed"],
+            "best_epoch": meta.get("best_epoch"), "epochs_run": meta.get("epochs"),
+            "seed": meta["recipe"]["fields"]["seed"],
             "train_acc": train_eval["accuracy"], "test_acc": test_eval and test_eval["accuracy"],
             "test_loss": test_eval and test_eval["loss"], "float32_test_acc": float32["test_acc"],
             "seconds": meta.get("seconds"), "device": meta.get("device"),
