@@ -126,7 +126,9 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         prepared = self._prepared(X)  # first: it raises NotFittedError before fit
-        return self.model_.proba(*prepared).astype(np.float64)  # scikit-learn's probabilities are float64
+        # one series at a time, as `transform`: a series' probabilities must not depend on its batch (float32 GEMMs
+        # round differently per batch shape; scikit-learn checks this invariance); float64, as scikit-learn's
+        return self.model_.proba(*prepared, batch_size=1).astype(np.float64)
 
     def transform(self, X) -> np.ndarray:
         """The pooled features of the trained network, shape (n, last filters) (128 for the paper's FCN): put a
