@@ -3,6 +3,8 @@ initialisation, and the `Network` base (features, pooled over the valid steps; a
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -76,7 +78,7 @@ def small_int(value, low: int = 1, high: int = MAX_WIDTH) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-class Network(nn.Module):
+class Network(nn.Module, ABC):
     """A body that maps (batch, channels, length) to (batch, num_features, length) with padded steps zeroed (each
     subclass's `body`), global average pooling over the valid steps, and a dense classifier.
 
@@ -87,12 +89,14 @@ class Network(nn.Module):
     config: dict
     num_features: int
 
+    @abstractmethod
     def body(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        raise NotImplementedError
+        """(batch, channels, length) -> (batch, num_features, length), padded steps zeroed."""
 
     @classmethod
+    @abstractmethod
     def check_config(cls, config: dict) -> str | None:
-        raise NotImplementedError
+        """A problem of a loaded config in words, or None."""
 
     def make_classifier(self, num_classes: int) -> None:
         """The output layer (initialised by the subclass's keras_init, in module order: the random stream of the
