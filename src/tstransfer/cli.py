@@ -22,6 +22,14 @@ DATASET_RULE = ("a bare name (GunPoint) is a dataset of --archive; a path (with 
 RANGES = {
     "workers": (lambda v: v >= 1, "must be at least 1"),
     "top": (lambda v: v >= 0, "must be 0 (all) or more"),
+    "show": (lambda v: v >= 0, "must be 0 or more"),
+    "top_k": (lambda v: v >= 1, "must be at least 1"),
+    "validate_epochs": (lambda v: v >= 1, "must be at least 1"),
+    "ensemble": (lambda v: v >= 1, "must be at least 1"),
+    "fuse": (lambda v: v >= 1, "must be at least 1 (1: no fusing)"),
+    "jobs": (lambda v: v >= 1, "must be at least 1"),
+    "gpus_per_run": (lambda v: 0 <= v < 1e6, "must be 0 (CPU) or more"),
+    "timeout": (lambda v: 0 < v < float("inf"), "must be a finite number of seconds above 0"),
     "tie_band": (lambda v: 0 <= v < 100, "accuracy points from 0 (exact equality) below 100"),
 }
 
@@ -205,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("similarity", "cmd_similarity", "Algorithm 1: DBA prototypes, DTW dataset distances, neighbour "
                 "table", "study_archive", "study_datasets", "quiet")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes / numba threads")
+    p.add_argument("--jobs", type=int, default=None, help="parallel processes / numba threads (default: every CPU this "
+                   "process may use)")
     p.add_argument("--plots", action="store_true", help="also plot each dataset's prototypes (PNG)")
     p.add_argument("--show", type=int, default=10, help="print the top neighbours of this many targets")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .cpus import check_threads
 from .data import (
     dataset_from_spec,
     default_archive,
@@ -26,7 +27,15 @@ from .data import (
 )
 from .errors import TSTransferError
 from .files import atomic_paths, check_writable_dir, check_writable_file
-from .grid import estimate_cost, estimate_fit, format_cost, format_duration, run_grid, transfer_in_study
+from .grid import (
+    check_local_threads,
+    estimate_cost,
+    estimate_fit,
+    format_cost,
+    format_duration,
+    run_grid,
+    transfer_in_study,
+)
 from .guardrails import (
     accuracy_note,
     at_or_below_majority,
@@ -78,6 +87,7 @@ def _config(args, arch: str | None = None):
     `arch`, what the study or the source already is, else the default architecture) with the command line's
     settings (checked by TrainConfig), the device checked before any work."""
     seed = run_seeds(args.seed, args.seeds)[0]
+    check_threads(args.threads)
     config = TrainConfig.named(args.recipe or args.default_recipe, arch=args.arch or arch, epochs=args.epochs,
                                seed=seed,
                                device=args.device, amp=args.amp or None, threads=args.threads,
@@ -179,7 +189,12 @@ def cmd_evaluate(args) -> None:
     if is_path(args.dataset) and Path(args.dataset).is_file():  # a labelled file: all of it, under its own name
         scores = evaluate_file(model, args.dataset)
     else:
-        scores = evaluate(model, dataset_from_spec(args.dataset, args.archive), split=args.split)
+        dataset = dataset_from_spec(args.dataset, args.archive)
+        scores = evaluate(model, dataset, split=args.split)
+        scores["length"] = int((dataset.X_test if args.split == "test" else dataset.X_train).shape[-1])
+    note = length_note(model.metadata.get("length"), scores.pop("length"), args.dataset)
+    if note:
+        print(f"tstransfer: {note}", file=sys.stderr)
     if args.format != "table":
         _print_records([scores], args.format)
         return
@@ -226,6 +241,8 @@ def cmd_predict(args) -> None:
 def _run_study(args, transfers: bool) -> None:
     """study.plan_runs + grid.run_grid (or grid.estimate_cost with --dry-run)"""
     config, seeds = _config(args, _study_arch(args.study)), run_seeds(args.seed, args.seeds)
+    if args.engine == "local":
+        check_local_threads(args.threads, args.workers)
     check_writable_dir(args.study, "--study")
     archive = study_archive(args.study, args.archive)
     sources = resolve_names(args.sources, archive) if args.sources else None
@@ -423,6 +440,7 @@ def cmd_zoo_build(args) -> None:
     """zoo.build_zoo"""
     existing = ZooPaths(args.out).manifest
     config = _config(args, recorded_arch(read_manifest(args.out).get("recipe")) if existing.is_file() else None)
+    check_local_threads(args.threads, args.workers)
     if args.dry_run:
 
         names = resolve_names(args.datasets, args.archive)  # canonical, once each: gunpoint GunPoint is one
@@ -487,7 +505,7 @@ def cmd_fit(args) -> None:
                           on_choice=on_choice)
     if args.dry_run:
         return
-    path = fitted.model.save(args.out)
+    path = fitted.model.save(args.out, exclusive=not args.force)
     saved_train = evaluate(fitted.model, dataset, "train")["accuracy"]
     print(accuracy_note(saved_train, majority_rate(dataset.y_train), "training accuracy"))
     for result in fitted.results:
@@ -500,10 +518,16 @@ def cmd_fit(args) -> None:
         print(accuracy_note(test_acc, majority_rate(dataset.y_test)))
     if args.compare:
         rows = [{"method": f"fit: transfer from {', '.join(fitted.sources)}", "accuracy": test_acc,
-                 "seconds": fitted.seconds}, *compare_baselines(dataset, config, progress=not args.quiet)]
-        print(f"{'method':<58}{'accuracy':>9}{'seconds':>9}")
+                 "seconds": fitted.seconds - fitted.selection_seconds},
+                {"method": f"  source selection (--select {args.select})", "accuracy": None,
+                 "seconds": fitted.selection_seconds, "note": "included in no other row"},
+                *compare_baselines(dataset, config, progress=not args.quiet)]
+        print(f"{'method':<48}{'accuracy':>9}{'seconds':>9}  note")
         for row in rows:
-            print(f"{row['method'][:57]:<58}{row['accuracy']:>9.4f}{row['seconds']:>9.1f}")
+            acc = "" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
+            secs = "" if row["seconds"] is None else f"{row['seconds']:.1f}"
+            note = f"FAILED: {row['error']}" if row.get("error") else row.get("note", "")
+            print(f"{row['method'][:47]:<48}{acc:>9}{secs:>9}  {note}")
     print(f"model: {path}")
 
 

@@ -9,6 +9,10 @@ torch's default is kept), and follows the machine as it changes. Niced work coun
 the kernel's autogroup scheduling (the default), a `nice -n 19` busy loop still slowed a 2-thread run to 127
 ms an epoch against 103 for one thread. The thread count does not change a run's numbers on a given CPU
 (tests/test_cpus.py), so reproducibility is untouched.
+
+This module is also the one place a CPU count becomes threads or processes (`usable_cpus`, `check_threads`,
+`threads_per_worker`, `check_jobs`): from the CPUs this process may run on (its affinity: taskset, SLURM and Docker
+cpusets), never from os.cpu_count(), and never more than those: 64 threads on 1 CPU took 88 s where 1 took 3 s.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from __future__ import annotations
 import os
 import time
 
-import torch
+from .errors import TSTransferError
 
 # torch's own thread count before any run changed it: the most a governed run takes
 _BASELINE: int | None = None
+PROC_STAT = "/proc/stat"  # Linux's CPU time counters
 # others' use above this share of a CPU makes that CPU taken (a CPU shared with our thread shows ~0.5)
 TAKEN_SHARE = 0.3
 
@@ -33,18 +38,49 @@ def threads_for(busy: float, n_cpus: int, most: int) -> int:
 def allowed_cpus() -> list[int]:
     """The CPUs this process may run on."""
     try:
-        return sorted(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
+        return sorted(os.sched_getaffinity(0)) or [0]
+    except (AttributeError, OSError):  # not Linux
         return list(range(os.cpu_count() or 1))
+
+
+def usable_cpus() -> int:
+    """How many CPUs this process may run on (its affinity), at least 1."""
+    return max(1, len(allowed_cpus()))
+
+
+def _check_count(value, what: str, unit: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TSTransferError(f"{what} {value}: must be an integer of at least 1")
+    cpus = usable_cpus()
+    if value > cpus:
+        raise TSTransferError(f"{what} {value}: this process may run on {cpus} CPU(s) (its CPU affinity); more "
+                              f"{unit} than CPUs only wait for each other: give at most {cpus}, or leave it out")
+    return value
+
+
+def check_threads(threads: int | None, what: str = "--threads") -> int | None:
+    """A thread count asked for: None (chosen per run by the governor) or 1 .. the usable CPUs."""
+    return None if threads is None else _check_count(threads, what, "threads")
+
+
+def check_jobs(jobs: int | None, what: str = "--jobs") -> int:
+    """Parallel processes / numba threads: the usable CPUs when None, else 1 .. the usable CPUs (numba refuses
+    more threads than the CPUs it sees)."""
+    return usable_cpus() if jobs is None else _check_count(jobs, what, "jobs")
+
+
+def threads_per_worker(workers: int) -> int:
+    """The most threads each of `workers` parallel runs may take: the usable CPUs shared out, at least 1."""
+    return max(1, usable_cpus() // max(1, workers))
 
 
 def cpu_ticks(cpus: list[int]) -> tuple[int, int] | None:
     """(busy, total) clock ticks of the given CPUs since boot from /proc/stat (busy: all but idle and iowait);
     None where /proc/stat cannot be read."""
     try:
-        with open("/proc/stat") as f:
-            lines = f.read().splitlines()
-    except OSError:
+        with open(PROC_STAT) as f:
+            lines = f.read(1 << 20).splitlines()
+    except (OSError, UnicodeDecodeError):
         return None
     wanted = {f"cpu{c}" for c in cpus}
     busy = total = 0
@@ -52,10 +88,13 @@ def cpu_ticks(cpus: list[int]) -> tuple[int, int] | None:
         parts = line.split()
         if not parts or parts[0] not in wanted or len(parts) < 9:
             continue
-        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in parts[1:9])
+        try:
+            user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in parts[1:9])
+        except ValueError:  # a malformed /proc/stat (a container's fake one): no measurement, torch's default
+            return None
         total += user + nice + system + idle + iowait + irq + softirq + steal
         busy += user + nice + system + irq + softirq + steal
-    return (busy, total) if total else None
+    return (busy, total) if total > 0 else None
 
 
 def others_busy(before: tuple, after: tuple, n_cpus: int, hz: float) -> float:
@@ -73,6 +112,8 @@ class ThreadGovernor:
     `interval` seconds have passed; `close()` gives torch back the count it found."""
 
     def __init__(self, interval: float = 2.0, first_look: float = 0.05):
+        import torch
+
         global _BASELINE
         if _BASELINE is None:
             _BASELINE = torch.get_num_threads()
@@ -105,20 +146,28 @@ class ThreadGovernor:
         threads = threads_for(busy, len(self.cpus), self.most)
         self.history.append((round(busy, 2), threads))
         if threads != self.threads:
+            import torch
+
             torch.set_num_threads(threads)
             self.threads = threads
         return threads
 
     def close(self) -> None:
         if self.threads != self.found:
+            import torch
+
             torch.set_num_threads(self.found)
             self.threads = self.found
 
 
 class FixedThreads:
-    """A run with `--threads N` (or on a GPU): the count is set once and left alone."""
+    """A run with `--threads N` (or on a GPU): the count is set once and left alone; `close()` gives torch back the
+    count it found (a later governed run reads torch's own count as its ceiling)."""
 
     def __init__(self, threads: int | None):
+        import torch
+
+        self.found = torch.get_num_threads()
         if threads:
             torch.set_num_threads(threads)
         self.threads = torch.get_num_threads()
@@ -127,11 +176,16 @@ class FixedThreads:
         return self.threads
 
     def close(self) -> None:
-        pass
+        if self.threads != self.found:
+            import torch
+
+            torch.set_num_threads(self.found)
 
 
-def thread_governor(threads: int | None, device: torch.device):
-    """The thread policy of a run: `threads` when given, the free CPUs on a CPU run, torch's default on a GPU."""
+def thread_governor(threads: int | None, device):
+    """The thread policy of a run: `threads` when given (at most the usable CPUs), the free CPUs on a CPU run,
+    torch's default on a GPU."""
+    check_threads(threads, "threads")
     if threads or device.type != "cpu":
         return FixedThreads(threads)
     return ThreadGovernor()

@@ -20,6 +20,7 @@ import os
 import shutil
 import socket
 import tempfile
+import urllib.request
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -161,25 +162,52 @@ def _split_line(line: str, sep: str | None) -> list[str]:
     return line.strip().split(sep) if sep is None else line.rstrip("\r\n").split(sep)
 
 
+def _open_text(path: Path, errors: str = "replace"):
+    """A data file as text: UTF-8, a byte-order mark at its start dropped (Excel and Notepad write one; it must not
+    become part of the first label)."""
+    return open(path, encoding="utf-8-sig", errors=errors)
+
+
+def _row_fields(line: str, sep: str | None) -> tuple[int, str, int]:
+    """(fields, the first field, trailing missing fields: NaN or empty, the padding of a shorter series) of one row.
+    With a separator the row is counted, not split: a row of millions of values never becomes millions of
+    strings (2 rows of 2.5 M values cost 9x their file size that way)."""
+    if sep is None:
+        tokens = line.split()
+        end = len(tokens)
+        while end > 1 and tokens[end - 1].lower() == "nan":
+            end -= 1
+        return len(tokens), tokens[0] if tokens else "", len(tokens) - end
+    body = line.rstrip("\r\n")
+    width = body.count(sep) + 1
+    trailing, end = 0, len(body)
+    while trailing < width - 1:
+        start = body.rfind(sep, 0, end)
+        if body[start + 1:end].strip().lower() not in ("nan", ""):
+            break
+        trailing, end = trailing + 1, start
+    return width, body.split(sep, 1)[0], trailing
+
+
 def _scan_rows(path: Path) -> tuple[str | None, int, list[str], str]:
     """One streaming pass over a delimited file (a line at a time): its separator, its width (fields per row;
     ragged rows refused), the first field of every row (the labels, when there are) and its first line."""
     sep, width, firsts, first_line = None, None, [], ""
     try:
-        with open(path, errors="strict") as f:
+        with _open_text(path, errors="strict") as f:
             for line in f:
                 if not line.strip():
                     continue
                 if width is None:
-                    sep, first_line = _separator(line), line.strip()
-                fields = _split_line(line, sep)
+                    sep, first_line = _separator(line), line.strip()[:200]
+                fields, first, _ = _row_fields(line, sep)
                 if width is None:
-                    width = len(fields)
-                elif len(fields) != width:
+                    width = fields
+                elif fields != width:
                     raise TSTransferError(
                         f"{path}: ragged rows: line {len(firsts) + 1} has a different number of values than line 1 "
                         "(variable-length series must be right-padded with NaN)")
-                firsts.append(fields[0].strip())
+                firsts.append(first.strip())
     except (OSError, UnicodeDecodeError) as err:
         raise TSTransferError(f"{path}: cannot read file ({err})") from None
     if width is None:
@@ -189,7 +217,7 @@ def _scan_rows(path: Path) -> tuple[str | None, int, list[str], str]:
 
 def _first_non_number(path: Path, sep: str | None, first: int) -> TSTransferError:
     """The error for the first token of a file that is not a number (line and column), found a line at a time."""
-    with open(path, errors="replace") as f:
+    with _open_text(path) as f:
         rows = (line for line in f if line.strip())
         for i, line in enumerate(rows):
             for j, token in enumerate(_split_line(line, sep)[first:]):
@@ -206,7 +234,7 @@ def _parse_values(path: Path, sep: str | None, first: int, rows: int, width: int
     nothing else held (a 42 MB file no longer costs a gigabyte of token objects)."""
     values = np.empty((rows, width), dtype=np.float64)
     i = 0
-    with open(path, errors="replace") as f, warnings.catch_warnings():
+    with _open_text(path) as f, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fromstring's note on a token it cannot read
         for line in f:
             if not line.strip():
@@ -277,7 +305,7 @@ def read_ts(path: Path) -> Split:
 
 def _declared_labels(path: Path) -> set[str] | None:
     """The class labels a .ts header declares (`@classLabel true a b c`), None when it declares none."""
-    with open(path, errors="replace") as f:
+    with _open_text(path) as f:
         for line in f:
             words = line.strip().split()
             if words and words[0].lower() == "@data":
@@ -317,12 +345,14 @@ def _clean_series(x: np.ndarray, where: str) -> np.ndarray:
         if not ok.any():
             raise TSTransferError(f"{where}: channel {c} is all missing (NaN)")
         out[c] = np.interp(t, t[ok], row[ok]) if not ok.all() else row
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled just below
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # handled just below
         mean = out.mean(axis=1, keepdims=True)
         std = out.std(axis=1, keepdims=True)
-    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
-        # values near the float64 limit (1e200) overflow the square in the std: z-normalisation does not depend
-        # on the scale, so divide by the largest magnitude first (only here: usual data keep their exact bits)
+        scale = np.abs(out - mean).max(axis=1, keepdims=True)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()) or ((std < 1e-100) & (scale > 0)).any():
+        # values near the float64 limits overflow (1e200) or underflow (1e-200) the square in the std:
+        # z-normalisation does not depend on the scale, so divide by the largest magnitude first (only here: usual
+        # data keep their exact bits)
         out = out / np.abs(out).max(axis=1, keepdims=True)
         mean, std = out.mean(axis=1, keepdims=True), out.std(axis=1, keepdims=True)
     std[std == 0] = 1.0
@@ -516,22 +546,18 @@ def _scan_delimited(path: Path) -> tuple[int, int, int, set]:
     NaN tokens are the padding of shorter series. Ragged rows or an empty file are a TSTransferError."""
     rows, lengths, labels, width = 0, [], set(), None
     try:
-        with open(path, errors="strict") as f:
+        with _open_text(path, errors="strict") as f:
             for number, line in enumerate(f, 1):
                 if not line.strip():
                     continue
-                sep = _separator(line)
-                tokens = line.strip().split(sep)
+                fields, first, missing = _row_fields(line, _separator(line))
                 if width is None:
-                    width = len(tokens)
-                elif len(tokens) != width:
+                    width = fields
+                elif fields != width:
                     raise TSTransferError(f"{path}: ragged rows: line {number} has a different number of values "
                                           "than line 1")
-                end = len(tokens)
-                while end > 1 and tokens[end - 1].strip().lower() in ("nan", ""):
-                    end -= 1
-                labels.add(tokens[0].strip())
-                lengths.append(end - 1)
+                labels.add(first.strip())
+                lengths.append(fields - missing - 1)
                 rows += 1
     except (OSError, UnicodeDecodeError) as err:
         raise TSTransferError(f"{path}: cannot read file ({err})") from None
@@ -582,7 +608,10 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
     """
     from aeon.datasets import load_classification  # aeon loads numba: seconds
 
+    from .download import bounded_opener, check_timeout
+
     safe_name(name, "--download")
+    timeout = check_timeout(timeout)
     root = check_writable_dir(archive, "--archive")
     root.mkdir(parents=True, exist_ok=True)
     target = root / name
@@ -590,7 +619,8 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
         raise TSTransferError(f"{target}: already exists; remove it to download {name} again")
     tmp = Path(tempfile.mkdtemp(prefix=f".download-{name}-", dir=root))
     previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
+    socket.setdefaulttimeout(timeout)  # connect and each read
+    urllib.request.install_opener(bounded_opener(timeout))  # aeon fetches with urllib: headers within the timeout
     try:
         load_classification(name, extract_path=str(tmp))
         fetched = tmp / name
@@ -603,6 +633,7 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
         raise TSTransferError(f"cannot download dataset {name!r}: {err}") from None
     finally:
         socket.setdefaulttimeout(previous)
+        urllib.request.install_opener(None)
         shutil.rmtree(tmp, ignore_errors=True)
     return target
 
@@ -610,12 +641,11 @@ def download_dataset(name: str, archive: str | Path, timeout: float = 10.0) -> P
 def _peek_delimited(path: Path) -> tuple[int, int]:
     """(rows, values per row) of a delimited split from its text, without parsing the numbers."""
     rows, width = 0, 0
-    with open(path, errors="replace") as f:
+    with _open_text(path) as f:
         for line in f:
             if line.strip():
                 if rows == 0:
-                    sep = _separator(line)
-                    width = len(line.split(sep)) - 1
+                    width = _row_fields(line, _separator(line))[0] - 1
                 rows += 1
     return rows, width
 
@@ -687,13 +717,12 @@ def label_column(path: str | Path, classes: list, length: int | None) -> str | N
     if not length:
         return None
     firsts, width = [], None
-    with open(path, errors="replace") as f:
+    with _open_text(path) as f:
         for line in f:
             if line.strip():
-                sep = _separator(line)
-                tokens = line.split(sep)
-                width = width or len(tokens)
-                firsts.append(tokens[0].strip())
+                fields, first, _ = _row_fields(line, _separator(line))
+                width = width or fields
+                firsts.append(first.strip())
     known = {repr(c) for c in classes}
     are_classes = [repr(v) in known for v in parse_labels(firsts).tolist()] if firsts else [False]
     if width == length + 1 and all(are_classes):

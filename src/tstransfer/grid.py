@@ -26,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .architectures import DEFAULT_ARCH, architecture
+from .cpus import check_threads, threads_per_worker, usable_cpus
 from .data import data_fingerprint, dataset_shape, find_dataset, load_dataset
 from .errors import TSTransferError
 from .files import check_writable_dir
@@ -160,16 +161,25 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def start_worker(parent: int, most_threads: int) -> None:
+    """A worker process of the local engine: dies with the driver, and its runs take at most `most_threads` threads
+    (its share of the usable CPUs: the governor's ceiling, cpus.ThreadGovernor)."""
+    die_with_parent(parent)
+    import torch
+
+    torch.set_num_threads(most_threads)
+
+
 class LocalEngine:
-    """N worker processes on this machine (1: in this process), `threads` CPU threads each."""
+    """N worker processes on this machine (1: in this process), each with its share of the usable CPUs."""
 
     def __init__(self, workers: int = 1):
         self.workers = max(1, workers)
         self.capacity = self.workers
         self.pool = None
         if self.workers > 1:  # spawn: forking a process that already runs torch threads can deadlock
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                            initializer=die_with_parent, initargs=(os.getpid(),))
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=start_worker,
+                                            initargs=(os.getpid(), threads_per_worker(self.workers)))
 
     def submit(self, *args) -> Future:
         if self.pool is not None:
@@ -230,6 +240,15 @@ class GridCounts:
     seconds: float
 
 
+def check_local_threads(threads: int | None, workers: int) -> None:
+    """--threads with --workers on this machine: together at most the usable CPUs (cpus.py)."""
+    check_threads(threads)
+    if threads and workers > 1 and threads > threads_per_worker(workers):
+        raise TSTransferError(f"--threads {threads} with --workers {workers}: {workers * threads} threads on "
+                              f"{usable_cpus()} usable CPU(s); give at most {threads_per_worker(workers)} threads per "
+                              "worker, or leave --threads out")
+
+
 def default_fuse(device: str = "auto", arch: str = DEFAULT_ARCH) -> int:
     """Fine-tunings per fused job: 8 on CUDA (one small FCN leaves a GPU mostly idle), 1 on CPU: there fusing 3
     gains 1.1-1.8x (benchmarks/training_speed.py), but a fused run's float32 numbers differ from a separate
@@ -267,6 +286,8 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
     called in this process after each run is recorded (e.g. `zoo build` exports each finished model at once).
     """
     runs = [r if r.seed is not None else replace(r, seed=config.seed) for r in runs]
+    if engine == "local":
+        check_local_threads(config.threads, workers)
     archive, study = Path(archive).resolve(), Path(study).resolve()
     fingerprints = {}
     for name in dict.fromkeys([r.target for r in runs] + [r.source for r in runs if r.source]):
@@ -276,7 +297,6 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
     study.mkdir(parents=True, exist_ok=True)
     lock = _StudyLock(StudyPaths(study))
     store = open_store(study, create=True)
-    cpus = os.cpu_count() or 1
     fuse = (fuse or store.settings().get("fuse")
             or default_fuse(config.device if engine == "local" else ("cuda" if gpus_per_run else "cpu"), config.arch))
     if fuse > 1 and architecture(config.arch).fused is None:
@@ -304,7 +324,8 @@ def run_grid(archive: str | Path, study: str | Path, runs: list[RunSpec], config
             return counts
 
         if engine == "local":
-            threads = config.threads or max(1, cpus // max(1, workers))
+            # without --threads each run is governed (cpus.ThreadGovernor) within its worker's share of the CPUs
+            threads = config.threads
             runner = LocalEngine(workers)
         elif engine == "ray":
             threads = config.threads or 1

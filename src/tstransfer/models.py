@@ -25,7 +25,7 @@ from torch import nn
 from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
 from .data import PREPROCESSING, Split, label_column, preprocess, read_split, series_from_arrays
 from .errors import TSTransferError
-from .files import atomic_path, check_format_version, parse_json
+from .files import OBJECT, SECONDS, SHARE, TEXT, atomic_path, check_fields, check_format_version, count, parse_json
 from .networks.fcn import FCN, ConvBlock  # noqa: F401 (re-exported: the paper's network)
 from .networks.layers import BN_EPS, BN_MOMENTUM, MAX_WIDTH, MaskedBatchNorm1d, Network, small_int  # noqa: F401
 
@@ -222,9 +222,10 @@ class TrainedModel:
             writer.writerow([i, label, *[f"{v:.6f}" for v in p]])
         return buffer.getvalue()
 
-    def save(self, path: str | Path) -> Path:
-        """Write the model file atomically (temp file in the same folder, then rename)."""
-        with atomic_path(path) as tmp:
+    def save(self, path: str | Path, exclusive: bool = False) -> Path:
+        """Write the model file atomically (temp file in the same folder, then rename); `exclusive`: refuse if the
+        file exists when it lands (a run without --force that another process beat to the name)."""
+        with atomic_path(path, exclusive=exclusive) as tmp:
             self.write(tmp)
         return Path(path)
 
@@ -274,6 +275,11 @@ MAX_LAYER_WIDTH = MAX_WIDTH  # far above any published network; a header asking 
 ACTIVATION_BUDGET = 1 << 16  # series x time steps per inference batch: 256 channels of float32 make it 64 MB
 
 
+# the training record's fields that commands read (the rest is only shown): what each must be when present
+METADATA_FIELDS = {"dataset": TEXT, "length": count(1), "n_train": count(1), "train_acc": SHARE, "test_acc": SHARE,
+                   "best_epoch": count(0), "epochs": count(0), "seconds": SECONDS, "recipe": OBJECT, "source": TEXT}
+
+
 def _check_header(text: str, path: Path) -> dict:
     """The JSON header of a model file, every field checked for type and range."""
     header = parse_json(text, path, "tstransfer model header")
@@ -285,6 +291,7 @@ def _check_header(text: str, path: Path) -> dict:
             raise TSTransferError(f"{path}: the header has no {key} ({kind.__name__})")
     if not isinstance(header.get("metadata", {}), dict):
         raise TSTransferError(f"{path}: the header's metadata is not an object")
+    check_fields(header.get("metadata", {}), METADATA_FIELDS, f"{path}: metadata")
     arch = header["architecture"]
     _check_architecture(arch, path)
     classes = header["classes"]

@@ -24,10 +24,11 @@ A config also names its architecture (`arch`): what a study or a zoo records and
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
-from .errors import TSTransferError
+from .errors import TSTransferError, shown
 
 PAPER_EPOCHS = 2000
 # settings that change how fast a run goes, not what it computes
@@ -92,6 +93,14 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise InvalidSetting(name, value, f"must be at least {low}" if isinstance(value, int)
                                      and not isinstance(value, bool) else f"must be an integer of at least {low}")
+        for name, ok, rule in (("lr", lambda v: v > 0, "above 0"), ("adam_eps", lambda v: v > 0, "above 0"),
+                               ("lr_factor", lambda v: 0 < v < 1, "between 0 and 1"),
+                               ("min_lr", lambda v: v >= 0, "of at least 0"),
+                               ("min_delta", lambda v: v >= 0, "of at least 0")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not ok(value):
+                raise InvalidSetting(name, value, f"must be a finite number {rule}")
         if self.dtype not in ("float32", "float64"):
             raise InvalidSetting("dtype", self.dtype, "float32 or float64")
         if self.recipe_name not in RECIPES:
@@ -151,21 +160,33 @@ class TrainConfig:
         return {"name": fields_.pop("recipe_name"), "fields": fields_, "deviations": self.deviations()}
 
     @classmethod
-    def from_record(cls, record: dict, **overrides) -> TrainConfig:
+    def from_record(cls, record: dict, where: str = "", **overrides) -> TrainConfig:
         """A config from any recipe record tstransfer wrote: `to_record`'s shape, a zoo manifest's older
         {"config": ...}, a model file's config, or a study's older flat field dict. Fields it does not know are
-        refused; missing ones take the paper's values (older files predate them)."""
+        refused; missing ones take the paper's values (older files predate them). `where` (the file) starts any
+        error: the values are the file's, not the user's flags."""
+        where = f"{where}: " if where else ""
         if not isinstance(record, dict):
-            raise TSTransferError(f"a recipe record must be an object, not {type(record).__name__}")
-        values = dict(record.get("fields") or record.get("config") or
-                      {k: v for k, v in record.items() if k not in ("name", "deviations", "paper_recipe")})
+            raise TSTransferError(f"{where}a recipe record must be an object, not {type(record).__name__}")
+        values = record.get("fields") or record.get("config") or \
+            {k: v for k, v in record.items() if k not in ("name", "deviations", "paper_recipe")}
+        if not isinstance(values, dict):
+            raise TSTransferError(f"{where}the recipe's fields must be an object, not {shown(values)}")
+        values = dict(values)
         if "name" in record and "recipe_name" not in values:
             values["recipe_name"] = record["name"]
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(str(k) for k in set(values) - known)
         if unknown:
-            raise TSTransferError(f"a recipe record with fields this version does not know: {', '.join(unknown)}")
-        return cls(**{**values, **overrides})
+            raise TSTransferError(f"{where}a recipe record with fields this version does not know: "
+                                  f"{', '.join(u[:40] if u.isprintable() else shown(u) for u in unknown[:5])}")
+        try:
+            return cls(**{**values, **overrides})
+        except InvalidSetting as err:  # a recorded value, not the user's flag: said as what it is
+            raise TSTransferError(f"{where}the recorded recipe's {err.setting} {shown(err.value)}: {err.rule}") \
+                from None
+        except TypeError as err:  # a value of a type no check expects (a list for the device...)
+            raise TSTransferError(f"{where}the recorded recipe is malformed ({err})") from None
 
     def study_record(self) -> dict:
         """`to_record` without the seed: a study records its seeds apart (it may run several)."""
@@ -175,7 +196,7 @@ class TrainConfig:
 
     def check_same(self, record: dict, where: str, ignore=("seed",)) -> None:
         """Refuse to mix runs of another recipe into what `record` (any shape `from_record` reads) describes."""
-        recorded = TrainConfig.from_record(record, seed=self.seed)
+        recorded = TrainConfig.from_record(record, where, seed=self.seed)
         if not self.same_recipe(recorded, ignore):
             changed = [f"{k} {recorded.recipe()[k]!r} there, {v!r} now" for k, v in self.recipe().items()
                        if k not in ignore and recorded.recipe()[k] != v]

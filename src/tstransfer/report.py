@@ -27,6 +27,7 @@ from .similarity import read_prototypes
 from .study import (
     StudyPaths,
     check_data_unchanged,
+    check_similarity,
     deviations,
     load_study,
     majority_rates,
@@ -121,6 +122,7 @@ def inputs_from_study(study: str | Path, seeds: list[int] | None = None) -> Repo
     """A study folder: its store (matrices, histories) and, when `tstransfer similarity` ran, its neighbours."""
     tables = load_study(study, seeds)
     paths = StudyPaths(study)
+    check_similarity(study)
     neighbours = pd.read_csv(paths.neighbours, index_col=0) if paths.neighbours.is_file() else None
     distances = pd.read_csv(paths.distances, index_col=0) if paths.distances.is_file() else None
     done = tables.runs[tables.runs.status == "done"]

@@ -30,7 +30,7 @@ from .errors import TSTransferError
 from .files import atomic_write_text, csv_text
 from .models import Ensemble, TrainedModel
 from .similarity import cache_key, class_prototypes, dataset_distance, load_cached, read_prototypes
-from .study import StudyPaths, check_data_unchanged, load_study, study_config, wins_draws_losses
+from .study import StudyPaths, check_data_unchanged, check_similarity, load_study, study_config, wins_draws_losses
 from .training import TrainConfig, TrainResult, run_metadata, train
 from .transfer import fine_tune, fine_tune_together
 from .zoo import Zoo, open_zoo
@@ -87,6 +87,7 @@ def recommend(target: Dataset, study: str | Path, top: int | None = None, exclud
     paths = StudyPaths(study)
     if not paths.prototypes.is_dir() or not any(paths.prototypes.glob("*.npz")):
         raise TSTransferError(f"--study {study}: no prototypes yet; run `tstransfer similarity` first")
+    check_similarity(study)
     models = {p.stem for p in paths.pretrained_dir.glob("*.safetensors")}
     if not models:
         raise TSTransferError(f"--study {study}: no pre-trained model to start from; run `tstransfer pretrain` "
@@ -214,6 +215,9 @@ def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config
     config = config or TrainConfig()
     if select not in SELECTIONS:
         raise TSTransferError(f"--select {select}: choose one of {', '.join(SELECTIONS)}")
+    for name, value in (("--top-k", top_k), ("--validate-epochs", validate_epochs)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise TSTransferError(f"{name} {value}: must be an integer of at least 1")
     if not zoo.names(exclude):
         raise TSTransferError(f"--zoo {zoo.root}: no model to choose from")
     sources = zoo.candidates(exclude, dataset.in_channels, config.arch)
@@ -246,6 +250,7 @@ class FitOutcome:
     choice: Choice
     results: list[TrainResult]  # one per source
     seconds: float  # selection and fine-tuning
+    selection_seconds: float = 0.0  # of which choosing the sources
 
     @property
     def source(self) -> str:
@@ -289,12 +294,13 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     started = time.perf_counter()
     zoo = open_zoo(zoo, config.arch)
     choice = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude, progress=progress)
+    selection_seconds = time.perf_counter() - started
     if ensemble > len(choice.ranking):
         raise TSTransferError(f"--ensemble {ensemble}: the zoo has {len(choice.ranking)} candidate source(s) for "
                               "this dataset")
     sources = choice.sources(ensemble)
     if on_choice is not None and on_choice(choice, sources) is False:
-        return FitOutcome(None, sources, select, choice, [], time.perf_counter() - started)
+        return FitOutcome(None, sources, select, choice, [], time.perf_counter() - started, selection_seconds)
     tuned = fine_tune_together({source: zoo.model(source) for source in sources}, dataset, config, progress)
     members, results = [model for model, _ in tuned], [result for _, result in tuned]
     for source, member in zip(sources, members):
@@ -302,20 +308,34 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     model = ensemble_model(members, dataset, config, results, selection=select, zoo=str(zoo.root),
                            similarity_rank=choice.similarity_rank(sources[0]),
                            sources=sources)
-    return FitOutcome(model, sources, select, choice, results, time.perf_counter() - started)
+    return FitOutcome(model, sources, select, choice, results, time.perf_counter() - started, selection_seconds)
 
 
 def compare_baselines(dataset: Dataset, config: TrainConfig, progress: bool = True) -> list[dict]:
     """What a practitioner would try instead, on the same split: the network from scratch with the same recipe and
-    aeon's MiniRocket. Rows: method, accuracy (test split), seconds."""
+    aeon's MiniRocket (both splits padded to one length; numba's compilation timed apart). Rows: method, accuracy
+    (test split), seconds, and `error` (one line) for an arm that failed: the other rows still stand."""
     if dataset.X_test is None:
         raise TSTransferError("--compare needs --test: the methods are compared on your test file")
-    _, scratch = train(dataset, replace(config, test_every=None), progress=progress)
-    rocket = minirocket(dataset, config.seed)
-    name = architecture(config.arch).cls
-    return [{"method": f"{name} from scratch ({config.recipe_name} recipe)", "accuracy": scratch.test_acc,
-             "seconds": scratch.seconds},
-            {"method": rocket.name, "accuracy": rocket.accuracy, "seconds": rocket.seconds}]
+    rows = []
+    method = f"{architecture(config.arch).cls} from scratch ({config.recipe_name} recipe)"
+    try:
+        _, scratch = train(dataset, replace(config, test_every=None), progress=progress)
+        rows.append({"method": method, "accuracy": scratch.test_acc, "seconds": scratch.seconds})
+    except Exception as err:  # any failure of one arm (a library's own error type included) is its row's, alone
+        rows.append({"method": method, "accuracy": None, "seconds": None, "error": _one_line(err)})
+    try:
+        rocket = minirocket(dataset, config.seed)
+        rows.append({"method": rocket.name, "accuracy": rocket.accuracy, "seconds": rocket.seconds,
+                     "note": f"+{rocket.compile_seconds:.1f}s numba compilation, once per process"})
+    except Exception as err:
+        rows.append({"method": "MiniRocket (aeon)", "accuracy": None, "seconds": None, "error": _one_line(err)})
+    return rows
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:160] if text else ''}"
 
 
 # ----------------------------------------------------------------------------- selection strategies on a grid
@@ -339,6 +359,7 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
     rows = []
     targets = [t for t in tables.accuracy.columns if t in tables.baseline.index]
     check_data_unchanged(study, archive, targets)
+    check_similarity(study)
     for target in tqdm(targets, desc="selection", unit="target", disable=not progress, dynamic_ncols=True):
         column = tables.accuracy[target].drop(target, errors="ignore").dropna()
         pool = [s for s in column.index if s in zoo.entries]
@@ -355,6 +376,9 @@ def evaluate_selection(study: str | Path, archive: str | Path, strategies=SELECT
             row[strategy], row[f"{strategy}_source"] = float(column[chosen]), chosen
         row[MINIROCKET] = minirocket(dataset, config.seed).accuracy
         rows.append(row)
+    if not rows:
+        raise TSTransferError(f"--study {study}: no target has a finished transfer yet; evaluate-selection compares "
+                              "the sources a strategy picks by their fine-tuned accuracy: run `tstransfer grid` first")
     per_target = pd.DataFrame(rows).set_index("target")
     base, oracle = per_target["no transfer"], per_target["oracle"]
     summary = []

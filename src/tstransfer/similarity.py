@@ -15,7 +15,7 @@ preprocessed training data and the parameters, so adding a dataset costs one dat
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -26,11 +26,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .data import Dataset, list_archive, load_dataset
+from .cpus import check_jobs
+from .data import Dataset, data_fingerprint, find_dataset, list_archive, load_dataset
 from .errors import TSTransferError
-from .files import atomic_path, atomic_write_text, csv_text, safe_name
+from .files import atomic_path, atomic_paths, csv_text, safe_name
 
 DBA_ITERATIONS = 10
+FINGERPRINTS = "fingerprints.json"  # beside distances.csv: the data each dataset's row was computed from
 CACHE_VERSION = "dba-medoid-fulldtw-v1"
 
 
@@ -256,20 +258,26 @@ class SimilarityResult:
     paths: dict[str, Path]
 
 
-def compute_similarity(archive: str | Path, out: str | Path, names: list[str] | None = None, jobs: int = 1,
+def compute_similarity(archive: str | Path, out: str | Path, names: list[str] | None = None, jobs: int | None = 1,
                        iterations: int = DBA_ITERATIONS, progress: bool = True) -> SimilarityResult:
     """Algorithm 1 over an archive; writes distances.csv, neighbours.csv and prototypes/ (the cache) in `out`
     (a study's similarity/ folder, study.StudyPaths.similarity)."""
     names = names or list_archive(archive)
     if len(names) < 2:
         raise TSTransferError("similarity needs at least 2 datasets")
-    jobs = max(1, jobs or (os.cpu_count() or 1))
+    jobs = check_jobs(jobs)  # None: every usable CPU
     out = Path(out)
     protos = archive_prototypes(names, archive, out / "prototypes", jobs=jobs, iterations=iterations,
                                 progress=progress)
     matrix = distance_matrix(protos, jobs=jobs)
     table = neighbours(matrix)
-    paths = {"distances": atomic_write_text(out / "distances.csv", csv_text(matrix)),
-             "neighbours": atomic_write_text(out / "neighbours.csv", csv_text(table)),
-             "prototypes": out / "prototypes"}
+    # what was read, so that whoever uses these tables can tell they are of other data (study.check_similarity)
+    read = {"archive": str(Path(archive).resolve()), "iterations": iterations, "datasets": {
+        found[0]: data_fingerprint(found[2], found[3]) for found in (find_dataset(n, archive) for n in names)}}
+    paths = {"distances": out / "distances.csv", "neighbours": out / "neighbours.csv",
+             "fingerprints": out / FINGERPRINTS, "prototypes": out / "prototypes"}
+    with atomic_paths(paths["neighbours"], paths["distances"], paths["fingerprints"]) as (n_tmp, d_tmp, f_tmp):
+        n_tmp.write_text(csv_text(table))
+        d_tmp.write_text(csv_text(matrix))
+        f_tmp.write_text(json.dumps(read, indent=1) + "\n")
     return SimilarityResult(matrix, table, protos, paths)

@@ -115,6 +115,10 @@ class Store:
             for name, fingerprint in fingerprints.items():
                 self.db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?)", (name, fingerprint, archive))
 
+    def fingerprints(self) -> dict[str, str]:
+        """Each dataset's fingerprint, as the study's last run recorded it."""
+        return {r["name"]: r["fingerprint"] for r in self.db.execute("SELECT name, fingerprint FROM datasets")}
+
     def refuse_changed(self, fingerprints: dict[str, str], archive: str) -> None:
         """Refuse data whose fingerprint differs from the one a finished run of the study used."""
         known = {r["name"]: r for r in self.db.execute("SELECT * FROM datasets")}

@@ -18,6 +18,7 @@ transfer, averaged over seeds, with their spread.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import pandas as pd
 
 from .data import data_fingerprint, default_archive, find_dataset, list_archive, resolve_names, test_labels
 from .errors import TSTransferError
-from .files import atomic_write_text, csv_text, file_stem, safe_name
+from .files import atomic_write_text, csv_text, file_stem, parse_json, safe_name
 from .guardrails import at_or_below_majority, majority_rate
 from .recipe import TrainConfig
 from .store import Store
@@ -68,6 +69,7 @@ class StudyPaths:
         self.distances = self.similarity / "distances.csv"
         self.neighbours = self.similarity / "neighbours.csv"
         self.prototypes = self.similarity / "prototypes"
+        self.similarity_fingerprints = self.similarity / "fingerprints.json"  # the data similarity read
         self.results = self.root / "results"
         self.report = self.root / "report"
         self.report_index = self.report / "index.html"  # report.write_report's page
@@ -160,6 +162,40 @@ def check_data_unchanged(study: str | Path, archive: str | Path, names) -> None:
         store.refuse_changed(fingerprints, str(archive))
     finally:
         store.close()
+
+
+def check_similarity(study: str | Path) -> None:
+    """Refuse the study's similarity outputs (neighbours, distances, prototypes) when `tstransfer similarity` read
+    other data of a dataset than the study's runs were last recorded with: its neighbours would be stale, a silent
+    wrong answer in the report, `recommend` and `evaluate-selection`."""
+    paths = StudyPaths(study)
+    if not paths.similarity.is_dir() or not paths.store.is_file():
+        return
+    where = paths.similarity_fingerprints
+    if not where.is_file():
+        if paths.neighbours.is_file():
+            warnings.warn(f"{paths.similarity} records no fingerprint of the data it was computed from (an older "
+                          f"tstransfer); `tstransfer similarity --study {study}` recomputes it with one",
+                          stacklevel=2)
+        return
+    try:
+        recorded = parse_json(where.read_text(), where, "similarity fingerprints JSON")
+    except (OSError, UnicodeDecodeError) as err:
+        raise TSTransferError(f"{where}: not readable ({err})") from None
+    datasets = recorded.get("datasets") if isinstance(recorded, dict) else None
+    if not isinstance(datasets, dict) or not all(isinstance(v, str) for v in datasets.values()):
+        raise TSTransferError(f"{where}: not a similarity fingerprint record; rerun `tstransfer similarity --study "
+                              f"{study}`")
+    store = open_store(study, read_only=True)
+    try:
+        used = store.fingerprints()
+    finally:
+        store.close()
+    stale = [name for name, fingerprint in datasets.items() if name in used and used[name] != fingerprint]
+    if stale:
+        raise TSTransferError(f"--study {study}: `tstransfer similarity` read other data of {', '.join(stale[:3])} "
+                              "than the study's runs (the data changed in between): its neighbours and prototypes are "
+                              f"stale; run `tstransfer similarity --study {study}` again")
 
 
 def study_settings(study: str | Path) -> dict:
@@ -373,8 +409,8 @@ def study_config(settings: dict) -> TrainConfig | None:
     """The recipe a study was run with, from its settings (None before its first grid)."""
     if "epochs" not in settings:
         return None
-    return TrainConfig.from_record(settings.get("recipe", {}), epochs=settings["epochs"],
-                                   seed=settings.get("seed", 0))
+    return TrainConfig.from_record(settings.get("recipe", {}), "the study's recorded settings (study.sqlite)",
+                                   epochs=settings["epochs"], seed=settings.get("seed", 0))
 
 
 def deviations(settings: dict) -> list[str]:

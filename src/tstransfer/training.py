@@ -328,16 +328,6 @@ def model_recipe_record(config: TrainConfig) -> dict:
     return record
 
 
-def recorded_recipe(model: TrainedModel) -> TrainConfig | None:
-    """The recipe a model file records, for its own architecture (files written before the registry: their
-    `config` key); None for a model that records none (an imported Keras model)."""
-    record = model.metadata.get("recipe") or model.metadata.get("config")
-    if not isinstance(record, dict):
-        return None
-    arch = model.network.config["name"]
-    return TrainConfig.from_record(record, **({"arch": arch} if arch != "ensemble" else {}))
-
-
 def run_metadata(dataset: Dataset, config: TrainConfig, result: TrainResult, **extra) -> dict:
     """The training record stored in a model file: the recipe once (`model_recipe_record`), the outcome, the data."""
     return {"dataset": dataset.name, "recipe": model_recipe_record(config),
@@ -369,7 +359,7 @@ def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None,
     model file is only overwritten with `force` (checked before training)."""
     check_output(out_dir, dataset.name, force)
     trained, result = train(dataset, config, progress=progress)
-    return save_run(trained, result, *run_paths(out_dir, dataset.name))
+    return save_run(trained, result, *run_paths(out_dir, dataset.name), exclusive=not force)
 
 
 def check_output(out_dir, name: str, force: bool) -> Path:
@@ -384,10 +374,12 @@ def run_paths(out_dir, name: str) -> tuple[Path, Path]:
     return out_dir / f"{safe_name(name, 'model name')}.safetensors", out_dir / f"{name}.history.csv"
 
 
-def save_run(trained: TrainedModel, result: TrainResult, model_path, history_path) -> tuple[Path, Path, TrainResult]:
-    """Write the model file and its history CSV as one: both complete, or neither."""
+def save_run(trained: TrainedModel, result: TrainResult, model_path, history_path,
+             exclusive: bool = False) -> tuple[Path, Path, TrainResult]:
+    """Write the model file and its history CSV as one: both complete, or neither; `exclusive`: refused if the model
+    file appeared meanwhile (without --force)."""
     model_path, history_path = Path(model_path), Path(history_path)
-    with atomic_paths(model_path, history_path) as (model_tmp, history_tmp):
+    with atomic_paths(model_path, history_path, exclusive=exclusive) as (model_tmp, history_tmp):
         history_tmp.write_text(history_csv(result.history))
         trained.write(model_tmp)
     return model_path, history_path, result
@@ -424,10 +416,12 @@ def evaluate(model: TrainedModel, dataset: Dataset, split: str = "test") -> dict
 
 
 def evaluate_file(model: TrainedModel, path: str | Path) -> dict:
-    """Accuracy and cross-entropy of a model on a labelled file (label first), whatever its name."""
+    """Accuracy and cross-entropy of a model on a labelled file (label first), whatever its name; `length`: its
+    longest series."""
     split = model.read_file(path, "first")
     target = class_indices(model, split.labels.tolist(), str(path))
-    return {"dataset": Path(path).name, "split": "file", **score(target, model.predict_proba(split.series))}
+    return {"dataset": Path(path).name, "split": "file", **score(target, model.predict_proba(split.series)),
+            "length": max(s.shape[-1] for s in split.series)}
 
 
 def confusion_csv(model: TrainedModel, truth, predicted) -> str:

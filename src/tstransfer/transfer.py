@@ -91,4 +91,4 @@ def transfer_to_files(source_path: str | Path, dataset: Dataset, out_dir: str | 
     name = f"{source_name}-to-{dataset.name}"
     check_output(out_dir, name, force)
     trained, result = fine_tune(source, dataset, config, progress=progress, source_name=source_name)
-    return save_run(trained, result, *run_paths(out_dir, name))
+    return save_run(trained, result, *run_paths(out_dir, name), exclusive=not force)

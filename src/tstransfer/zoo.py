@@ -16,16 +16,14 @@ flat folder (`*.safetensors` + `prototypes/*.npz`).
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import shutil
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from safetensors import SafetensorError, safe_open
@@ -34,12 +32,19 @@ from tqdm.auto import tqdm
 from . import __version__
 from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
 from .data import data_fingerprint, did_you_mean, find_dataset, load_dataset
+from .download import check_timeout, fetch
 from .errors import TSTransferError
 from .files import (
+    OBJECT,
+    SECONDS,
+    SHARE,
+    TEXT,
     atomic_path,
     atomic_write_text,
+    check_fields,
     check_format_version,
     check_writable_dir,
+    count,
     parse_json,
     safe_name,
     sha256_file,
@@ -47,7 +52,7 @@ from .files import (
 from .grid import run_grid
 from .models import FORMAT, TrainedModel, load_model
 from .recipe import TrainConfig
-from .similarity import cache_key, class_prototypes, write_prototypes
+from .similarity import cache_key, class_prototypes, read_prototypes, write_prototypes
 from .study import StudyPaths, plan_runs
 from .training import evaluate
 
@@ -103,6 +108,7 @@ class ZooEntry:
     record: dict = field(default_factory=dict)  # the manifest's entry, when the zoo has one
     channels: int = 1  # input channels the model takes
     arch: str = DEFAULT_ARCH  # its architecture (architectures.ARCHITECTURES; "ensemble" for an ensemble file)
+    recipe: str = "unknown"  # the name of the recipe it was trained with, as its manifest or file records it
 
 
 def read_manifest(root: str | Path) -> dict:
@@ -119,10 +125,14 @@ def read_manifest(root: str | Path) -> dict:
     models = manifest.get("models")
     if not isinstance(models, dict):
         raise TSTransferError(f"{path}: 'models' must be an object of dataset -> entry")
+    recipe = manifest.get("recipe")
+    if recipe is not None:
+        TrainConfig.from_record(recipe, f"{path}: recipe")  # types and ranges, refused in one line
     for name, entry in models.items():
         safe_name(name, f"{path}: dataset")
         if not isinstance(entry, dict):
             raise TSTransferError(f"{path}: the entry of {name} is not an object")
+        check_entry(entry, f"{path}: {name}")
         for key, expected in (("file", ZooPaths.model_name(name)), ("prototypes", ZooPaths.prototypes_name(name))):
             if entry.get(key) != expected:
                 raise TSTransferError(f"{path}: {name}: {key} must be {expected}, not {entry.get(key)!r}")
@@ -130,6 +140,33 @@ def read_manifest(root: str | Path) -> dict:
             if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
                 raise TSTransferError(f"{path}: {name}: the sha256 of its {key} is not a sha256 hex digest")
     return manifest
+
+
+MAX_CLASSES = 100_000
+MAX_CHANNELS = 100_000
+# a manifest entry's fields: what each must be when present (None allowed for the measured ones)
+ENTRY_FIELDS = {
+    "classes": (lambda v: isinstance(v, list) and 1 <= len(v) <= MAX_CLASSES
+                and all(isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in v),
+                f"a list of 1 to {MAX_CLASSES} labels"),
+    "n_classes": count(1), "length": count(1), "n_train": count(1), "n_test": count(0), "best_epoch": count(0),
+    "epochs_run": count(0), "seed": count(0), "bytes": count(0), "prototypes_bytes": count(0),
+    "channels": (lambda v: count(1)[0](v) and v <= MAX_CHANNELS, f"an integer from 1 to {MAX_CHANNELS}"),
+    "train_acc": SHARE, "test_acc": SHARE, "float32_test_acc": SHARE, "seconds": SECONDS,
+    "arch": (lambda v: v in ARCHITECTURES, f"one of {', '.join(ARCHITECTURES)}"),
+    "dataset": TEXT, "recipe": OBJECT,
+}
+
+
+def check_entry(entry: dict, where: str) -> None:
+    """A manifest entry's fields, by type and range (a hostile manifest is refused in one line, never reaches the
+    code that prints or uses it)."""
+    check_fields(entry, ENTRY_FIELDS, where)
+    if isinstance(entry.get("recipe"), dict):
+        TrainConfig.from_record(entry["recipe"], f"{where}: recipe")
+    if entry.get("classes") is not None and entry.get("n_classes") is not None \
+            and entry["n_classes"] != len(entry["classes"]):
+        raise TSTransferError(f"{where}: n_classes {entry['n_classes']} but {len(entry['classes'])} classes")
 
 
 def write_manifest(root: Path, manifest: dict) -> Path:
@@ -173,11 +210,12 @@ class Zoo:
     def _from_manifest(self) -> list[ZooEntry]:
         entries = []
         zoo_arch = recorded_arch(self.manifest.get("recipe"))
-        for name, m in self.manifest["models"].items():
+        for name, m in self.manifest["models"].items():  # every field checked by read_manifest
             proto = self.root / m["prototypes"]
-            entries.append(ZooEntry(name, self.root / m["file"], len(m.get("classes", [])), m.get("length"),
+            entries.append(ZooEntry(name, self.root / m["file"], len(m.get("classes") or []), m.get("length"),
                                     m.get("n_train"), m.get("test_acc"), proto if proto.is_file() else None, m,
-                                    int(m.get("channels", 1)), m.get("arch", zoo_arch)))
+                                    m.get("channels") or 1, m.get("arch") or zoo_arch,
+                                    _recipe_name(m.get("recipe") or self.manifest.get("recipe"))))
         return entries
 
     def _scan(self) -> list[ZooEntry]:
@@ -194,9 +232,12 @@ class Zoo:
             except (SafetensorError, OSError, KeyError, ValueError, TypeError, AttributeError, TSTransferError):
                 continue  # not a tstransfer model: not part of the zoo
             proto = self.prototypes_dir / f"{name}.npz"
-            entries.append(ZooEntry(name, path, classes, meta.get("length"), meta.get("n_train"),
-                                    meta.get("test_acc"), proto if proto.is_file() else None, channels=channels,
-                                    arch=arch))
+            # the header's record, by type: a value that is not what it claims is left out (never printed or used)
+            facts = {key: meta.get(key) if ENTRY_FIELDS[key][0](meta.get(key)) else None
+                     for key in ("length", "n_train", "test_acc")}
+            entries.append(ZooEntry(name, path, classes, facts["length"], facts["n_train"], facts["test_acc"],
+                                    proto if proto.is_file() else None, channels=channels, arch=arch,
+                                    recipe=_recipe_name(meta.get("recipe"))))
         return entries
 
     def names(self, exclude=()) -> list[str]:
@@ -206,6 +247,7 @@ class Zoo:
         """The sources a target of `in_channels` channels can start from: every model that takes them (and is of
         `arch`, when given), less `exclude` (the target itself when it is one of the zoo's datasets)."""
         return [n for n in self.names(exclude) if self.entries[n].channels == in_channels
+                and self.entries[n].arch in ARCHITECTURES  # an ensemble file is not a source
                 and (arch is None or self.entries[n].arch == arch)]
 
     def architectures(self) -> dict[str, int]:
@@ -230,16 +272,21 @@ class Zoo:
 
     def table(self) -> pd.DataFrame:
         """One row per model: its facts, its recipe, a quality flag, and its file relative to the zoo folder."""
-        zoo_recipe = (self.manifest or {}).get("recipe", {})
         return pd.DataFrame([{"dataset": e.name, "arch": e.arch, "classes": e.classes, "length": e.length,
                               "n_train": e.n_train,
                               "accuracy": e.accuracy, "quality": quality(e.accuracy, e.classes),
-                              "recipe": (e.record.get("recipe") or zoo_recipe).get("name", "paper"),
+                              "recipe": e.recipe,
                               "prototypes": e.prototypes is not None, "file": _relative(e.path, self.root)}
                              for e in self.entries.values()])
 
 
 NEAR_CHANCE = 1.5  # a source whose own test accuracy is below 1.5x chance (1/classes) is flagged
+
+
+def _recipe_name(record) -> str:
+    """The name a recipe record gives (a manifest's, an entry's or a model file's), "unknown" without one."""
+    name = record.get("name") if isinstance(record, dict) else None
+    return name if isinstance(name, str) and name.isprintable() and len(name) <= 40 else "unknown"
 
 
 def quality(accuracy: float | None, classes: int) -> str:
@@ -372,8 +419,8 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
         entry = manifest["models"].get(name)
         if not entry or not ((root / entry["file"]).is_file() and (root / entry["prototypes"]).is_file()):
             return False
-        return not replace or config.same_recipe(TrainConfig.from_record(entry.get("recipe") or manifest["recipe"]),
-                                                 ignore=())
+        return not replace or config.same_recipe(
+            TrainConfig.from_record(entry.get("recipe") or manifest["recipe"], f"--out {root}: {name}"), ignore=())
 
     def export(name: str) -> None:
         entry = export_model(root, build.pretrained(name), name, archive, storage)
@@ -415,6 +462,48 @@ def build_zoo(archive: str | Path, datasets: list[str], out: str | Path, config,
 # ----------------------------------------------------------------------------- verifying and pulling
 
 
+def check_model_file(path: Path, name: str, entry: dict) -> str | None:
+    """A zoo's model file against its manifest entry (a file can match the sha256 of a lying manifest): its header
+    loads and names the entry's dataset, classes, channels and architecture. None when it does, else the problem."""
+    try:
+        model = load_model(path)
+    except TSTransferError as err:
+        return str(err)
+    config = model.network.config
+    if model.classes != entry.get("classes") or model.metadata.get("dataset") != name \
+            or config.get("in_channels") != (entry.get("channels") or 1) \
+            or (entry.get("arch") is not None and config.get("name") != entry["arch"]):
+        return (f"{path}: its header (dataset {model.metadata.get('dataset')!r}, classes {model.classes}, "
+                f"{config.get('in_channels')} channel(s), {config.get('name')}) disagrees with the manifest")
+    return None
+
+
+def check_prototypes_file(path: Path, entry: dict) -> str | None:
+    """A zoo's prototypes file against its manifest entry, like a model file: one prototype per class, of the
+    entry's labels, channels, and at most its length. None when it agrees, else the problem."""
+    try:
+        protos = read_prototypes(path)
+        with np.load(path, allow_pickle=False) as f:
+            labels = [str(v) for v in f["labels"].tolist()] if "labels" in f.files else None
+    except (TSTransferError, OSError, ValueError) as err:
+        return str(err)
+    classes = entry.get("classes") or []
+    channels, length = entry.get("channels") or 1, entry.get("length")
+    if len(protos) != len(classes) or (labels is not None and labels != [str(c) for c in classes]):
+        return (f"{path}: prototypes of {len(protos)} classes {labels or ''} where the manifest has {len(classes)} "
+                f"{[str(c) for c in classes]} (another dataset's prototypes?)")
+    for p in protos:
+        if p.shape[0] != channels or (length is not None and p.shape[1] > length):
+            return (f"{path}: a prototype of shape {p.shape} (channels, length) where the manifest has {channels} "
+                    f"channel(s) of length {length}")
+    return None
+
+
+def check_zoo_file(path: Path, key: str, name: str, entry: dict) -> str | None:
+    """A zoo file (`key`: "file", a model, or "prototypes") against its manifest entry."""
+    return check_model_file(path, name, entry) if key == "file" else check_prototypes_file(path, entry)
+
+
 def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
     """Check every file of a published zoo against its sha256 and every model header against the
     manifest. Returns (files checked, problems: one line each naming the file)."""
@@ -431,16 +520,10 @@ def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
                 problems.append(f"{path}: missing")
             elif sha256_file(path) != digest:
                 problems.append(f"{path}: sha256 differs from the manifest (damaged or tampered)")
-        if any(p.startswith(str(root / entry["file"])) for p in problems):
-            continue
-        try:
-            model = load_model(root / entry["file"])
-        except TSTransferError as err:
-            problems.append(str(err))
-            continue
-        if model.classes != entry.get("classes") or model.metadata.get("dataset") != name:
-            problems.append(f"{root / entry['file']}: its header (dataset {model.metadata.get('dataset')!r}, "
-                            f"classes {model.classes}) disagrees with the manifest")
+            else:  # the content too: a file can match the sha256 of a lying manifest
+                problem = check_zoo_file(path, key, name, entry)
+                if problem:
+                    problems.append(problem)
     listed = {root / e[key] for e in manifest["models"].values() for key in ("file", "prototypes")}
     for folder, pattern in ((layout.models_dir, "*.safetensors"), (layout.prototypes_dir, "*.npz")):
         for path in sorted(folder.glob(pattern)):
@@ -454,55 +537,9 @@ MAX_MANIFEST_BYTES = 16 << 20  # a manifest of thousands of models is a few MB; 
 # prototypes (a few MB for the longest UCR series): 64 MB is far above both and caps what a manifest can ask for.
 MAX_ZOO_FILE_BYTES = 64 << 20
 MAX_ZOO_MODELS = 2000  # the UCR and UEA archives together hold 158 datasets
-MIN_THROUGHPUT = 8 << 10  # bytes/s a transfer must average once --timeout seconds have passed
-
-
-def _fetch(url: str, dest: Path, timeout: float, bar=None, max_bytes: int | None = None) -> None:
-    """Download `url` to `dest`, continuing a partial `dest` when the server honours Range, else restarting.
-    More than `max_bytes` (the size the manifest announces) is refused: a server cannot fill the disk."""
-    offset = dest.stat().st_size if dest.is_file() else 0
-    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            resumed = offset and response.status == 206
-            if bar is not None and resumed:
-                bar.update(offset)
-            written = offset if resumed else 0
-            announced = response.headers.get("Content-Length")
-            expected = written + int(announced) if announced and announced.isdigit() else None
-            started, got = time.monotonic(), 0
-            with open(dest, "ab" if resumed else "wb") as f:
-                while block := response.read1(1 << 16):  # whatever has arrived: a slow server cannot stall a read
-                    written += len(block)
-                    got += len(block)
-                    elapsed = time.monotonic() - started
-                    if elapsed > timeout and got < MIN_THROUGHPUT * elapsed:
-                        raise TSTransferError(f"{url}: the server sends {got / elapsed:.0f} bytes/s, below the "
-                                              f"{MIN_THROUGHPUT >> 10} KB/s a pull needs once --timeout {timeout:g}s "
-                                              "have passed; run the same command again to continue", exit_code=1)
-                    if max_bytes is not None and written > max_bytes:
-                        f.close()
-                        dest.unlink()
-                        raise TSTransferError(f"{url}: larger than the {max_bytes} bytes the zoo announces; "
-                                              "refused", exit_code=1)
-                    f.write(block)
-                    if bar is not None:
-                        bar.update(len(block))
-            if expected is not None and written < expected:  # http.client returns a short body silently
-                raise ConnectionError(f"connection closed after {written} of {expected} bytes")
-    except urllib.error.HTTPError as err:
-        if err.code == 416 and offset:  # already complete
-            return
-        raise TSTransferError(f"{url}: HTTP {err.code} {err.reason}", exit_code=1) from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as err:
-        reason = getattr(err, "reason", None) or type(err).__name__
-        raise TSTransferError(f"{url}: download interrupted ({reason}); run the same command again to "
-                              "continue", exit_code=1) from None
-
-
 def _get(source: str, relative: str, dest: Path, timeout: float, bar=None, max_bytes: int | None = None) -> None:
     if source.startswith(("http://", "https://")):
-        _fetch(source.rstrip("/") + "/" + relative, dest, timeout, bar, max_bytes)
+        fetch(source.rstrip("/") + "/" + relative, dest, timeout, bar, max_bytes)
         return
     path = Path(source.removeprefix("file://")) / relative
     if not path.is_file():
@@ -518,7 +555,7 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     """Download a published zoo (an http(s) URL or a local folder) into `to`, verifying every file's sha256
     before anything is usable. Files land in `<to>.partial/` first (a rerun continues there); the zoo
     appears at `to` only once complete and verified. A file whose sha256 differs is refused and deleted."""
-    to = Path(to)
+    to, timeout = Path(to), check_timeout(timeout)
     if to.is_symlink():
         raise TSTransferError(f"--to {to}: a symbolic link; give the real path of a new folder")
     if to.exists() and (not to.is_dir() or any(to.iterdir())):
@@ -531,15 +568,15 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     fresh = not staging.exists()
     staging.mkdir(parents=True, exist_ok=True)
     try:
-        files, manifest_text = _pull_manifest(source, staging, timeout)
+        files, manifest_text, entries = _pull_manifest(source, staging, timeout)
     except TSTransferError:
         if fresh:  # nothing fetched yet: leave no staging folder behind
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    total = sum(size for _, _, size in files)
+    total = sum(file[2] for file in files)
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="zoo pull", disable=not progress, dynamic_ncols=True)
     try:
-        for relative, digest, size in files:
+        for relative, digest, size, name, key in files:
             dest = staging / relative
             dest.parent.mkdir(parents=True, exist_ok=True)
             if dest.is_file() and sha256_file(dest) == digest:
@@ -554,6 +591,11 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
                 part.unlink()
                 raise TSTransferError(f"{source.rstrip('/')}/{relative}: sha256 differs from the zoo's manifest "
                                       "(tampered or damaged); refused, nothing installed", exit_code=1)
+            problem = check_zoo_file(part, key, name, entries[name])  # at once: not after the whole zoo arrived
+            if problem:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise TSTransferError(f"{source}: {problem.replace(str(part), relative)}; refused, nothing "
+                                      "installed", exit_code=1)
             os.replace(part, dest)
     finally:
         bar.close()
@@ -571,10 +613,11 @@ def pull_zoo(source: str, to: str | Path, timeout: float = 30.0, progress: bool 
     return to
 
 
-def _pull_manifest(source: str, staging: Path, timeout: float) -> tuple[list[tuple[str, str, int]], str]:
+def _pull_manifest(source: str, staging: Path, timeout: float) -> tuple[list[tuple], str, dict]:
     """Fetch and check a zoo's manifest into `staging`: its format, its paths, and every size it announces (each
     file at most MAX_ZOO_FILE_BYTES, at most MAX_ZOO_MODELS models, the whole within the free disk space).
-    Returns the files to fetch (path, sha256, bytes) and the manifest's text."""
+    Returns the files to fetch (path, sha256, bytes, dataset, "file" or "prototypes"), the manifest's text and its
+    entries."""
     manifest_tmp = staging / f".{MANIFEST}.download"
     manifest_tmp.unlink(missing_ok=True)
     _get(source, MANIFEST, manifest_tmp, timeout, max_bytes=MAX_MANIFEST_BYTES)
@@ -589,18 +632,18 @@ def _pull_manifest(source: str, staging: Path, timeout: float) -> tuple[list[tup
         raise TSTransferError(f"{source}: the manifest lists {len(manifest['models'])} models, more than the "
                               f"{MAX_ZOO_MODELS} a zoo may hold; refused")
     files = []
-    for entry in manifest["models"].values():
+    for name, entry in manifest["models"].items():
         for key, digest, size in (("file", "sha256", "bytes"), ("prototypes", "prototypes_sha256", "prototypes_bytes")):
-            files.append((entry[key], entry[digest], entry.get(size)))
-    for relative, _, size in files:
+            files.append((entry[key], entry[digest], entry.get(size), name, key))
+    for relative, _, size, _, _ in files:
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise TSTransferError(f"{source}: the manifest gives no valid size (bytes) for {relative}")
         if size > MAX_ZOO_FILE_BYTES:
             raise TSTransferError(f"{source}: the manifest announces {size} bytes for {relative}, more than the "
                                   f"{MAX_ZOO_FILE_BYTES >> 20} MB a zoo file may have; refused")
-    needed = sum(size for relative, _, size in files if not (staging / relative).is_file())
+    needed = sum(size for relative, _, size, _, _ in files if not (staging / relative).is_file())
     free = shutil.disk_usage(staging).free
     if needed > free:
         raise TSTransferError(f"{source}: the zoo needs {needed / 1e6:.0f} MB, {staging} has {free / 1e6:.0f} MB "
                               "free; refused before downloading", exit_code=1)
-    return files, manifest_text
+    return files, manifest_text, manifest["models"]
