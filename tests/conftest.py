@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tstransfer.data import MINI_ARCHIVE
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_cache(tmp_path_factory) -> Path:
+    """The user's selection cache (usercache.py) in a folder of the test session, never the home folder; the
+    command-line subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("user-cache")
+    os.environ["TSTRANSFER_CACHE"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

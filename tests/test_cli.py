@@ -12,7 +12,7 @@ import torch
 
 from conftest import toy_rows, write_ucr2018
 from tstransfer.cli import main
-from tstransfer.data import PREPROCESSING
+from tstransfer.data import PREPROCESSING, read_split
 from tstransfer.models import TrainedModel, create_model
 
 
@@ -38,8 +38,10 @@ def test_train_evaluate_predict_end_to_end(tmp_path, toy_archive):
     proc = run_cli("predict", model, toy_archive / "Toy" / "Toy_TEST.tsv", "--out", preds)
     assert proc.returncode == 0, proc.stderr
     lines = preds.read_text().splitlines()
-    assert lines[0] == "index,label,p_1,p_2" and len(lines) == 9
+    assert lines[0] == "index,predicted,label,p_1,p_2" and len(lines) == 9  # a labelled file: its label beside
     assert {line.split(",")[1] for line in lines[1:]} <= {"1", "2"}
+    truth = read_split(toy_archive / "Toy" / "Toy_TEST.tsv").labels.tolist()
+    assert [int(line.split(",")[2]) for line in lines[1:]] == truth
 
 
 def test_datasets_listing(capsys, mini_archive):
@@ -174,3 +176,87 @@ def test_errors_that_guide(tmp_path, capsys, mini_archive):
     semi.write_text("1;2;3;4\n2;3;4;5\n")
     assert main(["train", str(semi), "--epochs", "1", "--out", str(tmp_path)]) == 2
     assert "separated by whitespace (tabs: UCR 2018, commas: UCR 2015/.csv)" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the practitioner's path (issue 30)
+
+
+def _unequal_csv(path, n, longest, seed, header=True):
+    """A CSV as people have it: a header row of names, the label last, series of unequal lengths NaN-padded."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, row in enumerate(toy_rows(n, longest, labels=("walk", "run"), seed=seed)):
+        cut = longest - (rng.integers(0, longest // 3) if i else 0)
+        values = [f"{v:.5f}" for v in row[1:cut + 1]] + ["NaN"] * (longest - cut)
+        rows.append(",".join(values + [str(row[0])]))
+    head = [",".join([f"t{i + 1}" for i in range(longest)] + ["activity"])] if header else []
+    path.write_text("\n".join(head + rows) + "\n")
+    return path
+
+
+def test_fit_compare_on_unequal_lengths_a_header_and_the_label_last(tmp_path, capsys):
+    """The walk of issue 30: a test file whose longest series is shorter than the training file's; the table
+    prints every arm, the selection apart; the test file is scored once, on the saved model."""
+    import tstransfer.commands as commands
+
+    train = _unequal_csv(tmp_path / "mine_train.csv", 8, 48, seed=1)
+    test = _unequal_csv(tmp_path / "mine_test.csv", 5, 40, seed=2)
+    scored = []
+    real_evaluate = commands.evaluate
+
+    def counting(model, dataset, split="test"):
+        scored.append(split)
+        return real_evaluate(model, dataset, split)
+
+    commands.evaluate = counting
+    try:
+        code = main(["fit", "--train", str(train), "--test", str(test), "--label-column", "last", "--epochs", "2",
+                     "--compare", "--out", str(tmp_path / "m.safetensors"), "--quiet", "--threads", "1"])
+    finally:
+        commands.evaluate = real_evaluate
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert scored.count("test") == 1  # scored once (the fine-tuning never saw the test file)
+    table = out.split("method", 1)[1].splitlines()[1:5]
+    assert [row.split()[0] for row in table] == ["fit:", "source", "FCN", "MiniRocket"]
+    assert "FAILED" not in out
+    from tstransfer.models import load_model
+
+    model = load_model(tmp_path / "m.safetensors")
+    assert model.classes == ["run", "walk"]
+    assert f"test accuracy: {model.metadata['test_acc']:.4f}" in out
+
+
+def test_max_time_stops_training_with_the_best_weights_and_says_so(tmp_path, capsys):
+    from tstransfer.models import load_model
+
+    assert main(["train", "GunPoint", "--max-time", "2s", "--epochs", "2000", "--out", str(tmp_path), "--quiet",
+                 "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "a time budget of 2s per training" in out  # a deviation, printed
+    assert "NOTE: stopped by --max-time after" in out
+    model = load_model(tmp_path / "GunPoint.safetensors")
+    assert model.metadata["epochs"] < 2000 and model.metadata["seconds"] < 30
+    assert model.metadata["recipe"]["fields"]["max_time"] == 2.0
+    assert any("time budget" in d for d in model.metadata["recipe"]["deviations"])
+    for bad in ("0s", "-5m", "soon", "nanh"):
+        assert main(["train", "GunPoint", f"--max-time={bad}", "--out", str(tmp_path / "x")]) == 2
+        assert f"--max-time {bad}" in capsys.readouterr().err
+
+
+def test_the_command_line_takes_no_abbreviations_and_explains_itself(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "GunPoint", "--test", "x.tsv"])  # was read as --test-every
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --test x.tsv" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = " ".join(capsys.readouterr().out.split())
+    assert "parsing only" not in top and "Start with `tstransfer fit --train" in top
+    from tstransfer.cli import build_parser
+
+    parser = build_parser()
+    commands_ = [a for a in parser._actions if a.dest == "command"][0].choices
+    for name, sub in commands_.items():
+        assert sub.description, name  # every command says what it does at the top of its --help
+        assert sub.allow_abbrev is False, name

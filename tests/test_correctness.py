@@ -81,7 +81,7 @@ def test_2_predict_needs_a_declared_or_certain_label_column(italy_model, tmp_pat
     capsys.readouterr()
     assert main(["predict", str(path), str(shorter)]) == 2
     err = capsys.readouterr().err
-    assert "--labels first or --labels none" in err and "Traceback" not in err
+    assert "give --labels first, last, a column number, or none" in err and "Traceback" not in err
     assert main(["predict", str(path), str(shorter), "--labels", "none"]) == 0
 
 

@@ -183,3 +183,74 @@ def test_download_without_network_fails_fast_and_leaves_nothing(tmp_path, monkey
         download_dataset("Beef", tmp_path, timeout=3)
     assert time.monotonic() - start < 30
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- files as people have them (issue 30)
+
+
+def _gunpoint_rows(n: int = 30):
+    from tstransfer.data import MINI_ARCHIVE, read_split
+
+    split = read_split(MINI_ARCHIVE / "GunPoint" / "GunPoint_TRAIN.tsv")
+    return split.labels[:n].tolist(), [s[0] for s in split.series[:n]]
+
+
+@pytest.mark.parametrize("layout", ["header+last", "last", "first", "header+first", "strings+last", "column 3"])
+def test_each_layout_reads_the_same_dataset(tmp_path, layout):
+    from tstransfer.data import load_files
+
+    labels, series = _gunpoint_rows()
+    names = {1: "walk", 2: "point"} if "strings" in layout else {1: 1, 2: 2}
+    rows = []
+    for label, x in zip(labels, series):
+        values = [f"{v:.6f}" for v in x]
+        if "last" in layout or "strings" in layout:
+            rows.append(values + [str(names[label])])
+        elif layout == "column 3":
+            rows.append(values[:2] + [str(label)] + values[2:])
+        else:
+            rows.append([str(label)] + values)
+    head = [f"t{i + 1}" for i in range(len(series[0]))]
+    header = head + ["label"] if "last" in layout else ["label"] + head
+    path = tmp_path / "Mine_TRAIN.csv"
+    path.write_text("\n".join(",".join(r) for r in ([header] if "header" in layout else []) + rows) + "\n")
+    column = {"column 3": 3}.get(layout, "last" if "last" in layout else "first")
+    dataset = load_files(path, label_column=column)
+    assert len(dataset.y_train) == 30 and dataset.X_train.shape[-1] == 150
+    reference = load_files(_ucr_copy(tmp_path, labels, series))
+    np.testing.assert_array_equal(dataset.X_train, reference.X_train)
+    expected = sorted(names.values(), key=str) if "strings" in layout else [1, 2]
+    assert dataset.classes == expected
+
+
+def _ucr_copy(tmp_path, labels, series):
+    path = tmp_path / "Ucr_TRAIN.tsv"
+    path.write_text("\n".join("\t".join([str(label)] + [f"{v:.6f}" for v in x]) for label, x in zip(labels, series))
+                    + "\n")
+    return path
+
+
+def test_a_label_in_the_last_column_read_as_first_is_refused_with_the_option_to_try(tmp_path):
+    from tstransfer.data import load_files
+
+    labels, series = _gunpoint_rows()
+    path = tmp_path / "Last_TRAIN.csv"
+    path.write_text("\n".join(",".join([f"{v:.7f}" for v in x] + [str(label)]) for label, x in zip(labels, series))
+                    + "\n")
+    with pytest.raises(TSTransferError, match=r"30 classes for 30 series .*Try --label-column last"):
+        load_files(path)
+    assert load_files(path, label_column="last").classes == [1, 2]
+
+
+def test_a_header_row_without_auto_names_the_option(tmp_path):
+    from tstransfer.data import load_files
+
+    path = tmp_path / "Head_TRAIN.csv"
+    path.write_text("label,t1,t2,t3\n1,0.1,0.2,0.3\n2,0.3,0.2,0.1\n1,0.2,0.1,0.3\n")
+    with pytest.raises(TSTransferError, match=r"line 1, column 2: 't1' is not a number \(line 1 looks like a header"):
+        load_files(path, header="no")
+    assert load_files(path).classes == [1, 2] and load_files(path, header="yes").X_train.shape == (3, 1, 3)
+    with pytest.raises(TSTransferError, match="--label-column 9: its rows have 4 columns"):
+        load_files(path, label_column=9)
+    with pytest.raises(TSTransferError, match="--label-column middle: give first, last or a column number"):
+        load_files(path, label_column="middle")

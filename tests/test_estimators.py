@@ -109,3 +109,13 @@ def test_conventions_random_state_batch_size_transform_and_bad_parameters():
         name = next(iter(bad))
         with pytest.raises(ValueError, match=name):
             FCNClassifier(**bad).fit(X, y)
+
+
+def test_max_time_is_a_budget_for_fit():
+    X, y = _raw("GunPoint")
+    clf = FCNClassifier(epochs=5000, max_time="1s", threads=1).fit(X, y)
+    assert clf.result_.epochs < 5000 and clf.model_.metadata["recipe"]["fields"]["max_time"] == 1.0
+    assert FCNClassifier(epochs=5000, max_time=1.5, threads=1).fit(X, y).result_.epochs < 5000
+    for bad in ("soon", -1, "0m"):
+        with pytest.raises(ValueError, match=r"FCNClassifier\(max_time="):
+            FCNClassifier(max_time=bad).fit(X, y)

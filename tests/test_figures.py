@@ -65,3 +65,44 @@ def test_prototypes_over_training_series(tmp_path, mini_archive, name):
     dataset = load_dataset(name, mini_archive)
     protos = [dataset.X_train[dataset.y_train == c].mean(0) for c in range(dataset.n_classes)]
     _drawn(figures.prototypes(dataset, protos, tmp_path / f"{name}.png"))
+
+
+def _text_boxes(fig) -> list[tuple[str, object]]:
+    """Every text a rendered figure shows (tick labels only where their tick is in view), with its box in pixels."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ticks = set()
+    for ax in fig.axes:
+        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            for tick in axis.get_major_ticks():
+                if not min(low, high) <= tick.get_loc() <= max(low, high):
+                    ticks.update({id(tick.label1), id(tick.label2)})
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in fig.findobj(matplotlib.text.Text)
+            if t.get_visible() and t.get_text().strip() and id(t) not in ticks]
+
+
+def test_the_pairwise_scatter_has_no_overlapping_text(tmp_path, monkeypatch):
+    """aeon's p-values and its "*Dashed lines represent the median" note sat on the x label (issue 30): measured on
+    the rendered figure, no two texts overlap."""
+    seen = {}
+    save = figures._save
+
+    def keep(fig, path, dpi=110):
+        seen["boxes"] = _text_boxes(fig)
+        return save(fig, path, dpi)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    rng = np.random.default_rng(0)
+    a = pd.Series(rng.uniform(0.6, 1, 12))
+    b = pd.Series(np.clip(a + rng.normal(0, 0.05, 12), 0, 1))
+    _drawn(figures.pairwise_scatter(a, b, "K_1", "oracle", tmp_path / "pair.png"))
+    boxes = seen["boxes"]
+    texts = [text for text, _ in boxes]
+    assert any(t.startswith("Wilcoxon") for t in texts) and any(t.startswith("*Dashed") for t in texts)
+    overlaps = [(boxes[i][0], boxes[j][0]) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+                if boxes[i][1].overlaps(boxes[j][1])]
+    assert overlaps == []

@@ -47,13 +47,17 @@ def test_train_flags_a_collapsed_model_and_a_lagging_batchnorm(tmp_path, capsys)
     assert "WARNING" not in printed and "(majority class 0.6400)" in printed
 
 
-def test_fit_warns_when_the_label_column_looks_wrong(tmp_path, capsys):
+def test_fit_refuses_labels_that_look_like_values_and_names_the_option(tmp_path, capsys):
     rows = toy_rows(15, 30, labels=(1, 2))
-    shifted = [[*row[1:], row[0] * 0 + i] for i, row in enumerate(rows)]  # the label last: every row its own class
+    shifted = [[*row[1:], row[0]] for row in rows]  # the label last: read as first, the labels are values
     folder = write_ucr2018(tmp_path, "Shifted", shifted)
-    assert main(["fit", "--train", str(folder / "Shifted_TRAIN.tsv"), "--out", str(tmp_path / "m.safetensors"),
-                 "--dry-run", "--quiet"]) == 0
-    assert "30 classes for 30 series; is the label in the first column?" in capsys.readouterr().out
+    args = ["fit", "--train", str(folder / "Shifted_TRAIN.tsv"), "--out", str(tmp_path / "m.safetensors"), "--dry-run",
+            "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "30 classes for 30 series" in err and "Try --label-column last" in err
+    assert main([*args, "--label-column", "last"]) == 0  # and nothing expensive ran before the refusal
+    assert "chosen source" in capsys.readouterr().out
 
 
 def test_predict_warns_about_another_length(tmp_path, capsys, toy_archive):

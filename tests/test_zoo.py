@@ -243,7 +243,8 @@ def test_the_shipped_zoo_verifies_and_is_the_default(capsys):
         name = line.split()[0]
         entry = manifest["models"][name]
         assert len(line) < 140 and f"models/{name}.safetensors" in line and str(SHIPPED_ZOO) not in line
-        assert f" {quality(entry['test_acc'], len(entry['classes']))} " in line
+        flag = quality(entry["test_acc"], len(entry["classes"]), entry["majority"], entry["published"])
+        assert f" {flag} " in line
     assert sorted(Zoo().entries) == sorted(manifest["models"])
 
 
@@ -290,7 +291,7 @@ def test_fit_shows_the_choice_before_the_cost_and_dry_run_stops_there(zoo_dir, t
     ranking = recommend(load_dataset(TARGET), zoo_dir).source
     assert "ranking (--select similarity, your training set only):" in printed
     assert f"chosen source: ensemble of 2: {ranking.iloc[0]}, {ranking.iloc[1]}" in printed
-    assert "estimated time: at most" in printed and "2 fine-tuning(s) of at most 1000 epochs" in printed
+    assert "estimated time: typically" in printed and "2 fine-tuning(s) of at most 1000 epochs" in printed
     assert not out.exists()
 
 
@@ -305,11 +306,18 @@ def test_fit_scores_the_test_file_once_whatever_its_size(zoo_dir, tmp_path, monk
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda net, X, *a, real=real, **k: calls.append(len(X)) or real(net, X, *a,
                                                                                                           **k))
+    import tstransfer.commands as commands
+
+    scored = []
+    real_evaluate = commands.evaluate
+    monkeypatch.setattr(commands, "evaluate", lambda model, data, split="test": scored.append(
+        (split, len(data.y_test) if split == "test" else len(data.y_train))) or real_evaluate(model, data, split))
     folder = MINI_ARCHIVE / TARGET
     assert main(["fit", "--train", str(folder / f"{TARGET}_TRAIN.tsv"), "--test", str(folder / f"{TARGET}_TEST.tsv"),
                  "--zoo", str(zoo_dir), "--out", str(tmp_path / "m.safetensors"), "--epochs", "6", "--ensemble", "2",
                  "--quiet", "--threads", "2"]) == 0
-    assert calls == [len(load_dataset(TARGET).y_test)]  # the 2 sources fused: one pass for both kept weights
+    assert calls == []  # the fine-tunings never see the test file
+    assert [s for s in scored if s[0] == "test"] == [("test", len(load_dataset(TARGET).y_test))]  # once, the model
 
 
 def test_an_ensemble_from_fit_is_a_model_like_any_other(zoo_dir, tmp_path, capsys):
@@ -467,3 +475,14 @@ def test_zoo_pull_destinations_said_in_one_line(built_zoo, tmp_path, capsys):
     (tmp_path / "a-file").write_text("x")
     assert main(["zoo", "pull", str(built_zoo), "--to", str(tmp_path / "a-file" / "z"), "--quiet"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_quality_is_measured_against_the_majority_rate():
+    from tstransfer.zoo import quality
+
+    assert quality(0.70, 2, majority=0.5) == "weak"  # a 2-class model at 0.70 is not at chance
+    assert quality(0.51, 2, majority=0.5) == "near chance"
+    assert quality(0.70, 2, majority=0.69) == "near chance"  # barely above always answering the majority class
+    assert quality(0.70, 2, majority=0.5, published={"mean": 71.8, "std": 1.4}) == "as published"
+    assert quality(0.95, 2, majority=0.5) == "ok" and quality(0.95, 2) == "ok"
+    assert quality(0.26, 4) == "near chance" and quality(0.30, 4) == "weak" and quality(None, 2) == ""

@@ -14,6 +14,12 @@ from .errors import TSTransferError, warning_notes
 from .recipe import DEFAULTS as _RECIPE  # light: no torch; --help shows the recipe's own defaults
 from .recipe import FIT_ENSEMBLE, RECIPES
 
+DESCRIPTION = ("Transfer learning for time series classification (Ismail Fawaz et al., 2018): pre-train networks on "
+               "the UCR archive, fine-tune them on your data, choose the source by similarity, and rerun the paper's "
+               "study. Start with `tstransfer fit --train YOUR_TRAIN.tsv --out model.safetensors`, or `tstransfer "
+               "COMMAND --help`.")
+MAX_TIME_HELP = ("a time budget: 30s, 5m, 1h; training stops there with the best weights so far (recorded as a "
+                 "deviation from the recipe)")
 DATASET_RULE = ("a bare name (GunPoint) is a dataset of --archive; a path (with a '/', e.g. ./Mine or "
                 "data/Mine_TRAIN.tsv, or a .tsv/.csv/.ts/.txt file name) is your own data")
 
@@ -89,7 +95,13 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
         return argparse.ArgumentParser(add_help=False)
 
     blocks = {name: parent() for name in ("archive", "study_archive", "quiet", "format", "recipe", "seeds",
-                                          "study_datasets", "grid", "tie_band")}
+                                          "study_datasets", "grid", "tie_band", "layout")}
+    blocks["layout"].add_argument("--label-column", default="first", metavar="first|last|N",
+                                  help="where your files' label is: the first column (UCR's layout), the last, or "
+                                  "column N (from 1)")
+    blocks["layout"].add_argument("--header", choices=["auto", "yes", "no"], default="auto",
+                                  help="a first row of names in your files: auto (skipped when all its values are "
+                                  "not numbers), yes or no")
     blocks["archive"].add_argument("--archive", help="archive folder (UCR 2018/2015 or .ts layout); default: "
                                    "$TSTRANSFER_ARCHIVE or the mini archive")
     blocks["study_archive"].add_argument("--archive", default=None, help="archive folder; default: the one the "
@@ -142,7 +154,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tstransfer", description=__doc__,
+    parser = argparse.ArgumentParser(prog="tstransfer", allow_abbrev=False, description=DESCRIPTION,
                                      epilog="DATASET arguments: " + DATASET_RULE + ". Exit codes: 0 success, 1 "
                                      "a failure while working (failed runs, an interrupted download, a full disk, a "
                                      "zoo failing verification), 2 bad input (an argument or a file).")
@@ -152,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, handler: str, help_text: str, *blocks: str, under=sub) -> argparse.ArgumentParser:
         """A command: its parser, the shared option blocks it takes, and the name of its function in commands.py."""
-        p = under.add_parser(name, help=help_text, parents=[b[k] for k in blocks])
+        p = under.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                             parents=[b[k] for k in blocks], allow_abbrev=False)
         p.set_defaults(handler=handler)
         if "recipe" in blocks:
             # not `recipe=`: set_defaults would change the shared parent action's default for every command
@@ -166,13 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=10.0, help="network timeout in seconds for --download")
 
     p = command("train", "cmd_train", "train a network (--arch) from scratch with its published recipe", "archive",
-                "quiet", "recipe")
+                "quiet", "recipe", "layout")
     p.add_argument("dataset", help=DATASET_RULE)
+    p.add_argument("--max-time", metavar="DURATION", help=MAX_TIME_HELP)
     p.add_argument("--out", default="runs", help="output folder for the model file and history CSV")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
 
     p = command("evaluate", "cmd_evaluate", "accuracy and loss of a model file on a labelled file, or on a dataset's "
-                "test split", "archive", "format")
+                "test split", "archive", "format", "layout")
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("dataset", help="a labelled file (label first; all its series are scored), or a dataset: "
                    + DATASET_RULE)
@@ -181,12 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("predict", "cmd_predict", "predict the labels of the series in a file (CSV: label, probabilities)")
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("file", help="UCR-format (.tsv, .csv, 2015) or .ts file")
-    p.add_argument("--labels", choices=["auto", "first", "none"], default="auto",
-                   help="first: the first column is a label (ignored); none: every column is a value; auto: "
-                   "decided only when certain (rows one value longer than the model's training length and "
-                   "starting with its classes, or exactly that length and not), else an error")
-    p.add_argument("--out", help="write the predictions to this CSV file instead of printing them (a labelled "
-                   "file also gets OUT.confusion.csv)")
+    p.add_argument("--labels", "--label-column", dest="labels", default="auto", metavar="auto|first|last|N|none",
+                   help="first, last or N: that column is a label (scored, not a value); none: every column is a "
+                   "value; auto: decided only when certain (rows one value longer than the model's training length "
+                   "and starting with its classes, or exactly that length and not), else an error")
+    p.add_argument("--header", choices=["auto", "yes", "no"], default="auto", help="a first row of names: auto "
+                   "(skipped when all its values are not numbers), yes or no")
+    p.add_argument("--out", help="write the predictions to this CSV file instead of printing them (index, "
+                   "predicted, the file's own label when it has one, p_<class>...); a labelled file also gets its "
+                   "confusion matrix beside it, named OUT without its suffix + .confusion.csv (preds.csv -> "
+                   "preds.confusion.csv)")
 
     p = command("pretrain", "cmd_pretrain", "pre-train one network per dataset into a study folder (finished ones are "
                 "skipped)", "study_archive", "study_datasets", "grid", "quiet", "recipe", "seeds")
@@ -203,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: 8 on CUDA, 1 = no fusing on CPU); fixed for a study")
 
     p = command("transfer", "cmd_transfer", "fine-tune a pre-trained source model on a target dataset", "archive",
-                "quiet", "recipe", "seeds")
+                "quiet", "recipe", "seeds", "layout")
     p.add_argument("source", help="source dataset (its model in --study) or a model file")
     p.add_argument("target", help=DATASET_RULE)
     p.add_argument("--study", help="study folder holding pretrained/<SOURCE>.safetensors; the run is recorded")
@@ -219,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=10, help="print the top neighbours of this many targets")
 
     p = command("recommend", "cmd_recommend", "rank source datasets for a target (an archive dataset or your own "
-                "file)", "study_archive", "format")
+                "file)", "study_archive", "format", "layout")
     p.add_argument("target", help=DATASET_RULE)
     p.add_argument("--study", help="study folder where `tstransfer similarity` ran (its pre-trained models)")
     p.add_argument("--zoo", help="zoo folder (default, without --study: the zoo shipped with tstransfer)")
@@ -244,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="PNG file (default: STUDY/figures/<TARGET>_loss.png)")
 
     zoo_help = "zoo folder (default: the zoo shipped with tstransfer); a study folder or *.safetensors + prototypes/"
-    zoo = sub.add_parser("zoo", help="pre-trained model zoos: list, show, build, verify, pull")
+    zoo = sub.add_parser("zoo", help="pre-trained model zoos: list, show, build, verify, pull", allow_abbrev=False,
+                         description="Pre-trained model zoos: list, show, build, verify, pull.")
     zoo_sub = zoo.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = command("list", "cmd_zoo_list", "the models of a zoo", "format", under=zoo_sub)
     p.add_argument("--zoo", default=None, help=zoo_help)
@@ -272,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="new folder for the zoo")
     p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds")
 
-    p = command("fit", "cmd_fit", "choose a source in a zoo for your data and fine-tune it", "quiet", "recipe")
+    p = command("fit", "cmd_fit", "choose a source in a zoo for your data and fine-tune it", "quiet", "recipe",
+                "layout")
     p.add_argument("--train", required=True, help="your training file (.tsv/.csv/.ts, labels of any kind)")
     p.add_argument("--test", help="a test file: reports the accuracy (never used to choose)")
     p.add_argument("--zoo", default=None, help="zoo folder (default: the zoo shipped with tstransfer; see "
@@ -290,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "network from scratch and aeon's MiniRocket on the same split and print one table (needs --test)")
     p.add_argument("--dry-run", action="store_true", help="print the ranking, the chosen sources and the time "
                    "estimate, then stop")
+    p.add_argument("--max-time", metavar="DURATION", help=MAX_TIME_HELP + "; shared by the fine-tunings and, with "
+                   "--compare, the training from scratch")
 
     p = command("evaluate-selection", "cmd_evaluate_selection", "every source-selection strategy, leave-one-target-"
                 "out, on a finished grid", "archive", "quiet")

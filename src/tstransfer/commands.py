@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import usercache
 from .cpus import check_threads
 from .data import (
     dataset_from_spec,
@@ -28,6 +29,7 @@ from .data import (
 from .errors import TSTransferError
 from .files import atomic_paths, check_writable_dir, check_writable_file
 from .grid import (
+    TYPICAL_EARLY_STOP_SHARE,
     check_local_threads,
     estimate_cost,
     estimate_fit,
@@ -46,7 +48,7 @@ from .guardrails import (
 )
 from .keras_import import import_path
 from .models import load_model
-from .recipe import TrainConfig, run_seeds
+from .recipe import TrainConfig, parse_duration, run_seeds
 from .selection import compare_baselines, evaluate_selection, fit_from_zoo, rank_by_similarity, recommend
 from .similarity import compute_similarity
 from .study import (
@@ -82,14 +84,16 @@ def run(args) -> None:
     handler(args)
 
 
-def _config(args, arch: str | None = None):
+def _config(args, arch: str | None = None, trainings: int = 1):
     """The named recipe (--recipe; default: the command's, else the architecture's published one) for --arch (else
     `arch`, what the study or the source already is, else the default architecture) with the command line's
-    settings (checked by TrainConfig), the device checked before any work."""
+    settings (checked by TrainConfig), the device checked before any work. --max-time is shared by the command's
+    `trainings`."""
     seed = run_seeds(args.seed, args.seeds)[0]
     check_threads(args.threads)
+    budget = getattr(args, "max_time", None)
     config = TrainConfig.named(args.recipe or args.default_recipe, arch=args.arch or arch, epochs=args.epochs,
-                               seed=seed,
+                               seed=seed, max_time=parse_duration(budget) / trainings if budget else None,
                                device=args.device, amp=args.amp or None, threads=args.threads,
                                test_every=args.test_every, early_stopping=args.early_stopping)
     resolve_device(args.device)  # an unknown or absent device is refused before any work
@@ -149,10 +153,19 @@ def cmd_datasets(args) -> None:
                               "above); the others are listed", exit_code=1)
 
 
-def _print_run(what: str, result, model_path) -> None:
+def _print_run(what: str, result, model_path, config=None) -> None:
     test = "n/a" if result.test_acc is None else f"{result.test_acc:.4f}"
     print(f"{what}: best epoch {result.best_epoch}/{result.epochs}, train loss {result.train_loss:.4f}, "
           f"test accuracy {test} ({result.seconds:.0f}s on {result.device})\nmodel: {model_path}")
+    _print_budget_stop(result, config)
+
+
+def _print_budget_stop(result, config) -> None:
+    """Say when --max-time, not the recipe, ended a training."""
+    if config is not None and config.max_time and result.epochs < config.epochs \
+            and result.seconds >= config.max_time:
+        print(f"NOTE: stopped by --max-time after {result.epochs} of {config.epochs} epochs; the best weights so far "
+              "were kept")
 
 
 def _print_guardrails(model_path, dataset, result) -> None:
@@ -173,12 +186,12 @@ def _data_notes(dataset, where: str) -> None:
 def cmd_train(args) -> None:
     """training.train_to_files"""
     config = _config(args)
-    dataset = dataset_from_spec(args.dataset, args.archive)
+    dataset = dataset_from_spec(args.dataset, args.archive, args.label_column, args.header)
     _data_notes(dataset, args.dataset)
     _print_deviations(config)
     model_path, history_path, result = train_to_files(dataset, args.out, config, progress=not args.quiet,
                                                       force=args.force)
-    _print_run(dataset.name, result, model_path)
+    _print_run(dataset.name, result, model_path, config)
     _print_guardrails(model_path, dataset, result)
     print(f"history: {history_path}")
 
@@ -187,7 +200,7 @@ def cmd_evaluate(args) -> None:
     """training.evaluate (a dataset's split) / training.evaluate_file (a labelled file)"""
     model = load_model(args.model)
     if is_path(args.dataset) and Path(args.dataset).is_file():  # a labelled file: all of it, under its own name
-        scores = evaluate_file(model, args.dataset)
+        scores = evaluate_file(model, args.dataset, args.label_column, args.header)
     else:
         dataset = dataset_from_spec(args.dataset, args.archive)
         scores = evaluate(model, dataset, split=args.split)
@@ -209,33 +222,40 @@ def cmd_predict(args) -> None:
     model = load_model(args.model)
     if args.out:
         check_writable_file(args.out, "--out")
-    split = model.read_file(args.file, args.labels)
+    split = model.read_file(args.file, args.labels, args.header)
     note = length_note(model.metadata.get("length"), max(s.shape[-1] for s in split.series), args.file)
     if note:
         print(f"tstransfer: {note}", file=sys.stderr)
     proba = model.predict_proba(split.series)
     predicted = model.labels_of(proba)
-    text = model.predictions_csv(predicted, proba)
     truth = split.labels.tolist() if split.labels is not None else None
+    scored = False
     if truth is not None:  # a labelled file: how good were the predictions?
         try:
             s = score(class_indices(model, truth, args.file), proba)
             print(f"accuracy {s['accuracy']:.4f} on {s['n']} labelled series (majority class {s['majority']:.4f})",
                   file=sys.stderr)
+            scored = True
         except TSTransferError as err:  # another labelling: the predictions stand, an accuracy would not
             print(f"tstransfer: note: no accuracy: {err}", file=sys.stderr)
-            truth = None
+    text = model.predictions_csv(predicted, proba, truth)
     if not args.out:
         sys.stdout.write(text)
         return
     out = Path(args.out)
-    confusion = out.with_name(out.stem + ".confusion.csv")
-    paths = [out, confusion] if truth is not None else [out]
+    confusion = confusion_path(out)
+    paths = [out, confusion] if scored else [out]
     with atomic_paths(*paths) as tmps:
         tmps[0].write_text(text)
-        if truth is not None:
+        if scored:
             tmps[1].write_text(confusion_csv(model, truth, predicted.tolist()))
-    print(f"{len(predicted)} predictions written to {out}" + (f"; confusion matrix: {confusion}" if truth else ""))
+    print(f"{len(predicted)} predictions written to {out}" + (f"; confusion matrix: {confusion}" if scored else ""))
+
+
+def confusion_path(out: Path) -> Path:
+    """Where `predict --out OUT` writes the confusion matrix of a labelled file: OUT without its suffix, then
+    .confusion.csv (preds.csv -> preds.confusion.csv)."""
+    return out.with_name(out.stem + ".confusion.csv")
 
 
 def _run_study(args, transfers: bool) -> None:
@@ -286,10 +306,10 @@ def cmd_transfer(args) -> None:
     if source_file:  # a model file: fine-tune it on TARGET, write to --out
         if len(seeds) > 1:
             raise TSTransferError("--seeds: several seeds need --study (a model file is fine-tuned once, to --out)")
-        dataset = dataset_from_spec(args.target, args.archive)
+        dataset = dataset_from_spec(args.target, args.archive, args.label_column, args.header)
         model_path, _, result = transfer_to_files(args.source, dataset, args.out, config, progress=not args.quiet,
                                                   force=args.force)
-        _print_run(f"{args.source} -> {dataset.name}", result, model_path)
+        _print_run(f"{args.source} -> {dataset.name}", result, model_path, config)
         return
     if not args.study:
         raise TSTransferError(f"SOURCE {args.source!r} is not a model file; give --study with its pre-trained model")
@@ -357,7 +377,7 @@ def cmd_recommend(args) -> None:
     if args.study and args.zoo:
         raise TSTransferError("give --study (its pre-trained models) or --zoo (a zoo's), not both")
     archive = study_archive(args.study, args.archive) if args.study else (args.archive or default_archive())
-    target = dataset_from_spec(args.target, archive)
+    target = dataset_from_spec(args.target, archive, args.label_column, args.header)
     # an archive dataset is not its own source; a file of the user's is never one of the archive's
     exclude = () if is_path(args.target) else [target.name]
     if args.study:
@@ -367,6 +387,7 @@ def cmd_recommend(args) -> None:
         table = recommend(target, args.study, top=args.top, exclude=exclude)
     else:
         table = rank_by_similarity(Zoo(args.zoo), target, exclude, progress=not args.quiet)
+        _print_cache_note(table, sys.stderr)
         table = table.head(args.top) if args.top else table
     if args.format != "table":
         _print_records(table.to_dict("records"), args.format)
@@ -374,6 +395,14 @@ def cmd_recommend(args) -> None:
     print(f"sources for {args.target}, most similar first (Algorithm 1: min DTW between DBA prototypes)")
     for row in table.itertuples():
         print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
+
+
+def _print_cache_note(table, stream) -> None:
+    """Say when the selection came from the user's cache (usercache.py): the same file, a second time."""
+    cached = table.attrs.get("cached")
+    if cached:
+        what = "the ranking" if cached == "ranking" else "your training set's class prototypes"
+        print(f"selection: {what} reused from the cache (same data; {usercache.cache_dir()})", file=stream)
 
 
 def cmd_report(args) -> None:
@@ -417,12 +446,12 @@ def cmd_zoo_list(args) -> None:
               f"({', '.join(f'{n} {a}' for a, n in zoo.architectures().items())}), {recipe.get('name', 'paper')} "
               f"recipe{' (deviations: ' + '; '.join(map(str, deviations)) + ')' if deviations else ', as published'}"
               f", {m.get('storage')} weights ({zoo.root})")
-    print(f"{'dataset':<24}{'arch':<8}{'classes':>8}{'length':>7}{'n_train':>8}{'accuracy':>9}  {'quality':<12}"
+    print(f"{'dataset':<24}{'arch':<8}{'classes':>8}{'length':>7}{'n_train':>8}{'accuracy':>9}  {'quality':<14}"
           f"{'recipe':<10}protos  file")
     for r in zoo.table().itertuples():
         acc = "" if r.accuracy is None or r.accuracy != r.accuracy else f"{r.accuracy:.4f}"
         print(f"{r.dataset[:23]:<24}{r.arch[:7]:<8}{r.classes:>8}{r.length or '':>7}{r.n_train or '':>8}{acc:>9}  "
-              f"{r.quality:<12}{r.recipe:<10}{'yes' if r.prototypes else 'no':<8}{r.file}")
+              f"{r.quality:<14}{r.recipe:<10}{'yes' if r.prototypes else 'no':<8}{r.file}")
 
 
 def cmd_zoo_show(args) -> None:
@@ -477,16 +506,19 @@ def cmd_zoo_pull(args) -> None:
 
 def cmd_fit(args) -> None:
     """selection.fit_from_zoo (+ selection.compare_baselines with --compare)"""
-    config = replace(_config(args), test_every=args.test_every)  # None: the test split once, at the end
+    config = replace(_config(args, trainings=args.ensemble + (1 if args.compare else 0)),
+                     test_every=args.test_every)  # None: the test split once, at the end
     if not args.dry_run:
         check_writable_file(args.out, "--out", force=args.force)
-    dataset = load_files(args.train, args.test)
+    dataset = load_files(args.train, args.test, label_column=args.label_column, header=args.header)
     if args.compare and dataset.X_test is None:
         raise TSTransferError("--compare needs --test: the methods are compared on your test file")
     _data_notes(dataset, args.train)
     _print_deviations(config)
 
     def on_choice(choice, sources) -> bool:
+        if choice.similarity is not None:
+            _print_cache_note(choice.similarity, sys.stdout)
         shown = choice.ranking.head(max(5, len(sources)))
         print(f"ranking (--select {args.select}, your training set only):\n{shown.to_string(index=False)}")
         if choice.ranking.attrs.get("note"):
@@ -494,28 +526,40 @@ def cmd_fit(args) -> None:
         what = f"ensemble of {len(sources)}: {', '.join(sources)}" if len(sources) > 1 else sources[0]
         rank = choice.similarity_rank(sources[0])
         print(f"chosen source: {what}" + (f" (similarity rank {rank})" if rank and len(sources) == 1 else ""))
-        seconds = estimate_fit(dataset, config, len(sources) + (1 if args.compare else 0))
-        print(f"estimated time: at most {format_duration(seconds)} ({len(sources)} fine-tuning(s)"
-              f"{' + 1 from scratch' if args.compare else ''} of at most {config.epochs} epochs"
-              f"{', early stopping usually ends sooner' if config.early_stopping else ''})", flush=True)
+        runs = len(sources) + (1 if args.compare else 0)
+        cost = estimate_fit(dataset, config, runs)
+        typical = f"typically {format_duration(cost.typical)}, " if cost.typical < cost.bound else ""
+        notes = [f"{cost.steps_per_epoch} steps an epoch at {cost.step * 1e3:.0f} ms, timed now"]
+        if config.early_stopping:
+            notes.append(f"early stopping usually ends near epoch {round(config.epochs * TYPICAL_EARLY_STOP_SHARE)}")
+        if config.max_time:
+            notes.append(f"--max-time {format_duration(config.max_time * runs)}")
+        print(f"estimated time: {typical}at most {format_duration(cost.bound)} ({len(sources)} fine-tuning(s)"
+              f"{' + 1 from scratch' if args.compare else ''} of at most {config.epochs} epochs; {'; '.join(notes)})",
+              flush=True)
         return not args.dry_run
 
-    fitted = fit_from_zoo(dataset, args.zoo, select=args.select, config=config, top_k=args.top_k,
+    # the fine-tuning never sees the test file: it is scored once, below, on the model that is saved
+    train_only = replace(dataset, X_test=None, y_test=None, len_test=None)
+    fitted = fit_from_zoo(train_only, args.zoo, select=args.select, config=config, top_k=args.top_k,
                           validate_epochs=args.validate_epochs, ensemble=args.ensemble, progress=not args.quiet,
                           on_choice=on_choice)
     if args.dry_run:
         return
-    path = fitted.model.save(args.out, exclusive=not args.force)
     saved_train = evaluate(fitted.model, dataset, "train")["accuracy"]
     print(accuracy_note(saved_train, majority_rate(dataset.y_train), "training accuracy"))
     for result in fitted.results:
         note = training_gap_note(saved_train, result.train_acc) if len(fitted.results) == 1 else None
         if note:
             print(note)
+        _print_budget_stop(result, config)
     test_acc = None
     if dataset.X_test is not None:
-        test_acc = evaluate(fitted.model, dataset)["accuracy"]
+        scores = evaluate(fitted.model, dataset)
+        test_acc = scores["accuracy"]
+        fitted.model.metadata.update(test_acc=test_acc, test_loss=scores["loss"])
         print(accuracy_note(test_acc, majority_rate(dataset.y_test)))
+    path = fitted.model.save(args.out, exclusive=not args.force)
     if args.compare:
         rows = [{"method": f"fit: transfer from {', '.join(fitted.sources)}", "accuracy": test_acc,
                  "seconds": fitted.seconds - fitted.selection_seconds},

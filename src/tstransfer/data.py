@@ -134,6 +134,40 @@ class Split:
     label_tokens: list[str] | None = None
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a delimited file of one's own is laid out (UCR's: the label first, no header row).
+
+    `label`: "first", "last", "none" (no label column) or a column number from 1; `header`: "auto" (a first row
+    whose values are all non-numbers is a header of names, skipped), "yes" (skip the first row) or "no"."""
+
+    label: str | int = "first"
+    header: str = "auto"
+
+    @classmethod
+    def parse(cls, label="first", header="auto") -> Layout:
+        """The options as given (`--label-column first|last|N`, `--header auto|yes|no`), checked."""
+        if isinstance(label, str) and label.strip().isdigit():
+            label = int(label)
+        if isinstance(label, bool) or not (label in ("first", "last", "none") or (isinstance(label, int)
+                                                                                 and 1 <= label <= 1_000_000)):
+            raise TSTransferError(f"--label-column {str(label)[:40]}: give first, last or a column number from 1")
+        if header not in ("auto", "yes", "no"):
+            raise TSTransferError(f"--header {str(header)[:40]}: give auto, yes or no")
+        return cls(label, header)
+
+    def column(self, width: int, path) -> int | None:
+        """The label's 0-based column in rows of `width` fields (None: no label column)."""
+        if self.label == "none":
+            return None
+        col = {"first": 0, "last": width - 1}.get(self.label, self.label - 1 if isinstance(self.label, int) else 0)
+        if not 0 <= col < width:
+            raise TSTransferError(f"{path}: --label-column {self.label}: its rows have {width} columns")
+        return col
+
+
+UCR = Layout()  # the archives' files: the label first (a header row of names is skipped when there is one)
+
 # ----------------------------------------------------------------------------- file readers
 
 
@@ -189,93 +223,151 @@ def _row_fields(line: str, sep: str | None) -> tuple[int, str, int]:
     return width, body.split(sep, 1)[0], trailing
 
 
-def _scan_rows(path: Path) -> tuple[str | None, int, list[str], str]:
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_header(line: str, sep: str | None) -> bool:
+    """A row of names (t1, t2, ..., label): every field but at most one (the label's) is not a number. Judged on
+    its first 64 fields (a row of millions of values is never split whole)."""
+    head = line[:8192]
+    tokens = [t.strip() for t in _split_line(head, sep)]
+    if len(head) < len(line):
+        tokens = tokens[:-1]  # the last one may be cut
+    tokens = tokens[:64]
+    names = sum(1 for t in tokens if t and not _is_number(t))
+    return len(tokens) >= 3 and names >= len(tokens) - 1
+
+
+def _label_field(line: str, sep: str | None, col: int, width: int) -> str:
+    """Field `col` of a row, without splitting a wide row into all its fields when the label is first or last."""
+    if col == 0:
+        return line.strip().split(sep, 1)[0] if sep is None else line.split(sep, 1)[0]
+    if col == width - 1:
+        return line.rstrip("\r\n").rsplit(sep, 1)[-1]
+    return _split_line(line, sep)[col]
+
+
+def _values_text(line: str, sep: str | None, col: int | None, width: int) -> str:
+    """A row without its label field, as text for the number parser."""
+    if col is None:
+        return line
+    if col == 0:
+        parts = line.strip().split(sep, 1) if sep is None else line.split(sep, 1)
+        return parts[1] if len(parts) > 1 else ""
+    if col == width - 1:
+        return line.rstrip("\r\n").rsplit(sep, 1)[0]
+    parts = _split_line(line, sep)
+    return (sep or " ").join(parts[:col] + parts[col + 1:])
+
+
+def _scan_rows(path: Path, layout: Layout) -> tuple[str | None, int, list[str], str, int]:
     """One streaming pass over a delimited file (a line at a time): its separator, its width (fields per row;
-    ragged rows refused), the first field of every row (the labels, when there are) and its first line."""
-    sep, width, firsts, first_line = None, None, [], ""
+    ragged rows refused), the label field of every row (when it has one), its first line, and how many rows
+    lead it as a header (0 or 1)."""
+    sep, width, labels, first_line, skip, col = None, None, [], "", 0, None
     try:
         with _open_text(path, errors="strict") as f:
             for line in f:
                 if not line.strip():
                     continue
-                if width is None:
-                    sep, first_line = _separator(line), line.strip()[:200]
-                fields, first, _ = _row_fields(line, sep)
+                if not first_line:
+                    sep, first_line = _separator(line), line.strip()[:200] or " "
+                    if layout.header == "yes" or (layout.header == "auto" and _is_header(line, sep)):
+                        skip = 1
+                        continue
+                fields = _row_fields(line, sep)[0]
                 if width is None:
                     width = fields
+                    col = layout.column(width, path)
                 elif fields != width:
                     raise TSTransferError(
-                        f"{path}: ragged rows: line {len(firsts) + 1} has a different number of values than line 1 "
-                        "(variable-length series must be right-padded with NaN)")
-                firsts.append(first.strip())
+                        f"{path}: ragged rows: line {len(labels) + 1 + skip} has a different number of values than "
+                        f"line {1 + skip} (variable-length series must be right-padded with NaN)")
+                labels.append(_label_field(line, sep, col, width).strip() if col is not None else "")
     except (OSError, UnicodeDecodeError) as err:
         raise TSTransferError(f"{path}: cannot read file ({err})") from None
     if width is None:
-        raise TSTransferError(f"{path}: the file has no rows")
-    return sep, width, firsts, first_line
+        raise TSTransferError(f"{path}: the file has no rows" + (" below its header" if skip else ""))
+    return sep, width, labels, first_line, skip
 
 
-def _first_non_number(path: Path, sep: str | None, first: int) -> TSTransferError:
+def _first_non_number(path: Path, sep: str | None, col: int | None, width: int, skip: int) -> TSTransferError:
     """The error for the first token of a file that is not a number (line and column), found a line at a time."""
     with _open_text(path) as f:
         rows = (line for line in f if line.strip())
         for i, line in enumerate(rows):
-            for j, token in enumerate(_split_line(line, sep)[first:]):
-                try:
-                    float(token)
-                except ValueError:
-                    return TSTransferError(f"{path}: line {i + 1}, column {j + 1 + first}: {token[:40]!r} is not a "
-                                           "number")
+            if i < skip:
+                continue
+            for j, token in enumerate(_split_line(line, sep)):
+                if j == col:
+                    continue
+                if not _is_number(token):
+                    hint = ""
+                    if i == 0 and _is_header(line, sep):
+                        hint = " (line 1 looks like a header of names: give --header yes, or auto)"
+                    elif col == 0 and j == len(_split_line(line, sep)) - 1:
+                        hint = " (is the label in the last column? give --label-column last)"
+                    return TSTransferError(f"{path}: line {i + 1}, column {j + 1}: {token[:40]!r} is not a "
+                                           f"number{hint}")
     return TSTransferError(f"{path}: a value could not be read as a number")
 
 
-def _parse_values(path: Path, sep: str | None, first: int, rows: int, width: int) -> np.ndarray:
+def _parse_values(path: Path, sep: str | None, col: int | None, rows: int, width: int, skip: int) -> np.ndarray:
     """The values of a delimited file, a line at a time into one preallocated float64 array: 8 bytes a value and
     nothing else held (a 42 MB file no longer costs a gigabyte of token objects)."""
-    values = np.empty((rows, width), dtype=np.float64)
-    i = 0
+    n_values = width - (col is not None)
+    values = np.empty((rows, n_values), dtype=np.float64)
+    i, seen = 0, 0
     with _open_text(path) as f, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fromstring's note on a token it cannot read
         for line in f:
             if not line.strip():
                 continue
-            rest = line.split(sep, first)[first] if first else line
+            seen += 1
+            if seen <= skip:
+                continue
             try:
-                row = np.fromstring(rest, dtype=np.float64, sep=sep or " ")
+                row = np.fromstring(_values_text(line, sep, col, width), dtype=np.float64, sep=sep or " ")
             except ValueError:
                 row = None
-            if row is None or row.size != width:  # a token that is not a number stops the parse
-                raise _first_non_number(path, sep, first)
+            if row is None or row.size != n_values:  # a token that is not a number stops the parse
+                raise _first_non_number(path, sep, col, width, skip)
             values[i] = row
             i += 1
     return values
 
 
-def read_delimited(path: Path, labels: str = "first") -> Split:
-    """A UCR 2018 (.tsv), UCR 2015 (comma) or plain .csv file: one series per row, the label first
-    (`labels="first"`) or no label column (`labels="none"`). Two passes a line at a time: the shape and the
-    labels, then the values straight into one float64 array."""
-    sep, width, firsts, first_line = _scan_rows(path)
-    first = 1 if labels == "first" else 0
-    if width < first + 1:
+def read_delimited(path: Path, labels: str = "first", layout: Layout | None = None) -> Split:
+    """A UCR 2018 (.tsv), UCR 2015 (comma) or plain .csv file: one series per row, with a label column where
+    `layout` says (default: first; `labels="none"`: no label column) and perhaps a header row. Two passes a line
+    at a time: the shape and the labels, then the values straight into one float64 array."""
+    layout = layout or (Layout("none") if labels == "none" else UCR)
+    sep, width, tokens, first_line, skip = _scan_rows(path, layout)
+    col = layout.column(width, path)
+    if width < (col is not None) + 1:
         said = {"\t": "tabs", ",": "commas", None: "whitespace"}[sep]
         raise TSTransferError(f"{path}: each row needs a label and at least one value, separated by {said} (tabs: "
                               "UCR 2018, commas: UCR 2015/.csv); line 1 is one field: "
                               f"{first_line_preview(first_line)}")
-    values = _parse_values(path, sep, first, len(firsts), width - first)
-    check_finite_values(values, path, column_offset=first)
-    if not first:
+    values = _parse_values(path, sep, col, len(tokens), width, skip)
+    check_finite_values(values, path, column_offset=1 if col == 0 else 0, line_offset=skip)
+    if col is None:
         return Split([row[None, :] for row in values], None, path)
-    return Split([row[None, :] for row in values], parse_labels(firsts), path, firsts)
+    return Split([row[None, :] for row in values], parse_labels(tokens), path, tokens)
 
 
-def check_finite_values(values: np.ndarray, where, column_offset: int = 0) -> None:
+def check_finite_values(values: np.ndarray, where, column_offset: int = 0, line_offset: int = 0) -> None:
     """Refuse infinite values (NaN is allowed: missing values and the padding of shorter series)."""
     bad = np.isinf(values)
     if bad.any():
         i, j = np.argwhere(bad)[0][:2]
-        raise TSTransferError(f"{where}: line {i + 1}, column {j + 1 + column_offset}: {values[i, j]} is not a "
-                              "finite number (only NaN may mark a missing value)")
+        raise TSTransferError(f"{where}: line {i + 1 + line_offset}, column {j + 1 + column_offset}: {values[i, j]} "
+                              "is not a finite number (only NaN may mark a missing value)")
 
 
 def read_ts(path: Path) -> Split:
@@ -315,15 +407,16 @@ def _declared_labels(path: Path) -> set[str] | None:
     return None
 
 
-def read_split(path: str | Path, labels: str = "first") -> Split:
+def read_split(path: str | Path, labels: str = "first", layout: Layout | None = None) -> Split:
     """Read one split file; the format is detected from the name and content. `labels`: "first" (the
-    first column is the label, UCR's layout) or "none" (every column is a value; not for .ts files)."""
+    first column is the label, UCR's layout) or "none" (every column is a value; not for .ts files); `layout`
+    (delimited files): another label column and header row (`Layout`)."""
     path = Path(path)
     if not path.exists():
         raise TSTransferError(f"{path}: no such file")
     if path.is_dir():
         raise TSTransferError(f"{path}: is a folder, expected a data file")
-    split = read_ts(path) if path.suffix.lower() == ".ts" else read_delimited(path, labels)
+    split = read_ts(path) if path.suffix.lower() == ".ts" else read_delimited(path, labels, layout)
     if len(split.series) == 0:
         raise TSTransferError(f"{path}: the file has no rows")
     return split
@@ -486,7 +579,7 @@ def test_labels(name: str, archive: str | Path) -> list[str] | None:
         return None
     if test.suffix.lower() == ".ts":
         return [str(label) for label in read_split(test).labels.tolist()]
-    return _scan_rows(test)[2]  # the first field of every row
+    return _scan_rows(test, UCR)[2]  # the first field of every row
 
 
 def first_line_preview(line: str, limit: int = 60) -> str:
@@ -508,14 +601,47 @@ def load_dataset(name: str, archive: str | Path = MINI_ARCHIVE) -> Dataset:
     return build_dataset(canonical_name(stored), train, test)
 
 
-def load_files(train: str | Path, test: str | Path | None = None, name: str | None = None) -> Dataset:
-    """Load a user's own dataset from a train file (and optional test file), or from a dataset folder."""
+def load_files(train: str | Path, test: str | Path | None = None, name: str | None = None,
+               label_column: str | int = "first", header: str = "auto") -> Dataset:
+    """Load a user's own dataset from a train file (and optional test file), or from a dataset folder.
+    `label_column` (first, last, or a column number from 1) and `header` (auto, yes, no): the files' layout
+    (`Layout`). Labels that cannot be classes (continuous values, one class per series) are refused, naming the
+    option to try, before anything else is done with them."""
+    layout = Layout.parse(label_column, header)
+    if layout.label == "none":
+        raise TSTransferError("--label-column none: a labelled file is needed here (its classes are learned)")
     train = Path(train)
     if train.is_dir():
         stored, _, train_path, test_path = find_dataset(train.name, train.parent)
-        return load_files(train_path, test if test is not None else test_path, name or stored)
+        return load_files(train_path, test if test is not None else test_path, name or stored, label_column, header)
     name = name or train.name.split("_TRAIN")[0].split(".")[0]
-    return build_dataset(name, read_split(train), read_split(test) if test is not None else None)
+    train_split = read_split(train, layout=layout)
+    check_labels_are_classes(train_split, layout)
+    return build_dataset(name, train_split, read_split(test, layout=layout) if test is not None else None)
+
+
+# one class per series from this many series on is not a classification task (UCR's Fungi has 18 and 18)
+MIN_SERIES_FOR_CLASS_CHECK = 20
+
+
+def check_labels_are_classes(split: Split, layout: Layout) -> None:
+    """Refuse labels that look like values: non-integer numbers, most of them distinct, or as many classes as
+    series (from 20 series); the usual cause is a label in another column or a header row, so say which option
+    to try. Cheap, and before anything expensive (a DBA over 500 "classes" took 35 minutes)."""
+    labels = split.labels
+    if labels is None or len(labels) == 0:
+        return
+    values = labels.tolist()
+    if labels.dtype != object:  # NaN labels are refused where the labels are encoded, with their line
+        values = [v for v in values if v == v]
+    n, distinct = len(values), len(set(values))
+    fractional = labels.dtype != object and any(v % 1 != 0 for v in values)
+    if (fractional and distinct > n / 2) or (n >= MIN_SERIES_FOR_CLASS_CHECK and distinct == n):
+        other = "--label-column last" if layout.label == "first" else "--label-column first"
+        sample = ", ".join(shown(v, 16) for v in values[:3])
+        raise TSTransferError(f"{split.path}: {distinct} classes for {n} series (labels {sample}, ...): these look "
+                              f"like values, not classes. Is the label in another column? Try {other} (or a column "
+                              "number), and --header yes if the first row holds names")
 
 
 def list_archive(archive: str | Path) -> list[str]:
@@ -704,11 +830,12 @@ def series_from_arrays(X, where: str = "X") -> list[np.ndarray]:
     return series
 
 
-def label_column(path: str | Path, classes: list, length: int | None) -> str | None:
+def label_column(path: str | Path, classes: list, length: int | None, header: str = "auto") -> str | None:
     """Whether a delimited file to predict has a label column, when its width makes that certain:
     "first" when each row is one value longer than the model's training length and every first value is
     one of its classes; "none" when rows are exactly that length and some first value is not a class;
-    None (ambiguous: the user must say) otherwise. `.ts` files declare their labels themselves."""
+    None (ambiguous: the user must say) otherwise. `.ts` files declare their labels themselves. A header row
+    (`header`, see `Layout`) is not a row."""
     path = Path(path)
     if not path.is_file():
         raise TSTransferError(f"{path}: no such file")
@@ -716,13 +843,18 @@ def label_column(path: str | Path, classes: list, length: int | None) -> str | N
         return "first"
     if not length:
         return None
-    firsts, width = [], None
+    firsts, width, first = [], None, True
     with _open_text(path) as f:
         for line in f:
             if line.strip():
-                fields, first, _ = _row_fields(line, _separator(line))
+                sep = _separator(line)
+                if first and (header == "yes" or (header == "auto" and _is_header(line, sep))):
+                    first = False
+                    continue
+                first = False
+                fields, label, _ = _row_fields(line, sep)
                 width = width or fields
-                firsts.append(first.strip())
+                firsts.append(label.strip())
     known = {repr(c) for c in classes}
     are_classes = [repr(v) in known for v in parse_labels(firsts).tolist()] if firsts else [False]
     if width == length + 1 and all(are_classes):
@@ -744,10 +876,12 @@ def default_archive() -> str:
     return os.environ.get("TSTRANSFER_ARCHIVE", str(MINI_ARCHIVE))
 
 
-def dataset_from_spec(spec: str, archive: str | Path) -> Dataset:
-    """A dataset argument (`is_path`): a dataset named in the archive, or the user's own file or folder."""
+def dataset_from_spec(spec: str, archive: str | Path, label_column: str | int = "first",
+                      header: str = "auto") -> Dataset:
+    """A dataset argument (`is_path`): a dataset named in the archive, or the user's own file or folder (laid out
+    as `label_column` and `header` say: `load_files`)."""
     if is_path(spec):
-        return load_files(spec)
+        return load_files(spec, label_column=label_column, header=header)
     try:
         return load_dataset(spec, archive)
     except TSTransferError as err:

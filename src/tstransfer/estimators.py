@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .architectures import ARCHITECTURES, DEFAULT_ARCH
 from .data import Dataset, Split, preprocess
 from .errors import TSTransferError
-from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig
+from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig, parse_duration
 from .selection import fit_from_zoo
 from .training import train
 
@@ -55,12 +55,15 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     or "paper" (2000 epochs, batch min(n_train / 10, 16)); epochs, early_stopping, batch_size: None keeps the
     recipe's. random_state: an int fixes every random choice (default 0: reproducible, as the rest of
     tstransfer); None draws fresh randomness, a `numpy.random.RandomState` draws the seed from it
-    (scikit-learn's convention). `transform(X)` gives the network's pooled features (the global average pool
-    before the classifier). The test data are never scored during training."""
+    (scikit-learn's convention). max_time: a time budget for `fit` (seconds, or "30s", "5m", "1h"; shared by
+    the networks it trains): training stops there with the best weights so far, recorded as a deviation.
+    `transform(X)` gives the network's pooled features (the global average pool before the classifier). The test
+    data are never scored during training."""
 
     def __init__(self, epochs: int | None = None, random_state=0, device: str = "auto", threads: int | None = None,
                  early_stopping: int | None = None, verbose: bool = False, batch_size: int | None = None,
-                 recipe: str | None = "practical", arch: str = DEFAULT_ARCH):
+                 recipe: str | None = "practical", arch: str = DEFAULT_ARCH, max_time=None):
+        self.max_time = max_time
         self.arch = arch
         self.recipe = recipe
         self.epochs = epochs
@@ -93,14 +96,26 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         try:
             if self.arch not in ARCHITECTURES:
                 raise InvalidSetting("arch", self.arch, f"choose one of {', '.join(ARCHITECTURES)}")
+            budget = self.max_time
+            if isinstance(budget, str):
+                try:
+                    budget = parse_duration(budget, "max_time")
+                except TSTransferError as err:
+                    raise InvalidSetting("max_time", self.max_time, str(err).split(": ", 1)[-1]) from None
+            if budget is not None and not isinstance(budget, bool) and isinstance(budget, (int, float)):
+                budget = float(budget) / self._trainings()  # the budget is the whole fit's, shared by its trainings
             config = TrainConfig.named(self.recipe, arch=self.arch, epochs=plain(self.epochs), seed=self._seed(),
                                        device=self.device,
                                        threads=plain(self.threads), early_stopping=plain(self.early_stopping),
-                                       batch_size=plain(self.batch_size))
+                                       batch_size=plain(self.batch_size), max_time=budget)
             return replace(config, test_every=None)  # no test split during fit
         except InvalidSetting as err:
             name = "random_state" if err.setting == "seed" else err.setting
             raise ValueError(f"{type(self).__name__}({name}={err.value!r}): {err.rule}") from None
+
+    def _trainings(self) -> int:
+        """How many networks `fit` trains (the time budget is shared by them)."""
+        return 1
 
     def _dataset(self, X, y) -> Dataset:
         X, y = _validate(self, X, y)
@@ -154,15 +169,18 @@ class TransferClassifier(FCNClassifier):
                  random_state: int = 0, top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
                  threads: int | None = None, early_stopping: int | None = None, verbose: bool = False,
                  batch_size: int | None = None, recipe: str | None = "practical", n_ensemble: int = FIT_ENSEMBLE,
-                 arch: str = DEFAULT_ARCH):
+                 arch: str = DEFAULT_ARCH, max_time=None):
         super().__init__(epochs=epochs, random_state=random_state, device=device, threads=threads,
                          early_stopping=early_stopping, verbose=verbose, batch_size=batch_size, recipe=recipe,
-                         arch=arch)
+                         arch=arch, max_time=max_time)
         self.zoo = zoo
         self.select = select
         self.top_k = top_k
         self.validate_epochs = validate_epochs
         self.n_ensemble = n_ensemble
+
+    def _trainings(self) -> int:
+        return self.n_ensemble if isinstance(self.n_ensemble, int) and self.n_ensemble >= 1 else 1
 
     def fit(self, X, y):
         config, dataset = self._config(), self._dataset(X, y)

@@ -207,5 +207,30 @@ def pairwise_scatter(a: pd.Series, b: pd.Series, name_a: str, name_b: str, path:
     if legend is not None:  # aeon puts its legend over the x label on small figures: move it above the axes
         legend.set_bbox_to_anchor((0.0, 1.02, 1.0, 0.1), transform=ax.transAxes)
         legend.set_loc("lower left")
-        fig.tight_layout()
+    # aeon's notes (the p-values; "*Dashed lines represent the median", an AnchoredText) sit on the x label: set
+    # them in a band of their own below the axes (tests/test_figures.py checks that no two texts overlap)
+    from matplotlib.offsetbox import AnchoredText
+
+    for artist in [a for a in ax.artists if isinstance(a, AnchoredText)]:
+        text = artist.txt.get_children()[0].get_text()
+        if text.startswith("*Dashed"):
+            fig.text(0, 0, text, fontsize=8)
+            artist.remove()
+        elif text.startswith(("Wilcoxon", "Paired")):
+            fig.text(0, 0, text, fontsize=10, bbox={"boxstyle": "round", "facecolor": "wheat", "alpha": 0.5})
+            artist.remove()
+    notes = [t for t in [*ax.texts, *fig.texts] if t.get_text().startswith(("*Dashed", "Wilcoxon", "Paired"))]
+    lines = sum(1 + t.get_text().count("\n") for t in notes)
+    band = 0.045 * lines + 0.02  # of the figure's height, added below the 6-inch square of the plot
+    fig.set_size_inches(6, 6 * (1 + band))
+    fig.set_layout_engine("none")  # aeon's tight layout would undo the band at drawing time
+    bottom = (0.15 + band) / (1 + band)
+    ax.set_position((0.14, bottom, 0.81, 0.9 - bottom))
+    y = 0.01
+    for note in sorted(notes, key=lambda t: t.get_text().startswith("*")):
+        note.set_transform(fig.transFigure)
+        note.set_position((0.5, y))
+        note.set_horizontalalignment("center")
+        note.set_verticalalignment("bottom")
+        y += (0.045 * (1 + note.get_text().count("\n")) + 0.01) / (1 + band)
     return _save(fig, path)

@@ -32,6 +32,7 @@ from .training import (
     history_row,
     logs_test,
     make_scheduler,
+    out_of_time,
     prepare_run,
     recompute_batchnorm,
     run_result,
@@ -248,7 +249,7 @@ def fit_fused(networks: list[nn.Module], dataset: Dataset, config: TrainConfig, 
             if should_stop(config, optimizer.lrs[m], epoch, improved_epoch[m]):
                 stopped[m], optimizer.lrs[m] = True, 0.0
         bar.set_postfix(loss=f"{float(train_loss.mean()):.4f}", active=k - sum(stopped))
-        if all(stopped):
+        if all(stopped) or out_of_time(config, started):
             break
         run.threads.update()
     bar.close()

@@ -23,7 +23,7 @@ from safetensors.torch import safe_open
 from torch import nn
 
 from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
-from .data import PREPROCESSING, Split, label_column, preprocess, read_split, series_from_arrays
+from .data import PREPROCESSING, Layout, Split, label_column, preprocess, read_split, series_from_arrays
 from .errors import TSTransferError
 from .files import OBJECT, SECONDS, SHARE, TEXT, atomic_path, check_fields, check_format_version, count, parse_json
 from .networks.fcn import FCN, ConvBlock  # noqa: F401 (re-exported: the paper's network)
@@ -196,30 +196,33 @@ class TrainedModel:
     def labels_of(self, proba: np.ndarray) -> np.ndarray:
         return np.asarray(self.classes, dtype=object)[proba.argmax(axis=1)]
 
-    def read_file(self, path: str | Path, labels: str = "first"):
-        """A UCR-format (.tsv/.csv/2015) or .ts file as a `data.Split`. `labels`: "first" (the first column is a
-        label), "none" (no label column) or "auto" (decided only when the width makes it certain, else an error
-        asking for first or none)."""
+    def read_file(self, path: str | Path, labels: str | int = "first", header: str = "auto"):
+        """A UCR-format (.tsv/.csv/2015) or .ts file as a `data.Split`. `labels`: "first", "last" or a column
+        number (a label column), "none" (no label column) or "auto" (decided only when the width makes it certain,
+        else an error asking for first or none); `header`: a first row of names (`data.Layout`)."""
         if labels == "auto":
-            labels = label_column(path, self.classes, self.metadata.get("length"))
+            Layout.parse("first", header)  # the header option checked before the file is read
+            labels = label_column(path, self.classes, self.metadata.get("length"), header)
             if labels is None:
                 raise TSTransferError(f"{path}: cannot tell whether the first column is a label (the model was "
                                       f"trained on series of length {self.metadata.get('length', '?')}); give "
-                                      "--labels first or --labels none")
-        return read_split(path, labels)
+                                      "--labels first, last, a column number, or none")
+        return read_split(path, layout=Layout.parse(labels, header))
 
-    def predict_file(self, path: str | Path, labels: str = "first") -> tuple[np.ndarray, np.ndarray]:
-        """Predicted labels and class probabilities for the series of a file (see `read_file` for `labels`)."""
-        proba = self.predict_proba(self.read_file(path, labels).series)
+    def predict_file(self, path: str | Path, labels: str | int = "first",
+                     header: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+        """Predicted labels and class probabilities for the series of a file (see `read_file`)."""
+        proba = self.predict_proba(self.read_file(path, labels, header).series)
         return self.labels_of(proba), proba
 
-    def predictions_csv(self, predicted: np.ndarray, proba: np.ndarray) -> str:
-        """Predictions as CSV text: index, label, p_<class> ..."""
+    def predictions_csv(self, predicted: np.ndarray, proba: np.ndarray, truth=None) -> str:
+        """Predictions as CSV text: index, predicted, label (the file's own, when it has labels), p_<class> ..."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["index", "label", *[f"p_{c}" for c in self.classes]])
+        writer.writerow(["index", "predicted", *(["label"] if truth is not None else []),
+                         *[f"p_{c}" for c in self.classes]])
         for i, (label, p) in enumerate(zip(predicted, proba)):
-            writer.writerow([i, label, *[f"{v:.6f}" for v in p]])
+            writer.writerow([i, label, *([truth[i]] if truth is not None else []), *[f"{v:.6f}" for v in p]])
         return buffer.getvalue()
 
     def save(self, path: str | Path, exclusive: bool = False) -> Path:

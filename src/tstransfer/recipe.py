@@ -80,6 +80,7 @@ class TrainConfig:
     dtype: str = "float32"  # "float64" for numerical checks (e.g. fused == sequential to 1e-9)
     early_stopping: int | None = None  # stop after this many epochs without a min_delta improvement at the lr floor
     precise_bn: bool = False  # recompute the kept weights' BatchNorm statistics over the training set
+    max_time: float | None = None  # seconds a training may take (--max-time): then it stops with its best weights
     recipe_name: str = "paper"  # the named recipe this config starts from (RECIPES)
     arch: str = DEFAULT_ARCH  # the network it trains (architectures.ARCHITECTURES)
 
@@ -101,6 +102,9 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or not ok(value):
                 raise InvalidSetting(name, value, f"must be a finite number {rule}")
+        if self.max_time is not None and (isinstance(self.max_time, bool) or not isinstance(self.max_time, (int, float))
+                                          or not math.isfinite(self.max_time) or self.max_time <= 0):
+            raise InvalidSetting("max_time", self.max_time, "must be a duration above 0 (30s, 5m, 1h)")
         if self.dtype not in ("float32", "float64"):
             raise InvalidSetting("dtype", self.dtype, "float32 or float64")
         if self.recipe_name not in RECIPES:
@@ -146,6 +150,9 @@ class TrainConfig:
         if self.precise_bn:
             out.append(f"BatchNorm statistics recomputed over the training set for the kept weights ({label}: the "
                        "running averages)")
+        if self.max_time is not None:
+            out.append(f"a time budget of {format_seconds(self.max_time)} per training, stopping with the best weights "
+                       f"so far ({label}: none)")
         return out
 
     def recipe(self) -> dict:
@@ -217,6 +224,25 @@ DEFAULTS = TrainConfig()
 # -0.2 points: one source, the paper's K_1.
 FIT_ENSEMBLE = 1
 PRACTICAL = TrainConfig.named("practical")
+
+
+def parse_duration(text, what: str = "--max-time") -> float:
+    """A duration as people write it: 90 or 90s (seconds), 5m, 1.5h; returns seconds."""
+    raw = str(text).strip().lower()
+    scale = {"s": 1, "m": 60, "h": 3600}.get(raw[-1:], None)
+    number = raw[:-1] if scale else raw
+    try:
+        seconds = float(number) * (scale or 1)
+    except ValueError:
+        raise TSTransferError(f"{what} {str(text)[:40]}: give a duration such as 30s, 5m or 1h") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise TSTransferError(f"{what} {str(text)[:40]}: must be a duration above 0 (30s, 5m, 1h)")
+    return seconds
+
+
+def format_seconds(seconds: float) -> str:
+    return f"{seconds / 3600:g}h" if seconds >= 3600 and seconds % 360 == 0 else \
+        f"{seconds / 60:g}m" if seconds >= 60 and seconds % 6 == 0 else f"{seconds:g}s"
 
 
 def run_seeds(seed: int | None, seeds: list[int] | None) -> list[int]:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from . import usercache
 from .architectures import architecture
 from .baselines import minirocket
 from .data import Dataset, load_dataset
@@ -67,14 +68,28 @@ def rank_by_similarity(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = 
                        prototypes: list[np.ndarray] | None = None, arch: str | None = None) -> pd.DataFrame:
     """Zoo datasets (its models of `arch`, when given) by Algorithm 1's distance to `dataset` (its training set
     only): rank, source, distance. `prototypes`: the dataset's class prototypes when already known (a study's
-    cache), else computed."""
+    cache), else read from the user's cache (usercache.py, keyed by content) or computed and cached there.
+    `table.attrs["cached"]` says what came from the user's cache ("ranking", "prototypes" or "")."""
     sources = zoo.candidates(exclude, dataset.in_channels, arch)
     missing = [n for n in sources if zoo.entries[n].prototypes is None]
     if missing:
         raise TSTransferError(f"--zoo {zoo.root}: no prototypes of {missing[0]}; run `tstransfer similarity` on "
                               "the zoo's archive first")
-    mine = prototypes if prototypes is not None else class_prototypes(dataset, progress=progress)
-    return distance_ranking(mine, {n: zoo.entries[n].prototypes for n in sources}, progress=progress)
+    files = {n: zoo.entries[n].prototypes for n in sources}
+    key = cache_key(dataset)
+    rank_key = usercache.ranking_key(key, files)
+    table = usercache.load_ranking(rank_key)
+    cached = "ranking" if table is not None else ""
+    if table is None:
+        mine = prototypes if prototypes is not None else usercache.load_prototypes(key)
+        cached = "prototypes" if prototypes is None and mine is not None else ""
+        if mine is None:
+            mine = class_prototypes(dataset, progress=progress)
+            usercache.save_prototypes(key, mine, dataset.classes)
+        table = distance_ranking(mine, files, progress=progress)
+        usercache.save_ranking(rank_key, table)
+    table.attrs["cached"] = cached
+    return table
 
 
 def recommend(target: Dataset, study: str | Path, top: int | None = None, exclude=()) -> pd.DataFrame:

@@ -34,6 +34,12 @@ def should_stop(config: TrainConfig, lr: float, epoch: int, improved_epoch: int)
         epoch - improved_epoch >= config.early_stopping
 
 
+def out_of_time(config: TrainConfig, started: float) -> bool:
+    """Whether the run's time budget (`max_time` seconds, --max-time) is spent: it then stops with the best weights
+    so far, as early stopping does."""
+    return config.max_time is not None and time.perf_counter() - started >= config.max_time
+
+
 def logs_test(config: TrainConfig, epoch: int) -> bool:
     """Whether the test split is scored after `epoch` (test_every None: only the kept weights, at the end)."""
     return config.test_every is not None and (epoch % config.test_every == 0 or epoch == config.epochs)
@@ -293,7 +299,7 @@ def fit(network: nn.Module, dataset: Dataset, config: TrainConfig, progress: boo
             test_loss, test_acc = evaluate_arrays(network, run.X_test, run.y_test, run.len_test, amp=amp)
         history.append(history_row(epoch, train_loss, train_acc, test_loss, test_acc, lr, time.perf_counter() - t0))
         bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}", best=best_epoch)
-        if should_stop(config, optimizer.param_groups[0]["lr"], epoch, improved_epoch):
+        if should_stop(config, optimizer.param_groups[0]["lr"], epoch, improved_epoch) or out_of_time(config, started):
             break
         run.threads.update()
     bar.close()
@@ -415,10 +421,13 @@ def evaluate(model: TrainedModel, dataset: Dataset, split: str = "test") -> dict
     return {"dataset": dataset.name, "split": split, **score(target, proba)}
 
 
-def evaluate_file(model: TrainedModel, path: str | Path) -> dict:
-    """Accuracy and cross-entropy of a model on a labelled file (label first), whatever its name; `length`: its
-    longest series."""
-    split = model.read_file(path, "first")
+def evaluate_file(model: TrainedModel, path: str | Path, label_column: str | int = "first",
+                  header: str = "auto") -> dict:
+    """Accuracy and cross-entropy of a model on a labelled file (its label column and header row: `data.Layout`),
+    whatever its name; `length`: its longest series."""
+    split = model.read_file(path, label_column, header)
+    if split.labels is None:
+        raise TSTransferError(f"{path}: --label-column none: evaluating needs the labels")
     target = class_indices(model, split.labels.tolist(), str(path))
     return {"dataset": Path(path).name, "split": "file", **score(target, model.predict_proba(split.series)),
             "length": max(s.shape[-1] for s in split.series)}

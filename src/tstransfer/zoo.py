@@ -50,6 +50,7 @@ from .files import (
     sha256_file,
 )
 from .grid import run_grid
+from .guardrails import majority_rate
 from .models import FORMAT, TrainedModel, load_model
 from .recipe import TrainConfig
 from .similarity import cache_key, class_prototypes, read_prototypes, write_prototypes
@@ -154,7 +155,9 @@ ENTRY_FIELDS = {
     "channels": (lambda v: count(1)[0](v) and v <= MAX_CHANNELS, f"an integer from 1 to {MAX_CHANNELS}"),
     "train_acc": SHARE, "test_acc": SHARE, "float32_test_acc": SHARE, "seconds": SECONDS,
     "arch": (lambda v: v in ARCHITECTURES, f"one of {', '.join(ARCHITECTURES)}"),
-    "dataset": TEXT, "recipe": OBJECT,
+    "dataset": TEXT, "recipe": OBJECT, "majority": SHARE,
+    "published": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k), (int, float)) and not isinstance(
+        v.get(k), bool) and 0 <= v[k] <= 100 for k in ("mean", "std")), "{\"mean\": %, \"std\": %}"),
 }
 
 
@@ -274,13 +277,12 @@ class Zoo:
         """One row per model: its facts, its recipe, a quality flag, and its file relative to the zoo folder."""
         return pd.DataFrame([{"dataset": e.name, "arch": e.arch, "classes": e.classes, "length": e.length,
                               "n_train": e.n_train,
-                              "accuracy": e.accuracy, "quality": quality(e.accuracy, e.classes),
+                              "accuracy": e.accuracy,
+                              "quality": quality(e.accuracy, e.classes, e.record.get("majority"),
+                                                 e.record.get("published")),
                               "recipe": e.recipe,
                               "prototypes": e.prototypes is not None, "file": _relative(e.path, self.root)}
                              for e in self.entries.values()])
-
-
-NEAR_CHANCE = 1.5  # a source whose own test accuracy is below 1.5x chance (1/classes) is flagged
 
 
 def _recipe_name(record) -> str:
@@ -289,12 +291,28 @@ def _recipe_name(record) -> str:
     return name if isinstance(name, str) and name.isprintable() and len(name) <= 40 else "unknown"
 
 
-def quality(accuracy: float | None, classes: int) -> str:
-    """"near chance" for a model barely better than guessing on its own dataset (a poor source), else "ok"
-    ("" when its accuracy is unknown)."""
+NEAR_CHANCE_MARGIN = 0.02  # at most this far above always answering the majority class: near chance
+
+
+def quality(accuracy: float | None, classes: int, majority: float | None = None,
+            published: dict | None = None) -> str:
+    """How good a source is on its own test split, against always answering its majority class (`majority`: the
+    split's majority rate; 1/classes when the manifest does not record it): "near chance" (at most 2 points
+    above it), "weak" (less than half the way from it to 100%), else "ok"; "as published" instead of the first two
+    when the published accuracy of the architecture (`published`: {"mean", "std"} in %) is as low (within 2 std or
+    3 points): the dataset is hard, the model is not broken. "" when the accuracy is unknown."""
     if accuracy is None or accuracy != accuracy or not classes:
         return ""
-    return "near chance" if accuracy < NEAR_CHANCE / classes else "ok"
+    base = majority if majority is not None else 1 / classes
+    if accuracy <= base + NEAR_CHANCE_MARGIN:
+        text = "near chance"
+    elif accuracy < base + (1 - base) / 2:
+        text = "weak"
+    else:
+        return "ok"
+    if published and abs(100 * accuracy - published["mean"]) <= max(2 * published["std"], 3):
+        return "as published"
+    return text
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -372,6 +390,7 @@ def export_model(root: Path, trained: Path, name: str, archive: Path, storage: s
             "seed": meta["recipe"]["fields"]["seed"],
             "train_acc": train_eval["accuracy"], "test_acc": test_eval and test_eval["accuracy"],
             "test_loss": test_eval and test_eval["loss"], "float32_test_acc": float32["test_acc"],
+            "majority": None if dataset.y_test is None else majority_rate(dataset.y_test),
             "seconds": meta.get("seconds"), "device": meta.get("device"),
             "data_sha256": data_fingerprint(train_path, test_path),
             "file": ZooPaths.model_name(name), "sha256": sha256_file(model_path),
