@@ -29,7 +29,6 @@ from .data import (
 from .errors import TSTransferError
 from .files import atomic_paths, check_writable_dir, check_writable_file
 from .grid import (
-    TYPICAL_EARLY_STOP_SHARE,
     check_local_threads,
     estimate_cost,
     estimate_fit,
@@ -530,8 +529,9 @@ def cmd_fit(args) -> None:
         cost = estimate_fit(dataset, config, runs)
         typical = f"typically {format_duration(cost.typical)}, " if cost.typical < cost.bound else ""
         notes = [f"{cost.steps_per_epoch} steps an epoch at {cost.step * 1e3:.0f} ms, timed now"]
-        if config.early_stopping:
-            notes.append(f"early stopping usually ends near epoch {round(config.epochs * TYPICAL_EARLY_STOP_SHARE)}")
+        if cost.typical_epochs < config.epochs:
+            notes.append(f"early stopping usually ends between epochs 300 and {config.epochs}: typically taken as "
+                         f"{cost.typical_epochs}")
         if config.max_time:
             notes.append(f"--max-time {format_duration(config.max_time * runs)}")
         print(f"estimated time: {typical}at most {format_duration(cost.bound)} ({len(sources)} fine-tuning(s)"
