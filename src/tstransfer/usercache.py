@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import TSTransferError
-from .files import atomic_write_text, csv_text, sha256_file
+from .files import atomic_write_text, sha256_file
 from .similarity import read_prototypes, write_prototypes
 
 MAX_ENTRIES = 400
@@ -82,7 +82,7 @@ def load_ranking(key: str) -> pd.DataFrame | None:
     if path is None or not path.is_file():
         return None
     try:
-        table = pd.read_csv(io.StringIO(path.read_text()), dtype={"source": str})
+        table = pd.read_csv(io.StringIO(path.read_text()), dtype={"source": str}, float_precision="round_trip")
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     if list(table.columns) != ["rank", "source", "distance"] or table.empty:
@@ -96,7 +96,8 @@ def save_ranking(key: str, table: pd.DataFrame) -> None:
     if folder is None:
         return
     try:
-        atomic_write_text(folder / f"ranking-{key}.csv", csv_text(table, index=False))
+        # full precision: a cached ranking is the computed one, to the last bit
+        atomic_write_text(folder / f"ranking-{key}.csv", table.to_csv(index=False, float_format="%.17g"))
         _evict(folder)
     except (OSError, TSTransferError):
         pass
