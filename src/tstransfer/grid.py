@@ -424,6 +424,23 @@ def forward_flops(arch: str, length: int, channels: int = 1) -> float:
     return cost_per_series(config, length)
 
 
+def timed_steps(network, optimizer, X: torch.Tensor, y: torch.Tensor, steps: int) -> float:
+    """Seconds of one training step of `network` on the batch (X, y), the mean of `steps` after two warm-up steps
+    (CUDA synchronised around the timed ones)."""
+    cuda = X.device.type == "cuda"
+    for i in range(steps + 2):
+        if i == 2:
+            if cuda:
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(network(X), y).backward()
+        optimizer.step()
+    if cuda:
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
+
+
 def measure_speed(device: str = "auto", threads: int | None = None,
                   arch: str = DEFAULT_ARCH) -> tuple[float, float]:
     """(seconds of fixed cost per training step, FLOP/s of the training arithmetic) of `arch`, measured now
@@ -436,17 +453,7 @@ def measure_speed(device: str = "auto", threads: int | None = None,
 
     def seconds_per_step(batch: int, length: int, steps: int) -> float:
         X, y = torch.randn(batch, 1, length, device=dev), torch.zeros(batch, dtype=torch.long, device=dev)
-        for i in range(steps + 2):
-            if i == 2:
-                if dev.type == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(network(X), y).backward()
-            optimizer.step()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        return (time.perf_counter() - start) / steps
+        return timed_steps(network, optimizer, X, y, steps)
 
     overhead = seconds_per_step(2, 16, 20)
     big = seconds_per_step(16, 256, 6)
@@ -524,18 +531,7 @@ def time_step(dataset, config: TrainConfig, steps: int = 4) -> float:
     X = torch.randn(batch, dataset.in_channels, dataset.X_train.shape[-1], generator=generator).to(dev)
     y = torch.arange(batch, device=dev) % dataset.n_classes
     network = create_model(config.arch, dataset.in_channels, dataset.n_classes).to(dev)
-    optimizer = torch.optim.Adam(network.parameters(), foreach=True)
-    for i in range(steps + 2):
-        if i == 2:
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(network(X), y).backward()
-        optimizer.step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / steps
+    return timed_steps(network, torch.optim.Adam(network.parameters(), foreach=True), X, y, steps)
 
 
 def estimate_fit(dataset, config: TrainConfig, runs: int = 1) -> FitEstimate:
