@@ -61,6 +61,27 @@ def test_train_then_transfer_to_another_class_count(arch):
     assert body == [k for k in tuned.network.state_dict() if not k.startswith("classifier")]
 
 
+@pytest.mark.parametrize("channels,kernel,dilation,length", [(113, 20, 2, 64), (32, 10, 4, 61), (3, 2, 2, 1),
+                                                            (4, 20, 2, 5), (3, 1, 4, 9)])
+def test_dilated_depthwise_by_phases_is_the_dilated_convolution(channels, kernel, dilation, length):
+    """LITE's dilated depthwise convolutions run on CPU as undilated ones over the input's phases (faster
+    gradients): the same outputs and gradients as the dilated convolution with Keras' 'same' padding."""
+    from tstransfer.networks.layers import SameConv1d
+
+    torch.manual_seed(0)
+    conv = SameConv1d(channels, channels, kernel, dilation=dilation, groups=channels).double()
+    x = torch.randn(3, channels, length, dtype=torch.float64, requires_grad=True)
+    total = (kernel - 1) * dilation
+    expected = torch.nn.functional.conv1d(torch.nn.functional.pad(x, (total // 2, total - total // 2)), conv.weight,
+                                          conv.bias, dilation=dilation, groups=channels)
+    got = conv(x)
+    assert got.shape == expected.shape == (3, channels, length)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    for a, b in zip(torch.autograd.grad(got.square().sum(), [x, conv.weight, conv.bias]),
+                    torch.autograd.grad(expected.square().sum(), [x, conv.weight, conv.bias])):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
 def test_parameter_counts_as_published():
     lite = create_model("lite", 1, 2)
     assert count_parameters(lite) - count_parameters(lite.classifier) == 9814  # the LITE paper's count
