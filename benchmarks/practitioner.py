@@ -22,6 +22,15 @@ Resumable and meant for the background (`nice`): each finished arm is one JSON l
 what is there. Seeds run outer (seed 0 on every target first). The summary (`summary.md`, `summary.csv`) is
 rewritten after every target. Seconds are wall-clock on this machine with `--threads` threads, niced: they
 compare arms run side by side, not machines.
+
+`--suite arch` (issue 28's architecture axis) runs another set of arms on targets the zoos never saw (the 12
+extra UCR datasets of `../shared/data/fetch_ucr_extra.sh` with the fewest training points, `--extra-archive`),
+results in `benchmarks/results/practitioner_arch/`: MiniRocket and, for each architecture of `--archs`, the
+network from scratch and fine-tuned from the most similar source of its own shipped zoo (`fit`'s path), all with
+the practical recipe. Every source pool is the same: the datasets that every architecture's zoo held when the
+run started. Each training has a wall-clock budget (`--max-time`, the recipe's `max_time`: it stops there with
+its best weights), because a 2-core CPU cannot train these long series to 1000 epochs for every arm; the budget
+and the epochs each arm reached are in the results.
 """
 
 from __future__ import annotations
@@ -260,6 +269,125 @@ def summarize(out: Path, epochs: int) -> str | None:
     return text
 
 
+# ----------------------------------------------------------------------------- the architecture axis
+
+ARCH_OUT = HERE / "results" / "practitioner_arch"
+EXTRA = HERE.parent / "data" / "ucr-extra"  # ../shared/data/fetch_ucr_extra.sh's default destination
+SUMMARY_2018 = HERE.parent / "src" / "tstransfer" / "ucr2018_summary.csv"
+
+
+def arch_arms(archs: list[str]) -> list[str]:
+    return ["minirocket", *[f"{a}-{how}" for how in ("scratch", "transfer") for a in archs]]
+
+
+def extra_targets(archive: Path, count: int = N_TARGETS) -> list[str]:
+    """The `count` equal-length datasets of `archive` with the fewest training points (series x length)."""
+    summary = pd.read_csv(SUMMARY_2018)
+    summary = summary[summary.name.isin([p.name for p in archive.iterdir() if p.is_dir()])]
+    summary = summary[summary.length.astype(str).str.isdigit()]
+    points = summary.n_train.astype(int) * summary.length.astype(int)
+    return list(summary.assign(points=points).sort_values(["points", "name"]).name[:count])
+
+
+def shared_sources(archs: list[str]) -> list[str]:
+    """The datasets every architecture's shipped zoo holds now: one source pool for every architecture."""
+    pools = [set(Zoo(arch=a).names()) for a in archs]
+    return sorted(set.intersection(*pools))
+
+
+def run_arch_target(target: str, seed: int, archive: Path, archs: list[str], sources: list[str], runs: Runs,
+                    epochs: int, threads: int, max_time: float) -> None:
+    dataset = load_dataset(target, archive)
+    base = {"target": target, "seed": seed, "n_train": len(dataset.y_train), "n_test": len(dataset.y_test),
+            "classes": dataset.n_classes, "length": int(dataset.X_train.shape[-1]), "epochs": epochs,
+            "max_time": max_time}
+
+    def record(arm: str, proba: np.ndarray | None, seconds: float, **extra) -> None:
+        row = {**base, "arm": arm, "accuracy": None if proba is None else accuracy(proba, dataset),
+               "seconds": seconds, **extra}
+        print(f"{target:<24} seed {seed} {arm:<16} acc {row['accuracy'] if proba is not None else '-'}"
+              f"  {seconds:.1f}s  {extra.get('epochs_run', '')}", flush=True)
+        runs.add(row, proba)
+
+    if not runs.get(target, "minirocket"):
+        result = minirocket(dataset, seed)
+        record("minirocket", result.proba, result.seconds)
+    for arch in archs:
+        config = replace(TrainConfig.named("practical", arch=arch, epochs=epochs, seed=seed, threads=threads,
+                                           max_time=max_time), test_every=None)
+        if not runs.get(target, f"{arch}-scratch"):
+            model, result = train(dataset, config, progress=False)
+            record(f"{arch}-scratch", test_proba(model, dataset), result.seconds, epochs_run=result.epochs,
+                   best_epoch=result.best_epoch, deviations=config.deviations())
+        if not runs.get(target, f"{arch}-transfer"):
+            zoo = Zoo(arch=arch)
+            started = time.perf_counter()
+            table = rank_by_similarity(zoo, dataset, exclude=[n for n in zoo.names() if n not in sources])
+            selection = time.perf_counter() - started
+            source = str(table.source.iloc[0])
+            model, result = fine_tune(zoo.model(source), dataset, config, progress=False, source_name=source)
+            record(f"{arch}-transfer", test_proba(model, dataset), result.seconds + selection, source=source,
+                   selection_seconds=selection, epochs_run=result.epochs, best_epoch=result.best_epoch,
+                   deviations=config.deviations(), ranking=list(table.source))
+
+
+def summarize_arch(out: Path, archs: list[str]) -> str | None:
+    rows = []
+    for path in sorted(out.glob("runs-seed*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    arms = arch_arms(archs)
+    runs = pd.DataFrame([r for r in rows if r["arm"] in arms])
+    if runs.empty:
+        return None
+    complete = runs.groupby(["target", "seed"]).arm.nunique() == len(arms)
+    runs = runs.set_index(["target", "seed"]).loc[complete[complete].index].reset_index()
+    if runs.empty:
+        return None
+    acc = runs.pivot_table(index=["target", "seed"], columns="arm", values="accuracy")[arms]
+    sec = runs.pivot_table(index=["target", "seed"], columns="arm", values="seconds")[arms]
+    trained = runs[runs.arm != "minirocket"]
+    reached = trained.pivot_table(index=["target", "seed"], columns="arm", values="epochs_run")
+    facts = runs.groupby("target")[["n_train", "classes", "length"]].first()
+    per_target = acc.groupby(level="target").mean().loc[facts.assign(p=facts.n_train * facts.length)
+                                                        .sort_values("p").index]
+    per_target.join(facts).to_csv(out / f".summary.csv.{os.getpid()}.tmp", float_format="%.4f")
+    (out / f".summary.csv.{os.getpid()}.tmp").replace(out / "summary.csv")
+    budget, epochs = runs.max_time.iloc[0], runs.epochs.iloc[0]
+    lines = [
+        "# Practitioner benchmark, architecture axis: targets outside every zoo",
+        "",
+        f"Targets: {len(per_target)} UCR datasets that no zoo holds (the extra datasets with the fewest training "
+        f"points), each on its official split; seeds {', '.join(map(str, sorted(runs.seed.unique())))}. Every "
+        f"network trains with the practical recipe (at most {epochs} epochs, early stopping) **and a wall-clock "
+        f"budget of {budget:.0f} s per training** (one CPU thread, niced; a deviation from the recipe: long series "
+        "stop before they converge, the FCN's sooner, since its epochs cost more). `-transfer`: fine-tuned from "
+        "the most similar source (Algorithm 1) of the architecture's own shipped zoo, every architecture choosing "
+        "among the same source datasets; its seconds include the selection.",
+        "",
+        "| target | n_train | length | classes | " + " | ".join(arms) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(arms),
+    ]
+    for target, row in per_target.iterrows():
+        f = facts.loc[target]
+        cells = [f"**{v:.3f}**" if abs(v - row.max()) < 1e-9 else f"{v:.3f}" for v in row]
+        lines.append(f"| {target} | {f.n_train} | {f.length} | {f.classes} | " + " | ".join(cells) + " |")
+    lines.append("| **mean** | | | | " + " | ".join(f"**{v:.3f}**" for v in per_target.mean()) + " |")
+    lines += ["", "| arm | mean accuracy | points behind MiniRocket (mean) | worst target behind MiniRocket | "
+              "W/D/L vs MiniRocket | mean seconds | mean epochs reached |", "|---|---:|---:|---|---:|---:|---:|"]
+    for arm in arms:
+        gap = 100 * (acc["minirocket"] - acc[arm])
+        worst = gap.idxmax()[0] if arm != "minirocket" else ""
+        epochs_cell = f"{reached[arm].mean():.0f}" if arm in reached else ""
+        lines.append(f"| {arm} | {acc[arm].mean():.4f} | {gap.mean():+.2f} | "
+                     f"{f'{worst} ({gap.max():+.1f})' if worst else ''} | "
+                     f"{wins_draws_losses(acc[arm], acc['minirocket'])} | {sec[arm].mean():.1f} | {epochs_cell} |")
+    text = "\n".join(lines) + "\n"
+    tmp = out / f".summary.md.{os.getpid()}.tmp"
+    tmp.write_text(text)
+    tmp.replace(out / "summary.md")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archive", default=str(SHARED))
@@ -269,7 +397,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--suite", choices=["fcn", "arch"], default="fcn", help="fcn: the FCN arms on zoo targets "
+                        "(leave one out); arch: the architecture axis on targets outside the zoos")
+    parser.add_argument("--archs", nargs="+", default=["lite", "fcn"])
+    parser.add_argument("--extra-archive", default=str(EXTRA))
+    parser.add_argument("--max-time", type=float, default=100.0, help="seconds per training (--suite arch)")
     args = parser.parse_args()
+    if args.suite == "arch":
+        return main_arch(args)
     out, archive = Path(args.out), Path(args.archive)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -283,6 +418,30 @@ def main() -> None:
                 run_target(target, seed, archive, zoo, runs, args.epochs, args.threads)
                 summarize(out, args.epochs)
     print(summarize(out, args.epochs) or "no finished target yet")
+
+
+
+def main_arch(args) -> None:
+    out = Path(args.out) if args.out != str(OUT) else ARCH_OUT
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    if not args.summary_only:
+        archive = Path(args.extra_archive)
+        if not archive.is_dir():
+            raise SystemExit(f"--extra-archive {archive}: no such folder; run ../shared/data/fetch_ucr_extra.sh")
+        targets = args.targets or extra_targets(archive)
+        pool = out / "sources.json"  # the source pool is fixed at the first run, kept by the reruns
+        if not pool.is_file():
+            pool.write_text(json.dumps(shared_sources(args.archs)))
+        sources = json.loads(pool.read_text())
+        print(f"targets: {targets}\nsources ({len(sources)}): {sources}", flush=True)
+        for seed in args.seeds:
+            runs = Runs(out, seed)
+            for target in targets:
+                run_arch_target(target, seed, archive, args.archs, sources, runs, args.epochs, args.threads,
+                                args.max_time)
+                summarize_arch(out, args.archs)
+    print(summarize_arch(out, args.archs) or "no finished target yet")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,22 @@ def test_a_header_with_shapes_of_another_architecture_is_refused(tmp_path):
         load_model(path)
 
 
+@pytest.mark.parametrize("arch,config,problem", [
+    ("fcn", {"filters": [128, 256, 128], "kernels": [8, 5]}, "one kernel size per block"),
+    ("resnet", {"filters": [64, 128, 128], "kernels": [8, 5, 3, 0]}, "lists of 1 to 16"),
+    ("fcn", {"filters": [128], "kernels": [8], "depth": 3}, "fields of another architecture"),
+])
+def test_a_config_out_of_range_is_refused_in_words(arch, config, problem, tmp_path):
+    network = create_model(arch, 1, 2)
+    header = {"format": FORMAT, "format_version": 1, "architecture": {**network.config, **config},
+              "classes": [0, 1], "preprocessing": {"znorm": True}, "metadata": {}}
+    path = tmp_path / "odd.safetensors"
+    safetensors.torch.save_file({k: v.contiguous() for k, v in network.state_dict().items()}, str(path),
+                                metadata={FORMAT: json.dumps(header)})
+    with pytest.raises(TSTransferError, match=problem):
+        load_model(path)
+
+
 def test_transfer_across_architectures_is_refused():
     source, _ = train(tiny_dataset(2), TrainConfig.named("practical", arch="lite", epochs=1, test_every=None),
                       progress=False)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import MaskedBatchNorm1d, Network, SameConv1d, keras_init, small_int
+from .layers import BlockNetwork, MaskedBatchNorm1d, SameConv1d, keras_init
 
 
 class ConvBlock(nn.Module):
@@ -27,9 +27,11 @@ class ConvBlock(nn.Module):
         return F.relu(self.bn(self.conv(x), mask))
 
 
-class FCN(Network):
+class FCN(BlockNetwork):
     """Fully convolutional network: 3 conv blocks (128/8, 256/5, 128/3), global average pooling, dense.
     264,704 + 129·C parameters for one input channel."""
+
+    kernel_per_block = True
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, filters=(128, 256, 128), kernels=(8, 5, 3)):
         super().__init__()
@@ -43,18 +45,3 @@ class FCN(Network):
 
     def reset_parameters(self) -> None:
         keras_init(self)
-
-    @classmethod
-    def check_config(cls, config: dict) -> str | None:
-        if set(config) != {"name", "in_channels", "num_classes", "filters", "kernels"}:
-            return "fields of another architecture"
-        filters, kernels = config["filters"], config["kernels"]
-        if not (isinstance(filters, list) and isinstance(kernels, list) and 1 <= len(filters) == len(kernels) <= 16
-                and all(small_int(v) for v in filters) and all(small_int(v, high=1024) for v in kernels)):
-            return "filters and kernels must be lists of 1 to 16 widths and kernel sizes"
-        return None
-
-    def body(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x, mask)
-        return x

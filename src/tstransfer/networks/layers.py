@@ -141,3 +141,29 @@ class Network(nn.Module, ABC):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.classifier(self.features(x, lengths))
+
+
+class BlockNetwork(Network):
+    """A network configured by lists of `filters` and `kernels` whose body runs `self.blocks` one after the other,
+    each taking the mask (the FCN: one convolution per block; ResNet: residual blocks of several)."""
+
+    blocks: nn.ModuleList
+    kernel_per_block = False  # True: one kernel size per block (len(kernels) == len(filters))
+
+    @classmethod
+    def check_config(cls, config: dict) -> str | None:
+        if set(config) != {"name", "in_channels", "num_classes", "filters", "kernels"}:
+            return "fields of another architecture"
+        filters, kernels = config["filters"], config["kernels"]
+        if not (isinstance(filters, list) and isinstance(kernels, list) and 1 <= len(filters) <= 16
+                and 1 <= len(kernels) <= 16 and all(small_int(v) for v in filters)
+                and all(small_int(v, high=1024) for v in kernels)):
+            return "filters and kernels must be lists of 1 to 16 widths and kernel sizes"
+        if cls.kernel_per_block and len(filters) != len(kernels):
+            return "one kernel size per block: filters and kernels must have the same length"
+        return None
+
+    def body(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x, mask)
+        return x

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import MaskedBatchNorm1d, Network, SameConv1d, keras_init, small_int
+from .layers import BlockNetwork, MaskedBatchNorm1d, SameConv1d, keras_init
 
 
 class ResidualBlock(nn.Module):
@@ -33,7 +33,7 @@ class ResidualBlock(nn.Module):
         return F.relu(h + shortcut)  # padded steps: 0 + 0 (both BatchNorms zero them)
 
 
-class ResNet(Network):
+class ResNet(BlockNetwork):
     def __init__(self, in_channels: int = 1, num_classes: int = 2, filters=(64, 128, 128), kernels=(8, 5, 3)):
         super().__init__()
         self.config = {"name": "resnet", "in_channels": in_channels, "num_classes": num_classes,
@@ -43,19 +43,3 @@ class ResNet(Network):
         self.num_features = filters[-1]
         self.make_classifier(num_classes)
         keras_init(self)
-
-    @classmethod
-    def check_config(cls, config: dict) -> str | None:
-        if set(config) != {"name", "in_channels", "num_classes", "filters", "kernels"}:
-            return "fields of another architecture"
-        filters, kernels = config["filters"], config["kernels"]
-        if not (isinstance(filters, list) and isinstance(kernels, list) and 1 <= len(filters) <= 16
-                and 1 <= len(kernels) <= 16 and all(small_int(v) for v in filters)
-                and all(small_int(v, high=1024) for v in kernels)):
-            return "filters (one width per block) and kernels (per convolution of a block) out of range"
-        return None
-
-    def body(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x, mask)
-        return x
