@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tstransfer.cpus import cpu_model
 from tstransfer.data import Dataset, load_dataset
 from tstransfer.grid import estimate_fit, format_duration
 from tstransfer.recipe import TrainConfig
@@ -28,18 +29,6 @@ from tstransfer.zoo import Zoo
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "ucr"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

@@ -35,6 +35,9 @@ OUT = HERE / "results" / "lite_peer.csv"
 
 PEER_SCRIPT = r"""
 import sys, time, json, numpy as np
+import tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(1)  # one CPU, like the zoo build's workers
+tf.config.threading.set_inter_op_parallelism_threads(1)
 from aeon.classification.deep_learning import IndividualLITEClassifier
 X, y, Xt, yt = (np.load(p) for p in sys.argv[1:5])
 clf = IndividualLITEClassifier(n_epochs=int(sys.argv[5]), random_state=0, verbose=False, save_best_model=False,

@@ -296,11 +296,11 @@ def shared_sources(archs: list[str]) -> list[str]:
 
 
 def run_arch_target(target: str, seed: int, archive: Path, archs: list[str], sources: list[str], runs: Runs,
-                    epochs: int, threads: int, max_time: float) -> None:
+                    epochs: int, threads: int, max_time: float, target_set: str) -> None:
     dataset = load_dataset(target, archive)
-    base = {"target": target, "seed": seed, "n_train": len(dataset.y_train), "n_test": len(dataset.y_test),
-            "classes": dataset.n_classes, "length": int(dataset.X_train.shape[-1]), "epochs": epochs,
-            "max_time": max_time}
+    base = {"set": target_set, "target": target, "seed": seed, "n_train": len(dataset.y_train),
+            "n_test": len(dataset.y_test), "classes": dataset.n_classes, "length": int(dataset.X_train.shape[-1]),
+            "epochs": epochs, "max_time": max_time}
 
     def record(arm: str, proba: np.ndarray | None, seconds: float, **extra) -> None:
         row = {**base, "arm": arm, "accuracy": None if proba is None else accuracy(proba, dataset),
@@ -322,7 +322,8 @@ def run_arch_target(target: str, seed: int, archive: Path, archs: list[str], sou
         if not runs.get(target, f"{arch}-transfer"):
             zoo = Zoo(arch=arch)
             started = time.perf_counter()
-            table = rank_by_similarity(zoo, dataset, exclude=[n for n in zoo.names() if n not in sources])
+            outside = [n for n in zoo.names() if n not in sources or n == target]  # a shared target: left out
+            table = rank_by_similarity(zoo, dataset, exclude=outside)
             selection = time.perf_counter() - started
             source = str(table.source.iloc[0])
             model, result = fine_tune(zoo.model(source), dataset, config, progress=False, source_name=source)
@@ -331,42 +332,23 @@ def run_arch_target(target: str, seed: int, archive: Path, archs: list[str], sou
                    deviations=config.deviations(), ranking=list(table.source))
 
 
-def summarize_arch(out: Path, archs: list[str]) -> str | None:
-    rows = []
-    for path in sorted(out.glob("runs-seed*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    arms = arch_arms(archs)
-    runs = pd.DataFrame([r for r in rows if r["arm"] in arms])
-    if runs.empty:
-        return None
-    complete = runs.groupby(["target", "seed"]).arm.nunique() == len(arms)
-    runs = runs.set_index(["target", "seed"]).loc[complete[complete].index].reset_index()
-    if runs.empty:
-        return None
+SETS = {"extra": "UCR datasets that no zoo holds (the extra datasets with the fewest training points)",
+        "shared": "the FCN suite's small datasets of `../shared/ucr`, each left out of the source pool (its "
+                  "siblings stay: transfer is flattered)"}
+
+
+def arch_section(runs: pd.DataFrame, arms: list[str], where: str) -> tuple[list[str], pd.DataFrame]:
     acc = runs.pivot_table(index=["target", "seed"], columns="arm", values="accuracy")[arms]
     sec = runs.pivot_table(index=["target", "seed"], columns="arm", values="seconds")[arms]
-    trained = runs[runs.arm != "minirocket"]
-    reached = trained.pivot_table(index=["target", "seed"], columns="arm", values="epochs_run")
+    reached = runs[runs.arm != "minirocket"].pivot_table(index=["target", "seed"], columns="arm",
+                                                         values="epochs_run")
     facts = runs.groupby("target")[["n_train", "classes", "length"]].first()
-    per_target = acc.groupby(level="target").mean().loc[facts.assign(p=facts.n_train * facts.length)
-                                                        .sort_values("p").index]
-    per_target.join(facts).to_csv(out / f".summary.csv.{os.getpid()}.tmp", float_format="%.4f")
-    (out / f".summary.csv.{os.getpid()}.tmp").replace(out / "summary.csv")
-    budget, epochs = runs.max_time.iloc[0], runs.epochs.iloc[0]
-    lines = [
-        "# Practitioner benchmark, architecture axis: targets outside every zoo",
-        "",
-        f"Targets: {len(per_target)} UCR datasets that no zoo holds (the extra datasets with the fewest training "
-        f"points), each on its official split; seeds {', '.join(map(str, sorted(runs.seed.unique())))}. Every "
-        f"network trains with the practical recipe (at most {epochs} epochs, early stopping) **and a wall-clock "
-        f"budget of {budget:.0f} s per training** (one CPU thread, niced; a deviation from the recipe: long series "
-        "stop before they converge, the FCN's sooner, since its epochs cost more). `-transfer`: fine-tuned from "
-        "the most similar source (Algorithm 1) of the architecture's own shipped zoo, every architecture choosing "
-        "among the same source datasets; its seconds include the selection.",
-        "",
-        "| target | n_train | length | classes | " + " | ".join(arms) + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(arms),
-    ]
+    order = facts.assign(points=facts.n_train * facts.length).sort_values("points").index
+    per_target = acc.groupby(level="target").mean().loc[order]
+    lines = [f"Targets: {len(per_target)} {where}, each on its official split; seeds "
+             f"{', '.join(map(str, sorted(runs.seed.unique())))}.", "",
+             "| target | n_train | length | classes | " + " | ".join(arms) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(arms)]
     for target, row in per_target.iterrows():
         f = facts.loc[target]
         cells = [f"**{v:.3f}**" if abs(v - row.max()) < 1e-9 else f"{v:.3f}" for v in row]
@@ -376,11 +358,46 @@ def summarize_arch(out: Path, archs: list[str]) -> str | None:
               "W/D/L vs MiniRocket | mean seconds | mean epochs reached |", "|---|---:|---:|---|---:|---:|---:|"]
     for arm in arms:
         gap = 100 * (acc["minirocket"] - acc[arm])
-        worst = gap.idxmax()[0] if arm != "minirocket" else ""
+        worst = f"{gap.idxmax()[0]} ({gap.max():+.1f})" if arm != "minirocket" else ""
         epochs_cell = f"{reached[arm].mean():.0f}" if arm in reached else ""
-        lines.append(f"| {arm} | {acc[arm].mean():.4f} | {gap.mean():+.2f} | "
-                     f"{f'{worst} ({gap.max():+.1f})' if worst else ''} | "
+        lines.append(f"| {arm} | {acc[arm].mean():.4f} | {gap.mean():+.2f} | {worst} | "
                      f"{wins_draws_losses(acc[arm], acc['minirocket'])} | {sec[arm].mean():.1f} | {epochs_cell} |")
+    return lines, per_target.join(facts)
+
+
+def summarize_arch(out: Path, archs: list[str]) -> str | None:
+    rows = []
+    for path in sorted(out.glob("runs-seed*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    arms = arch_arms(archs)
+    runs = pd.DataFrame([{"set": "extra", **r} for r in rows if r["arm"] in arms])
+    if runs.empty:
+        return None
+    complete = runs.groupby(["target", "seed"]).arm.nunique() == len(arms)
+    runs = runs.set_index(["target", "seed"]).loc[complete[complete].index].reset_index()
+    if runs.empty:
+        return None
+    budget, epochs = runs.max_time.iloc[0], runs.epochs.iloc[0]
+    lines = [
+        "# Practitioner benchmark, architecture axis",
+        "",
+        f"Every network trains with the practical recipe (at most {epochs} epochs, early stopping) **and a "
+        f"wall-clock budget of {budget:.0f} s per training** (one CPU thread; a deviation from the recipe: long "
+        "series stop before they converge, the FCN's sooner, since its epochs cost more). `-transfer`: fine-tuned "
+        "from the most similar source (Algorithm 1) of the architecture's own shipped zoo, every architecture "
+        "choosing among the same source datasets (`sources.json`); its seconds include the selection. MiniRocket: "
+        "aeon's, 10,000 kernels.",
+    ]
+    tables = []
+    for name, where in SETS.items():
+        part = runs[runs.set == name]
+        if not part.empty:
+            section, table = arch_section(part, arms, where)
+            lines += ["", f"## {name} targets", "", *section]
+            tables.append(table.assign(set=name))
+    tmp = out / f".summary.csv.{os.getpid()}.tmp"
+    pd.concat(tables).to_csv(tmp, float_format="%.4f")
+    tmp.replace(out / "summary.csv")
     text = "\n".join(lines) + "\n"
     tmp = out / f".summary.md.{os.getpid()}.tmp"
     tmp.write_text(text)
@@ -401,6 +418,8 @@ def main() -> None:
                         "(leave one out); arch: the architecture axis on targets outside the zoos")
     parser.add_argument("--archs", nargs="+", default=["lite", "fcn"])
     parser.add_argument("--extra-archive", default=str(EXTRA))
+    parser.add_argument("--set", choices=list(SETS), default="extra", help="--suite arch's targets: extra (outside "
+                        "every zoo) or shared (the FCN suite's, left out of the pool)")
     parser.add_argument("--max-time", type=float, default=100.0, help="seconds per training (--suite arch)")
     args = parser.parse_args()
     if args.suite == "arch":
@@ -426,10 +445,10 @@ def main_arch(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     if not args.summary_only:
-        archive = Path(args.extra_archive)
+        archive = Path(args.extra_archive if args.set == "extra" else args.archive)
         if not archive.is_dir():
-            raise SystemExit(f"--extra-archive {archive}: no such folder; run ../shared/data/fetch_ucr_extra.sh")
-        targets = args.targets or extra_targets(archive)
+            raise SystemExit(f"{archive}: no such folder (the extra datasets: ../shared/data/fetch_ucr_extra.sh)")
+        targets = args.targets or (extra_targets(archive) if args.set == "extra" else default_targets(Zoo(), archive))
         pool = out / "sources.json"  # the source pool is fixed at the first run, kept by the reruns
         if not pool.is_file():
             pool.write_text(json.dumps(shared_sources(args.archs)))
@@ -439,7 +458,7 @@ def main_arch(args) -> None:
             runs = Runs(out, seed)
             for target in targets:
                 run_arch_target(target, seed, archive, args.archs, sources, runs, args.epochs, args.threads,
-                                args.max_time)
+                                args.max_time, args.set)
                 summarize_arch(out, args.archs)
     print(summarize_arch(out, args.archs) or "no finished target yet")
 

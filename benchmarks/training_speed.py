@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tstransfer.cpus import allowed_cpus
+from tstransfer.cpus import allowed_cpus, cpu_model
 from tstransfer.data import ALIASES_2015_TO_2018, Dataset, load_dataset
 from tstransfer.fused import fit_fused
 from tstransfer.models import create_model
+from tstransfer.recipe import batch_size
 from tstransfer.training import TrainConfig, batch_size_rule, fit, native_bf16, resolve_device
 from tstransfer.transfer import transfer_network
 
@@ -48,6 +50,12 @@ import sys, time, json, numpy as np
 from aeon.classification.deep_learning import FCNClassifier
 X, y = np.load(sys.argv[1]), np.load(sys.argv[2])
 batch, seconds = int(sys.argv[4]), {}
+if len(sys.argv) > 5:  # another architecture, one CPU thread
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import aeon.classification.deep_learning as dl
+    FCNClassifier = getattr(dl, sys.argv[5])
 for epochs in (2, 2 + int(sys.argv[3])):
     clf = FCNClassifier(n_epochs=epochs, batch_size=batch, verbose=False, random_state=0)
     start = time.perf_counter(); clf.fit(X, y); seconds[epochs] = time.perf_counter() - start
@@ -115,13 +123,15 @@ def plain_pytorch_epochs_per_s(ds, epochs: int) -> float:
     return epochs / (time.perf_counter() - start)
 
 
-def tstransfer_epochs_per_s(ds, epochs: int, device: str, threads: int | None = None, amp: bool = False) -> float:
-    """Steady-state epochs/s of training.fit: a warm-up run first, then the epochs' own times (the history)."""
+def tstransfer_epochs_per_s(ds, epochs: int, device: str, threads: int | None = None, amp: bool = False,
+                            arch: str = "fcn") -> float:
+    """Steady-state epochs/s of training.fit with the architecture's published recipe: a warm-up run first, then
+    the epochs' own times (the history)."""
     torch.manual_seed(0)
-    warm = TrainConfig(epochs=1, seed=0, test_every=None, device=device, threads=threads, amp=amp)
-    fit(create_model("fcn", ds.in_channels, ds.n_classes), ds, warm, progress=False)
-    config = TrainConfig(epochs=epochs, seed=0, test_every=None, device=device, threads=threads, amp=amp)
-    result = fit(create_model("fcn", ds.in_channels, ds.n_classes), ds, config, progress=False)
+    warm = TrainConfig.named(arch=arch, epochs=1, seed=0, device=device, threads=threads, amp=amp, test_every=None)
+    fit(create_model(arch, ds.in_channels, ds.n_classes), ds, replace(warm, test_every=None), progress=False)
+    config = replace(warm, epochs=epochs)
+    result = fit(create_model(arch, ds.in_channels, ds.n_classes), ds, config, progress=False)
     return epochs / sum(row["seconds"] for row in result.history)
 
 
@@ -139,15 +149,18 @@ def ensure_aeon_venv() -> Path | None:
     return python
 
 
-def aeon_epochs_per_s(python: Path, ds, epochs: int) -> float | None:
+def aeon_epochs_per_s(python: Path, ds, epochs: int, batch: int | None = None,
+                      classifier: str | None = None) -> float | None:
+    """aeon's FCNClassifier (or `classifier` of aeon.classification.deep_learning, on one CPU thread)."""
     with tempfile.TemporaryDirectory() as tmp:
         np.save(f"{tmp}/X.npy", ds.X_train.astype(np.float64))
         np.save(f"{tmp}/y.npy", np.asarray(ds.classes)[ds.y_train].astype(str))
         script = Path(tmp) / "fit.py"
         script.write_text(AEON_SCRIPT)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-        proc = subprocess.run([str(python), str(script), f"{tmp}/X.npy", f"{tmp}/y.npy", str(epochs),
-                               str(batch_size_rule(len(ds.y_train)))], capture_output=True, text=True, env=env,
+        batch = batch or batch_size_rule(len(ds.y_train))
+        proc = subprocess.run([str(python), str(script), f"{tmp}/X.npy", f"{tmp}/y.npy", str(epochs), str(batch),
+                               *([classifier] if classifier else [])], capture_output=True, text=True, env=env,
                               cwd=tmp, timeout=3600)
     match = re.search(r"\{.*\}", proc.stdout)
     if proc.returncode != 0 or not match:
@@ -214,6 +227,29 @@ def throughput(archive: str, epochs: int, device: str, python: Path | None, cont
         print("   --amp: bf16 autocast on this CPU's native bf16 (AMX / AVX512-BF16); not the paper's recipe, so "
               "'vs aeon' uses float32")
     return achieved
+
+
+# aeon's classifier of each registered architecture, and the datasets of the comparison (short, then long)
+AEON_CLASSIFIERS = {"fcn": "FCNClassifier", "resnet": "ResNetClassifier", "lite": "IndividualLITEClassifier"}
+ARCH_DATASETS = ["GunPoint", "Car"]
+
+
+def architectures_vs_aeon(archive: str, epochs: int, python: Path) -> None:
+    """Each architecture of the registry against aeon's same network (Keras), one CPU thread each, the same data
+    and batch size (the architecture's published batch rule), steady state."""
+    print(f"\n7. Each architecture vs aeon's same network, epochs/s, one CPU thread each ({epochs} epochs, steady "
+          "state, device cpu)")
+    print(f"{'arch':<8}{'dataset':<12}{'n x L':>9}{'batch':>6}{'tstransfer':>11}{'aeon (TF)':>10}{'vs aeon':>9}")
+    torch.set_num_threads(1)
+    for arch, classifier in AEON_CLASSIFIERS.items():
+        for name in ARCH_DATASETS:
+            ds = get_dataset(name, archive)
+            batch = batch_size(TrainConfig.named(arch=arch), len(ds.y_train))
+            ours = tstransfer_epochs_per_s(ds, epochs, "cpu", threads=1, arch=arch)
+            theirs = aeon_epochs_per_s(python, ds, epochs, batch=batch, classifier=classifier)
+            print(f"{arch:<8}{name:<12}{f'{len(ds.y_train)}x{ds.X_train.shape[-1]}':>9}{batch:>6}{ours:>11.2f}"
+                  f"{theirs if theirs else float('nan'):>10.2f}{ours / theirs if theirs else float('nan'):>9.2f}",
+                  flush=True)
 
 
 def fresh_heads(sources: list[nn.Module], num_classes: int) -> list[nn.Module]:
@@ -312,14 +348,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-aeon", action="store_true")
+    parser.add_argument("--architectures-only", action="store_true", help="only section 7: each architecture vs "
+                        "aeon's")
     parser.add_argument("--gpu-gflops", type=float, default=20000.0,
                         help="sustained GFLOP/s assumed for one GPU in the cost model")
     args = parser.parse_args()
     device = str(resolve_device(args.device))
     peak = matmul_gflops()
-    print(f"torch {torch.__version__}, {len(allowed_cpus())} CPUs, torch threads {torch.get_num_threads()}, "
-          f"device {device}; float32 matmul (2048^2): {peak:.0f} GFLOP/s")
+    print(f"torch {torch.__version__}, {cpu_model()}, {len(allowed_cpus())} CPUs, torch threads "
+          f"{torch.get_num_threads()}, device {device}; float32 matmul (2048^2): {peak:.0f} GFLOP/s")
     python = None if args.skip_aeon else ensure_aeon_venv()
+    if args.architectures_only:
+        if python is None:
+            raise SystemExit("section 7 needs aeon's networks: no aeon + tensorflow environment")
+        return architectures_vs_aeon(args.archive, args.epochs, python)
     achieved = throughput(args.archive, args.epochs, device, python, contended=False)
     if device == "cpu" and len(allowed_cpus()) > 1:
         with BusyCore():

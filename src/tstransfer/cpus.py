@@ -189,3 +189,18 @@ def thread_governor(threads: int | None, device):
     if threads or device.type != "cpu":
         return FixedThreads(threads)
     return ThreadGovernor()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo; elsewhere what `platform` knows): benchmarks print it beside
+    every timing, since ratios between contenders move from one CPU to another."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
