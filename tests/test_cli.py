@@ -260,3 +260,38 @@ def test_the_command_line_takes_no_abbreviations_and_explains_itself(capsys):
     for name, sub in commands_.items():
         assert sub.description, name  # every command says what it does at the top of its --help
         assert sub.allow_abbrev is False, name
+
+
+def test_train_an_ensemble_from_scratch_litetime(tmp_path, capsys):
+    """`train --arch lite --ensemble K`: K LITEs with the seeds seed..seed+K-1, one model file averaging their
+    probabilities, one history with a member column; a wrong K is one line."""
+    import csv
+
+    import numpy as np
+
+    from tstransfer.data import load_dataset
+    from tstransfer.models import load_model
+
+    assert main(["train", "SonyAIBORobotSurface1", "--arch", "lite", "--ensemble", "2", "--epochs", "3", "--seed",
+                 "4", "--out", str(tmp_path), "--quiet", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "member 1 (seed 4)" in out and "member 2 (seed 5)" in out and "ensemble of 2: test accuracy" in out
+    model = load_model(tmp_path / "SonyAIBORobotSurface1.safetensors")
+    assert model.metadata["kind"] == "pretrain-ensemble"
+    assert [m["seed"] for m in model.metadata["members"]] == [4, 5]
+    members = model.network.members
+    assert len(members) == 2 and all(m.config["name"] == "lite" for m in members)
+    assert not torch.equal(members[0].multiplex[0].weight, members[1].multiplex[0].weight)  # other seeds
+    ds = load_dataset("SonyAIBORobotSurface1")
+    x = torch.as_tensor(ds.X_test[:5])
+    with torch.no_grad():
+        mean = torch.stack([torch.softmax(m.eval()(x), 1) for m in members]).mean(0)
+    np.testing.assert_allclose(model.proba(ds.X_test[:5]), mean.numpy(), rtol=1e-5, atol=1e-6)
+    rows = list(csv.DictReader(open(tmp_path / "SonyAIBORobotSurface1.history.csv")))
+    assert [(r["member"], r["epoch"]) for r in rows] == [("1", "1"), ("1", "2"), ("1", "3"), ("2", "1"),
+                                                         ("2", "2"), ("2", "3")]
+    for bad in ("0", "-2"):
+        assert main(["train", "SonyAIBORobotSurface1", "--ensemble", bad, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err
+        assert f"--ensemble {bad}: must be" in err and "at least 1" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()

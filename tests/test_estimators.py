@@ -111,6 +111,21 @@ def test_conventions_random_state_batch_size_transform_and_bad_parameters():
             FCNClassifier(**bad).fit(X, y)
 
 
+def test_an_ensemble_from_scratch_litetime():
+    X, y = _raw("SonyAIBORobotSurface1")
+    clf = FCNClassifier(arch="lite", n_ensemble=2, epochs=2, threads=1, random_state=7).fit(X, y)
+    assert [r.epochs for r in clf.results_] == [2, 2] and clf.result_ is clf.results_[0]
+    assert [m["seed"] for m in clf.model_.metadata["members"]] == [7, 8]
+    single = FCNClassifier(arch="lite", epochs=2, threads=1, random_state=7).fit(X, y)
+    np.testing.assert_allclose(  # the first member is the single network of the same seed
+        clf.model_.network.members[0].multiplex[0].weight.detach(), single.model_.network.multiplex[0].weight.detach())
+    proba = clf.predict_proba(X[:4])
+    assert proba.shape == (4, 2) and np.allclose(proba.sum(1), 1)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match=r"FCNClassifier\(n_ensemble="):
+            FCNClassifier(n_ensemble=bad).fit(X, y)
+
+
 def test_max_time_is_a_budget_for_fit():
     X, y = _raw("GunPoint")
     clf = FCNClassifier(epochs=5000, max_time="1s", threads=1).fit(X, y)

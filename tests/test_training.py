@@ -81,7 +81,7 @@ def test_training_learns_and_is_deterministic(small):
 
 def test_history_csv_model_file_and_evaluate(tmp_path, small):
     config = TrainConfig(epochs=4, seed=0, test_every=2)
-    model_path, history_path, result = train_to_files(small, tmp_path, config, progress=False)
+    model_path, history_path, (result,) = train_to_files(small, tmp_path, config, progress=False)
     rows = list(csv.DictReader(open(history_path)))
     assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"]
     assert set(rows[0]) == {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}

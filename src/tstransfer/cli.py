@@ -181,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("train", "cmd_train", "train a network (--arch) from scratch with its published recipe", "archive",
                 "quiet", "recipe", "layout")
     p.add_argument("dataset", help=DATASET_RULE)
-    p.add_argument("--max-time", metavar="DURATION", help=MAX_TIME_HELP)
+    p.add_argument("--max-time", metavar="DURATION", help=MAX_TIME_HELP + "; shared by the --ensemble members")
+    p.add_argument("--ensemble", type=int, default=1, metavar="K", help="train K networks with the seeds seed.."
+                   "seed+K-1 and save one model averaging their probabilities (--arch lite --ensemble 5: LITETime)")
     p.add_argument("--out", default="runs", help="output folder for the model file and history CSV")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
 

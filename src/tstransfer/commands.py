@@ -63,6 +63,7 @@ from .study import (
 )
 from .training import (
     check_amp,
+    check_ensemble,
     class_indices,
     confusion_csv,
     evaluate,
@@ -155,7 +156,9 @@ def cmd_datasets(args) -> None:
 def _print_run(what: str, result, model_path, config=None) -> None:
     test = "n/a" if result.test_acc is None else f"{result.test_acc:.4f}"
     print(f"{what}: best epoch {result.best_epoch}/{result.epochs}, train loss {result.train_loss:.4f}, "
-          f"test accuracy {test} ({result.seconds:.0f}s on {result.device})\nmodel: {model_path}")
+          f"test accuracy {test} ({result.seconds:.0f}s on {result.device})")
+    if model_path is not None:
+        print(f"model: {model_path}")
     _print_budget_stop(result, config)
 
 
@@ -184,14 +187,23 @@ def _data_notes(dataset, where: str) -> None:
 
 def cmd_train(args) -> None:
     """training.train_to_files"""
-    config = _config(args)
+    config = _config(args, trainings=check_ensemble(args.ensemble))
     dataset = dataset_from_spec(args.dataset, args.archive, args.label_column, args.header)
     _data_notes(dataset, args.dataset)
     _print_deviations(config)
-    model_path, history_path, result = train_to_files(dataset, args.out, config, progress=not args.quiet,
-                                                      force=args.force)
-    _print_run(dataset.name, result, model_path, config)
-    _print_guardrails(model_path, dataset, result)
+    model_path, history_path, results = train_to_files(dataset, args.out, config, progress=not args.quiet,
+                                                       force=args.force, ensemble=args.ensemble)
+    if len(results) == 1:
+        _print_run(dataset.name, results[0], model_path, config)
+        _print_guardrails(model_path, dataset, results[0])
+    else:
+        for i, result in enumerate(results):
+            _print_run(f"{dataset.name} member {i + 1} (seed {config.seed + i})", result, None, config)
+        if dataset.X_test is not None:
+            test_acc = evaluate(load_model(model_path), dataset)["accuracy"]
+            print(accuracy_note(test_acc, majority_rate(dataset.y_test), f"ensemble of {len(results)}: test "
+                                "accuracy"))
+        print(f"model: {model_path}")
     print(f"history: {history_path}")
 
 

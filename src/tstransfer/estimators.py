@@ -20,7 +20,7 @@ from .data import Dataset, Split, preprocess
 from .errors import TSTransferError
 from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig, parse_duration
 from .selection import fit_from_zoo
-from .training import train
+from .training import train_ensemble
 
 
 def _validate(estimator, X, y=None, reset: bool = True):
@@ -58,11 +58,13 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     (scikit-learn's convention). max_time: a time budget for `fit` (seconds, or "30s", "5m", "1h"; shared by
     the networks it trains): training stops there with the best weights so far, recorded as a deviation.
     `transform(X)` gives the network's pooled features (the global average pool before the classifier). The test
-    data are never scored during training."""
+    data are never scored during training. n_ensemble: train that many networks (seeds random_state, +1, ...) and
+    average their probabilities (`FCNClassifier(arch="lite", n_ensemble=5)` is LITETime)."""
 
     def __init__(self, epochs: int | None = None, random_state=0, device: str = "auto", threads: int | None = None,
                  early_stopping: int | None = None, verbose: bool = False, batch_size: int | None = None,
-                 recipe: str | None = "practical", arch: str = DEFAULT_ARCH, max_time=None):
+                 recipe: str | None = "practical", arch: str = DEFAULT_ARCH, max_time=None, n_ensemble: int = 1):
+        self.n_ensemble = n_ensemble
         self.max_time = max_time
         self.arch = arch
         self.recipe = recipe
@@ -115,7 +117,8 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _trainings(self) -> int:
         """How many networks `fit` trains (the time budget is shared by them)."""
-        return 1
+        n = self.n_ensemble
+        return n if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 else 1
 
     def _dataset(self, X, y) -> Dataset:
         X, y = _validate(self, X, y)
@@ -127,7 +130,12 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         return Dataset("X", Xp, encoded, lengths, None, None, None, list(range(len(self.classes_))))
 
     def fit(self, X, y):
-        self.model_, self.result_ = train(self._dataset(X, y), self._config(), progress=self.verbose)
+        members = self.n_ensemble
+        if isinstance(members, bool) or not isinstance(members, (int, np.integer)) or members < 1:
+            raise ValueError(f"{type(self).__name__}(n_ensemble={members!r}): must be an integer of at least 1")
+        config, dataset = self._config(), self._dataset(X, y)
+        self.model_, results = train_ensemble(dataset, config, int(members), progress=self.verbose)
+        self.results_, self.result_ = results, results[0]  # every member's training; the first's
         return self
 
     def _prepared(self, X):

@@ -29,10 +29,10 @@ from .baselines import minirocket
 from .data import Dataset, load_dataset
 from .errors import TSTransferError
 from .files import atomic_write_text, csv_text
-from .models import Ensemble, TrainedModel
+from .models import TrainedModel
 from .similarity import cache_key, class_prototypes, dataset_distance, load_cached, read_prototypes
 from .study import StudyPaths, check_data_unchanged, check_similarity, load_study, study_config, wins_draws_losses
-from .training import TrainConfig, TrainResult, run_metadata, train
+from .training import TrainConfig, TrainResult, ensemble_model, train
 from .transfer import fine_tune, fine_tune_together
 from .zoo import Zoo, open_zoo
 
@@ -278,21 +278,6 @@ class FitOutcome:
     @property
     def similarity_rank(self) -> int | None:
         return self.choice.similarity_rank(self.source)
-
-
-def ensemble_model(members: list[TrainedModel], dataset: Dataset, config: TrainConfig,
-                   results: list[TrainResult], **extra) -> TrainedModel:
-    """One model whose probabilities are the mean of the members' (fine-tunings of several sources)."""
-    if len(members) == 1:
-        members[0].metadata.update(extra)
-        return members[0]
-    metadata = run_metadata(dataset, config, results[0], kind="ensemble", **extra)
-    metadata["members"] = [{"source": m.metadata.get("source"), **r.summary()} for m, r in zip(members, results)]
-    for key in ("best_epoch", "train_loss", "train_acc", "test_loss", "test_acc", "epochs", "device"):
-        metadata.pop(key, None)  # per member, above
-    metadata["seconds"] = sum(r.seconds for r in results)
-    return TrainedModel(Ensemble.of([m.network for m in members]), list(members[0].classes),
-                        dict(members[0].preprocessing), metadata)
 
 
 def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: str = "similarity",

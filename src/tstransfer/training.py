@@ -7,7 +7,7 @@ import io
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from .data import PREPROCESSING, Dataset
 from .errors import TSTransferError, shown
 from .files import atomic_paths, check_writable_dir, check_writable_file, safe_name
 from .guardrails import majority_rate
-from .models import TrainedModel, create_model
+from .models import Ensemble, TrainedModel, create_model
 from .recipe import PAPER_EPOCHS, TrainConfig, batch_size, batch_size_rule  # noqa: F401 (re-exported)
 
 
@@ -318,9 +318,10 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", 
 
 
 def history_csv(history: list[dict]) -> str:
-    """The per-epoch history as CSV text."""
+    """The per-epoch history as CSV text (an ensemble's: its members' one after the other, with a `member` column)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    columns = (["member"] if history and "member" in history[0] else []) + HISTORY_COLUMNS
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
     return buffer.getvalue()
@@ -359,13 +360,55 @@ def train(dataset: Dataset, config: TrainConfig | None = None,
     return trained_model(network, dataset, config, result, kind="pretrain"), result
 
 
-def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None,
-                   progress: bool = True, force: bool = False) -> tuple[Path, Path, TrainResult]:
-    """Train from scratch and write `<out_dir>/<Name>.safetensors` and `<Name>.history.csv`; an existing
-    model file is only overwritten with `force` (checked before training)."""
+def ensemble_model(members: list[TrainedModel], dataset: Dataset, config: TrainConfig,
+                   results: list[TrainResult], **extra) -> TrainedModel:
+    """One model whose probabilities are the mean of the members' (fine-tunings of several sources, or networks
+    trained from scratch with several seeds)."""
+    if len(members) == 1:
+        members[0].metadata.update(extra)
+        return members[0]
+    metadata = run_metadata(dataset, config, results[0], kind="ensemble", **extra)
+    metadata["members"] = [{"source": m.metadata.get("source"), "seed": m.metadata["recipe"]["fields"]["seed"],
+                            **r.summary()} for m, r in zip(members, results)]
+    for key in ("best_epoch", "train_loss", "train_acc", "test_loss", "test_acc", "epochs", "device"):
+        metadata.pop(key, None)  # per member, above
+    metadata["seconds"] = sum(r.seconds for r in results)
+    return TrainedModel(Ensemble.of([m.network for m in members]), list(members[0].classes),
+                        dict(members[0].preprocessing), metadata)
+
+
+def check_ensemble(members) -> int:
+    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+        raise TSTransferError(f"--ensemble {members}: must be an integer of at least 1")
+    return members
+
+
+def train_ensemble(dataset: Dataset, config: TrainConfig, members: int = 1,
+                   progress: bool = True) -> tuple[TrainedModel, list[TrainResult]]:
+    """`members` networks trained from scratch with the seeds seed, seed + 1, ..., one model averaging their
+    probabilities: LITETime is 5 LITEs (Ismail-Fawaz et al. 2023, after InceptionTime's ensemble of 5). The test
+    split is logged per member; the ensemble's own accuracy is its model's (`evaluate`)."""
+    check_ensemble(members)
+    trained = [train(dataset, replace(config, seed=config.seed + i), progress=progress) for i in range(members)]
+    results = [result for _, result in trained]
+    model = ensemble_model([m for m, _ in trained], dataset, config, results)
+    if members > 1:
+        model.metadata["kind"] = "pretrain-ensemble"
+    return model, results
+
+
+def train_to_files(dataset: Dataset, out_dir, config: TrainConfig | None = None, progress: bool = True,
+                   force: bool = False, ensemble: int = 1) -> tuple[Path, Path, list[TrainResult]]:
+    """Train from scratch (`ensemble` > 1: that many seeds, one averaging model) and write
+    `<out_dir>/<Name>.safetensors` and `<Name>.history.csv`; an existing model file is only overwritten with `force`
+    (checked before training)."""
     check_output(out_dir, dataset.name, force)
-    trained, result = train(dataset, config, progress=progress)
-    return save_run(trained, result, *run_paths(out_dir, dataset.name), exclusive=not force)
+    trained, results = train_ensemble(dataset, config or TrainConfig(), ensemble, progress=progress)
+    history = results[0].history if len(results) == 1 else [
+        {"member": i + 1, **row} for i, result in enumerate(results) for row in result.history]
+    model_path, history_path = run_paths(out_dir, dataset.name)
+    write_run(trained, history, model_path, history_path, exclusive=not force)
+    return model_path, history_path, results
 
 
 def check_output(out_dir, name: str, force: bool) -> Path:
@@ -384,11 +427,15 @@ def save_run(trained: TrainedModel, result: TrainResult, model_path, history_pat
              exclusive: bool = False) -> tuple[Path, Path, TrainResult]:
     """Write the model file and its history CSV as one: both complete, or neither; `exclusive`: refused if the model
     file appeared meanwhile (without --force)."""
-    model_path, history_path = Path(model_path), Path(history_path)
-    with atomic_paths(model_path, history_path, exclusive=exclusive) as (model_tmp, history_tmp):
-        history_tmp.write_text(history_csv(result.history))
+    write_run(trained, result.history, model_path, history_path, exclusive)
+    return Path(model_path), Path(history_path), result
+
+
+def write_run(trained: TrainedModel, history: list[dict], model_path, history_path, exclusive: bool = False) -> None:
+    """The model file and its history CSV, both complete or neither (`save_run`)."""
+    with atomic_paths(Path(model_path), Path(history_path), exclusive=exclusive) as (model_tmp, history_tmp):
+        history_tmp.write_text(history_csv(history))
         trained.write(model_tmp)
-    return model_path, history_path, result
 
 
 def class_indices(model: TrainedModel, labels, where: str) -> np.ndarray:
