@@ -251,3 +251,23 @@ def test_fused_grid_records_every_run_and_resumes(tmp_path, toy_grid_archive, ca
     assert main(args) == 0 and "9 already finished" in capsys.readouterr().out
     assert main(args[:-3] + ["--fuse", "1", "--quiet"]) == 2  # a study keeps its --fuse
     assert "this study was run with fuse=2, not 1" in capsys.readouterr().err
+
+
+def test_fit_time_step_runs_on_the_threads_the_training_takes(monkeypatch):
+    """The step behind fit's time estimate is timed on the training's threads (--threads, else the free CPUs), and
+    torch's count is given back: timed on torch's default threads, a busy 2-CPU machine spun at every barrier
+    and timed a step 45x too slow."""
+    import torch
+
+    from tstransfer import grid
+    from tstransfer.data import load_dataset
+    from tstransfer.recipe import TrainConfig
+
+    seen = []
+    monkeypatch.setattr(grid, "timed_steps", lambda *args: seen.append(torch.get_num_threads()) or 0.01)
+    before = torch.get_num_threads()
+    ds = load_dataset("GunPoint")
+    estimate = grid.estimate_fit(ds, TrainConfig.named("practical", threads=1), runs=2)
+    assert seen == [1] and torch.get_num_threads() == before
+    assert estimate.steps_per_epoch == 10 and estimate.bound == 2 * 1000 * 10 * 0.01
+    assert estimate.typical == 2 * grid.TYPICAL_EPOCHS * 10 * 0.01

@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .architectures import DEFAULT_ARCH, architecture
-from .cpus import check_threads, threads_per_worker, usable_cpus
+from .cpus import check_threads, thread_governor, threads_per_worker, usable_cpus
 from .data import data_fingerprint, dataset_shape, find_dataset, load_dataset
 from .errors import TSTransferError
 from .files import check_writable_dir
@@ -531,7 +531,13 @@ def time_step(dataset, config: TrainConfig, steps: int = 4) -> float:
     X = torch.randn(batch, dataset.in_channels, dataset.X_train.shape[-1], generator=generator).to(dev)
     y = torch.arange(batch, device=dev) % dataset.n_classes
     network = create_model(config.arch, dataset.in_channels, dataset.n_classes).to(dev)
-    return timed_steps(network, torch.optim.Adam(network.parameters(), foreach=True), X, y, steps)
+    # the threads the training will take (--threads, else the free CPUs): torch's default on a busy machine spins
+    # at every barrier and timed a step 45x too slow (an FCN step of GunPoint: 986 ms, 22 ms on one thread)
+    threads = thread_governor(config.threads, dev)
+    try:
+        return timed_steps(network, torch.optim.Adam(network.parameters(), foreach=True), X, y, steps)
+    finally:
+        threads.close()
 
 
 def estimate_fit(dataset, config: TrainConfig, runs: int = 1) -> FitEstimate:
