@@ -293,6 +293,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, help="new folder for the zoo")
     p.add_argument("--timeout", type=float, default=30.0, help="network timeout in seconds")
 
+    backbone = sub.add_parser("backbone", help="one network pre-trained on many datasets at once", allow_abbrev=False,
+                              description="One network pre-trained on many datasets at once (the pretext task: "
+                              "which dataset a series comes from; one BatchNorm per dataset).")
+    backbone_sub = backbone.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = command("build", "cmd_backbone_build", "pre-train one backbone on the training splits of many datasets; "
+                "resumable", "quiet", under=backbone_sub)
+    p.add_argument("--archive", action="append", required=True, help="archive folder; repeat for several (e.g. "
+                   "--archive ../shared/ucr --archive data/ucr-extra)")
+    p.add_argument("--datasets", nargs="+", help="the datasets (default: every dataset of the archives)")
+    p.add_argument("--domain", help="only the datasets of this UCR type (ECG, SENSOR, IMAGE, ...: the official "
+                   "summary's Type column): a backbone per domain")
+    p.add_argument("--exclude", nargs="+", default=[], help="datasets to leave out (e.g. the targets to evaluate on)")
+    p.add_argument("--arch", choices=list(ARCHITECTURES), default="lite", help="the network (default: lite, the "
+                   "cheapest)")
+    p.add_argument("--epochs", type=int, default=300, help="batches each dataset gives on average (steps = epochs x "
+                   "datasets)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--sampling", choices=["balanced", "proportional"], default="balanced", help="balanced: every "
+                   "dataset equally often (default); proportional: in proportion to its training series")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the free CPUs)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    p.add_argument("--checkpoint-every", type=int, default=500, metavar="STEPS", help="steps between checkpoints "
+                   "(beside --out; the same command continues from the last)")
+    p.add_argument("--out", required=True, help="the backbone's model file (.safetensors)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model file")
+    p.add_argument("--dry-run", action="store_true", help="print the datasets, the steps and the estimated time, "
+                   "then stop")
+
     p = command("fit", "cmd_fit", "choose a source in a zoo for your data and fine-tune it", "quiet", "recipe",
                 "layout")
     p.add_argument("--train", required=True, help="your training file (.tsv/.csv/.ts, labels of any kind)")
@@ -301,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "`tstransfer zoo`)")
     p.add_argument("--out", required=True, help="model file to write (.safetensors)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
+    p.add_argument("--source", metavar="FILE|NAME", help="fine-tune this source instead of choosing one: a model "
+                   "file (a backbone from `tstransfer backbone build` included: a target it was pre-trained on is "
+                   "refused) or a dataset of the zoo")
     p.add_argument("--select", choices=["similarity", "validate", "transferability"], default="similarity",
                    help="similarity: Algorithm 1's K_1 (paper); validate: brief fine-tunes of the top-k on a "
                    "validation split; transferability: LogME of frozen features")

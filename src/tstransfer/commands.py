@@ -17,6 +17,7 @@ import pandas as pd
 from . import usercache
 from .cpus import check_threads
 from .data import (
+    archive_datasets,
     dataset_from_spec,
     default_archive,
     describe_archive,
@@ -25,6 +26,7 @@ from .data import (
     load_dataset,
     load_files,
     resolve_names,
+    ucr_summary,
 )
 from .errors import TSTransferError
 from .files import atomic_paths, check_writable_dir, check_writable_file
@@ -46,9 +48,17 @@ from .guardrails import (
     training_gap_note,
 )
 from .keras_import import import_path
-from .models import load_model
+from .models import architecture_of, load_model
 from .recipe import TrainConfig, parse_duration, run_seeds
-from .selection import compare_baselines, evaluate_selection, fit_from_zoo, rank_by_similarity, recommend
+from .selection import (
+    compare_baselines,
+    evaluate_selection,
+    fit_from_zoo,
+    given_source,
+    rank_by_similarity,
+    recommend,
+    source_is_file,
+)
 from .similarity import compute_similarity
 from .study import (
     StudyPaths,
@@ -517,7 +527,10 @@ def cmd_zoo_pull(args) -> None:
 
 def cmd_fit(args) -> None:
     """selection.fit_from_zoo (+ selection.compare_baselines with --compare)"""
-    config = replace(_config(args, trainings=args.ensemble + (1 if args.compare else 0)),
+    # a source file given without --arch: its own architecture (a file's header names it)
+    source_arch = architecture_of(load_model(args.source).network) if args.source and source_is_file(args.source) \
+        else None
+    config = replace(_config(args, arch=source_arch, trainings=args.ensemble + (1 if args.compare else 0)),
                      test_every=args.test_every)  # None: the test split once, at the end
     if not args.dry_run:
         check_writable_file(args.out, "--out", force=args.force)
@@ -530,13 +543,16 @@ def cmd_fit(args) -> None:
     def on_choice(choice, sources) -> bool:
         if choice.similarity is not None:
             _print_cache_note(choice.similarity, sys.stdout)
-        shown = choice.ranking.head(max(5, len(sources)))
-        print(f"ranking (--select {args.select}, your training set only):\n{shown.to_string(index=False)}")
-        if choice.ranking.attrs.get("note"):
-            print(f"NOTE: {choice.ranking.attrs['note']}")
-        what = f"ensemble of {len(sources)}: {', '.join(sources)}" if len(sources) > 1 else sources[0]
-        rank = choice.similarity_rank(sources[0])
-        print(f"chosen source: {what}" + (f" (similarity rank {rank})" if rank and len(sources) == 1 else ""))
+        if args.source:
+            print(f"source: {sources[0]} (given with --source: nothing ranked)")
+        else:
+            shown = choice.ranking.head(max(5, len(sources)))
+            print(f"ranking (--select {args.select}, your training set only):\n{shown.to_string(index=False)}")
+            if choice.ranking.attrs.get("note"):
+                print(f"NOTE: {choice.ranking.attrs['note']}")
+            what = f"ensemble of {len(sources)}: {', '.join(sources)}" if len(sources) > 1 else sources[0]
+            rank = choice.similarity_rank(sources[0])
+            print(f"chosen source: {what}" + (f" (similarity rank {rank})" if rank and len(sources) == 1 else ""))
         runs = len(sources) + (1 if args.compare else 0)
         cost = estimate_fit(dataset, config, runs)
         typical = f"typically {format_duration(cost.typical)}, " if cost.typical < cost.bound else ""
@@ -551,11 +567,17 @@ def cmd_fit(args) -> None:
               flush=True)
         return not args.dry_run
 
+    given = None
+    if args.source:  # checked against the whole target (a backbone must not have seen its test split either)
+        name, model, warning = given_source(args.source, dataset, args.zoo, config.arch)
+        if warning:
+            print(warning)
+        given = (name, model)
     # the fine-tuning never sees the test file: it is scored once, below, on the model that is saved
     train_only = replace(dataset, X_test=None, y_test=None, len_test=None)
     fitted = fit_from_zoo(train_only, args.zoo, select=args.select, config=config, top_k=args.top_k,
                           validate_epochs=args.validate_epochs, ensemble=args.ensemble, progress=not args.quiet,
-                          on_choice=on_choice)
+                          on_choice=on_choice, source=given)
     if args.dry_run:
         return
     saved_train = evaluate(fitted.model, dataset, "train")["accuracy"]
@@ -585,6 +607,42 @@ def cmd_fit(args) -> None:
             note = f"FAILED: {row['error']}" if row.get("error") else row.get("note", "")
             print(f"{row['method'][:47]:<48}{acc:>9}{secs:>9}  {note}")
     print(f"model: {path}")
+
+
+def cmd_backbone_build(args) -> None:
+    """backbone.estimate_backbone, then backbone.pretrain_backbone"""
+    from .backbone import BackboneConfig, estimate_backbone, pretrain_backbone, remove_checkpoint
+
+    config = BackboneConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, sampling=args.sampling,
+                            seed=args.seed, checkpoint_every=args.checkpoint_every, threads=args.threads,
+                            device=args.device)
+    resolve_device(args.device)
+    if not args.dry_run:
+        check_writable_file(args.out, "--out", force=args.force)
+    chosen = archive_datasets(args.archive, args.datasets, args.exclude, args.domain)
+    datasets = [load_dataset(name, archive) for name, archive in chosen]
+    summary = ucr_summary()
+    domains = {d.name: summary.at[d.name, "type"] for d in datasets if d.name in summary.index}
+    seconds = estimate_backbone(datasets, config)
+    steps = config.steps(len(datasets))
+    print(f"backbone ({config.arch}): {len(datasets)} datasets{f' of domain {args.domain}' if args.domain else ''}, "
+          f"{steps} steps of at most {config.batch_size} series ({config.sampling} sampling: about "
+          f"{config.epochs} batches of each dataset), pretext task: which dataset a series comes from")
+    print(f"estimated time: {format_duration(seconds)} on this machine (two steps timed now)", flush=True)
+    if args.dry_run:
+        rows = [{"dataset": d.name, "domain": domains.get(d.name, ""), "n_train": len(d.y_train),
+                 "length": int(d.X_train.shape[-1])} for d in datasets]
+        print(pd.DataFrame(rows).to_string(index=False))
+        return
+    model, result = pretrain_backbone(datasets, config, args.out, progress=not args.quiet, domains=domains)
+    if result.resumed_at:
+        print(f"continued from the checkpoint at step {result.resumed_at}")
+    last = result.history[-1]
+    print(f"pretext task over the last steps: loss {last['loss']:.4f}, accuracy {last['accuracy']:.4f} (chance "
+          f"{1 / len(datasets):.4f}); {result.seconds:.0f}s")
+    path = model.save(args.out, exclusive=not args.force)
+    remove_checkpoint(args.out)
+    print(f"backbone: {path}")
 
 
 def cmd_evaluate_selection(args) -> None:

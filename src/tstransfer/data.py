@@ -15,6 +15,7 @@ Labels are encoded 0..C-1 in sorted order of the training labels; `Dataset.class
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import os
 import shutil
@@ -32,6 +33,7 @@ from .errors import TSTransferError, shown
 from .files import check_writable_dir, safe_name, sha256_file
 
 MINI_ARCHIVE = Path(__file__).parent / "mini_archive"
+UCR_SUMMARY = Path(__file__).parent / "ucr2018_summary.csv"  # the official table of the 128-dataset archive
 
 PREPROCESSING = {
     "variable_length": "trim-trailing-nan; zero-pad + mask",
@@ -895,3 +897,42 @@ def resolve_names(names: list[str], archive: str | Path) -> list[str]:
     """Dataset names as the study keys them: found in the archive (any case, 2015 or 2018 name) and
     canonicalised, duplicates dropped, so `chinatown Chinatown` is one dataset."""
     return list(dict.fromkeys(canonical_name(find_dataset(n, archive)[0]) for n in names))
+
+
+@functools.cache
+def ucr_summary():
+    """The official UCR 2018 table (name -> type, n_train, n_test, classes, length), read once."""
+    import pandas as pd
+
+    return pd.read_csv(UCR_SUMMARY, index_col="name", dtype=str)
+
+
+def archive_datasets(archives: list[str | Path], names: list[str] | None = None, exclude=(),
+                     domain: str | None = None) -> list[tuple[str, Path]]:
+    """(dataset, its archive) for every dataset of the archives (or `names`, found in them), less `exclude`, and
+    with `domain` only those of that UCR type (the official summary's, any case). A dataset found in two archives
+    is refused: which copy is meant is not for tstransfer to guess."""
+    found: dict[str, list[Path]] = {}
+    for archive in archives:
+        for name in list_archive(archive):
+            found.setdefault(canonical_name(name), []).append(Path(archive))
+    wanted = [canonical_name(n) for n in names] if names else list(found)
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise TSTransferError(f"--datasets: {shown(missing[0])} is in none of the archives "
+                              f"({', '.join(str(a) for a in archives)}){did_you_mean(missing[0], list(found))}")
+    twice = [n for n in wanted if len(found[n]) > 1]
+    if twice:
+        raise TSTransferError(f"--archive: {shown(twice[0])} is in {found[twice[0]][0]} and in {found[twice[0]][1]}; "
+                              "give it once (leave one archive out, or --exclude it and add it back from one)")
+    left_out = {canonical_name(n) for n in exclude}
+    chosen = [n for n in dict.fromkeys(wanted) if n not in left_out]
+    if domain:
+        types = ucr_summary()["type"].str.lower()
+        known = sorted(set(ucr_summary()["type"]))
+        if domain.lower() not in set(types):
+            raise TSTransferError(f"--domain {shown(domain)}: not a type of the UCR summary; known: {', '.join(known)}")
+        chosen = [n for n in chosen if n in types.index and types[n] == domain.lower()]
+    if not chosen:
+        raise TSTransferError("--datasets: no dataset left to pre-train on (after --exclude and --domain)")
+    return [(n, found[n][0]) for n in chosen]

@@ -5,7 +5,6 @@ Jinja2 with autoescaping."""
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import __version__, figures
-from .data import canonical_name, describe_dataset, load_dataset
+from .data import canonical_name, describe_dataset, load_dataset, ucr_summary
 from .errors import TSTransferError
 from .files import atomic_write_text, csv_text, file_stem
 from .guardrails import at_or_below_majority
@@ -143,19 +142,11 @@ def inputs_from_study(study: str | Path, seeds: list[int] | None = None) -> Repo
 
 # ----------------------------------------------------------------------------- facts of a dataset
 
-_UCR_SUMMARY = Path(__file__).parent / "ucr2018_summary.csv"  # the official table of the 128-dataset archive
-
-
-@functools.cache
-def _ucr_summary() -> pd.DataFrame:  # read once, not once per target page
-    return pd.read_csv(_UCR_SUMMARY, index_col="name", dtype=str)
-
-
 def dataset_facts(name: str, archive: str | None) -> dict:
     """n_train, n_test, length, classes (read from `archive` when it holds the dataset, else the official UCR
     2018 table) and the UCR type when the table knows the dataset; {} for a dataset known to neither."""
     facts = {}
-    summary = _ucr_summary()
+    summary = ucr_summary()
     if name in summary.index:
         facts = {k: summary.at[name, k] for k in ("n_train", "n_test", "length", "classes", "type")}
     if archive:

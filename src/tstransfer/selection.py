@@ -15,6 +15,7 @@ random, best, worst against no transfer) is `selection_study.py`.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,8 +27,8 @@ from tqdm.auto import tqdm
 from . import usercache
 from .architectures import architecture
 from .baselines import minirocket
-from .data import Dataset, load_dataset
-from .errors import TSTransferError
+from .data import Dataset, did_you_mean, load_dataset
+from .errors import TSTransferError, shown
 from .files import atomic_write_text, csv_text
 from .models import TrainedModel
 from .similarity import cache_key, class_prototypes, dataset_distance, load_cached, read_prototypes
@@ -280,9 +281,36 @@ class FitOutcome:
         return self.choice.similarity_rank(self.source)
 
 
+def source_is_file(spec: str) -> bool:
+    """`--source` names a model file (a .safetensors name or a path), else a dataset of the zoo."""
+    return spec.endswith(".safetensors") or "/" in spec or os.sep in spec
+
+
+def given_source(spec: str, dataset: Dataset, zoo: Zoo | str | Path | None, arch: str) -> tuple[str, TrainedModel,
+                                                                                                 str | None]:
+    """The source `fit --source` names: a model file (a backbone's included: a target it saw is refused) or a
+    dataset of the zoo. Returns (name, model, a warning or None); `dataset`: all the target's data, its test
+    split included (a backbone must not have seen either)."""
+    from .backbone import check_unseen
+    from .models import load_model
+
+    path = Path(spec)
+    if source_is_file(spec):
+        model = load_model(path)
+        warning = check_unseen(model, dataset, f"--source {spec}") if model.metadata.get("kind") == "backbone" \
+            else None
+        return path.stem, model, warning
+    opened = open_zoo(zoo, arch)
+    if spec not in opened.entries:
+        raise TSTransferError(f"--source {shown(spec)}: neither a model file nor a source of the zoo {opened.root}"
+                              f"{did_you_mean(spec, list(opened.entries))}")
+    return spec, opened.model(spec), None
+
+
 def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: str = "similarity",
                  config: TrainConfig | None = None, top_k: int = 3, validate_epochs: int | None = None,
-                 ensemble: int = 1, exclude=(), progress: bool = True, on_choice=None) -> FitOutcome:
+                 ensemble: int = 1, exclude=(), progress: bool = True, on_choice=None,
+                 source: tuple[str, TrainedModel] | None = None) -> FitOutcome:
     """Choose sources in the zoo (None: the zoo shipped with tstransfer) for `dataset`, fine-tune the best
     `ensemble` of them on the whole training set, and return the model (an ensemble averaging their
     probabilities when `ensemble` > 1). `on_choice(choice, sources)` is called once the sources are known,
@@ -292,6 +320,16 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
         raise TSTransferError(f"--ensemble {ensemble}: must be an integer of at least 1")
     config = config or TrainConfig.named("practical")
     started = time.perf_counter()
+    if source is not None:  # given (`--source`): no ranking, the one source
+        name, model = source
+        if ensemble != 1:
+            raise TSTransferError(f"--ensemble {ensemble} with --source: one given source is one fine-tuning")
+        choice = Choice(pd.DataFrame({"rank": [1], "source": [name]}), None)
+        if on_choice is not None and on_choice(choice, [name]) is False:
+            return FitOutcome(None, [name], "given", choice, [], time.perf_counter() - started, 0.0)
+        tuned, result = fine_tune(model, dataset, config, progress, source_name=name)
+        tuned.metadata.update(selection="given", sources=[name])
+        return FitOutcome(tuned, [name], "given", choice, [result], time.perf_counter() - started, 0.0)
     zoo = open_zoo(zoo, config.arch)
     choice = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude, progress=progress)
     selection_seconds = time.perf_counter() - started

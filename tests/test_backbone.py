@@ -1,0 +1,205 @@
+"""One backbone for all datasets: the BatchNorm multiplexer, the pretext task, resuming, what it saw, and `fit
+--source` with a backbone (refused on a target it was pre-trained on)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from tstransfer.backbone import (
+    BackboneConfig,
+    MultiplexedBatchNorm,
+    check_unseen,
+    merge_batchnorm,
+    multiplex_batchnorm,
+    pretrain_backbone,
+    split_fingerprint,
+)
+from tstransfer.cli import main
+from tstransfer.data import MINI_ARCHIVE, load_dataset
+from tstransfer.errors import TSTransferError
+from tstransfer.models import TrainedModel, create_model, load_model
+
+SOURCES = ["ItalyPowerDemand", "SonyAIBORobotSurface1", "ECG200", "SyntheticControl"]
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return [load_dataset(n) for n in SOURCES]
+
+
+@pytest.fixture(scope="module")
+def backbone(sources, tmp_path_factory):
+    out = tmp_path_factory.mktemp("backbone") / "backbone.safetensors"
+    config = BackboneConfig(epochs=40, batch_size=16, checkpoint_every=50, threads=1)
+    model, result = pretrain_backbone(sources, config, out, progress=False, log_every=40)
+    model.save(out)
+    return out, result
+
+
+def test_the_multiplexer_keeps_statistics_per_dataset_and_merges_to_their_mean():
+    torch.manual_seed(0)
+    network = create_model("lite", 1, 3)
+    plain = sum(isinstance(m, torch.nn.BatchNorm1d) for m in network.modules())
+    multiplexers = multiplex_batchnorm(network, 3)
+    assert len(multiplexers) == plain == 3 and all(m.dataset_means.shape[0] == 3 for m in multiplexers)
+    network.train()
+    x = torch.randn(4, 1, 30)
+    for d, scale in enumerate((1.0, 5.0, 9.0)):
+        for m in multiplexers:
+            m.active = d
+        network(x * scale)
+    first = multiplexers[0]
+    means = first.dataset_means.clone()
+    assert not torch.allclose(means[0], means[2])  # each dataset's own statistics
+    network.eval()
+    outputs = []
+    for d in range(3):  # in eval mode a dataset's series are normalised with its own statistics
+        for m in multiplexers:
+            m.active = d
+        outputs.append(network(x))
+    assert not torch.allclose(outputs[0], outputs[2])
+    with torch.no_grad():
+        first.weight.fill_(3.0)  # one scale and shift for all datasets
+    merge_batchnorm(network)
+    assert not any(isinstance(m, MultiplexedBatchNorm) for m in network.modules())
+    merged = network.bn
+    torch.testing.assert_close(merged.running_mean, means.mean(0))
+    torch.testing.assert_close(merged.weight, torch.full_like(merged.weight, 3.0))
+    assert set(network.state_dict()) == set(create_model("lite", 1, 3).state_dict())  # a plain LITE again
+
+
+def test_the_pretext_task_learns_which_dataset_a_series_comes_from(backbone, sources):
+    path, result = backbone
+    model = load_model(path)
+    assert model.classes == SOURCES and model.metadata["kind"] == "backbone"
+    assert result.steps == 40 * len(SOURCES) and result.history[-1]["accuracy"] > 0.5  # chance: 0.25
+    seen = model.metadata["backbone"]["datasets"]
+    assert [d["name"] for d in seen] == SOURCES and seen[0]["train_sha256"] == split_fingerprint(
+        sources[0].X_train, sources[0].len_train)
+    assert model.metadata["backbone"]["sampling"] == "balanced"
+    # unseen series of each dataset, one batch each, normalised by their own batch as in pre-training (one
+    # dataset per batch): the pretext task is learnt beyond the series it saw
+    network = model.network.train()
+    with torch.no_grad():
+        hits = [(network(torch.as_tensor(d.X_test[:32])).argmax(1) == i).float().mean().item()
+                for i, d in enumerate(sources)]
+    assert np.mean(hits) > 0.5, hits  # chance: 0.25
+
+
+def test_balanced_sampling_draws_every_dataset_equally_often():
+    from tstransfer.backbone import BalancedSampler
+
+    sizes = [16, 8926, 300]
+    balanced, proportional = BalancedSampler(sizes, 8, "balanced", 0), BalancedSampler(sizes, 8, "proportional", 0)
+    draws = np.bincount([balanced.draw()[0] for _ in range(3000)], minlength=3) / 3000
+    assert np.allclose(draws, 1 / 3, atol=0.04)
+    draws = np.bincount([proportional.draw()[0] for _ in range(3000)], minlength=3) / 3000
+    assert draws[1] > 0.9 and draws[0] < 0.01
+    passes = BalancedSampler([10, 10], 4, "balanced", 1)
+    batches = {0: [], 1: []}
+    while sum(len(b) for b in batches[0]) < 20:
+        d, batch = passes.draw()
+        batches[d].append(batch)
+    first = np.concatenate(batches[0])[:10]
+    assert [len(b) for b in batches[0][:3]] == [4, 4, 2]  # a pass ends with the series left, then reshuffles
+    assert sorted(first.tolist()) == list(range(10))  # every series once per pass
+
+
+def test_an_interrupted_build_continues_to_the_same_backbone(sources, tmp_path, backbone):
+    config = BackboneConfig(epochs=40, batch_size=16, checkpoint_every=50, threads=1)
+    out = tmp_path / "again.safetensors"
+    partial, first = pretrain_backbone(sources, config, out, progress=False, log_every=40, stop_after=70)
+    assert partial is None and first.steps == 70
+    model, second = pretrain_backbone(sources, config, out, progress=False, log_every=40)
+    assert second.resumed_at == 70
+    whole = load_model(backbone[0])
+    for (key, a), b in zip(model.network.state_dict().items(), whole.network.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=key)
+    other = BackboneConfig(epochs=40, batch_size=8, checkpoint_every=50, threads=1)
+    shutil.copy(out.with_name(out.name + ".checkpoint.json"), tmp_path / "keep.json")
+    with pytest.raises(TSTransferError, match="a checkpoint of another build"):
+        pretrain_backbone(sources, other, out, progress=False)
+
+
+def test_a_target_the_backbone_saw_is_refused_and_a_shared_name_warned(backbone):
+    model = load_model(backbone[0])
+    with pytest.raises(TSTransferError, match="pre-trained on 'ECG200'.*never evaluated on a dataset it saw"):
+        check_unseen(model, load_dataset("ECG200"), "--source b")
+    ecg = load_dataset("ECG200")  # its test split alone, as a user's training file
+    test_as_train = ecg.__class__("Mine", ecg.X_test, ecg.y_test, ecg.len_test, None, None, None, ecg.classes)
+    with pytest.raises(TSTransferError, match="same series as one of its splits"):
+        check_unseen(model, test_as_train, "--source b")
+    shuffled = np.random.default_rng(0).permutation(len(ecg.y_train))  # order does not hide it
+    reordered = ecg.__class__("Mine", ecg.X_train[shuffled], ecg.y_train[shuffled], ecg.len_train[shuffled],
+                              None, None, None, ecg.classes)
+    with pytest.raises(TSTransferError, match="same series"):
+        check_unseen(model, reordered, "--source b")
+    assert check_unseen(model, load_dataset("GunPoint"), "--source b") is None
+    gun = load_dataset("GunPoint")
+    renamed = gun.__class__("ecg200", gun.X_train, gun.y_train, gun.len_train, None, None, None, gun.classes)
+    assert "WARNING: the backbone saw a dataset named" in check_unseen(model, renamed, "--source b")
+    listless = TrainedModel(model.network, model.classes, model.preprocessing, {"kind": "backbone"})
+    with pytest.raises(TSTransferError, match="must list the datasets it was pre-trained on"):
+        check_unseen(listless, gun, "--source b")
+
+
+def test_fit_source_backbone_fine_tunes_it_and_refuses_what_it_saw(backbone, tmp_path, capsys):
+    path = str(backbone[0])
+    gun = MINI_ARCHIVE / "GunPoint"
+    assert main(["fit", "--train", str(gun / "GunPoint_TRAIN.tsv"), "--test", str(gun / "GunPoint_TEST.tsv"),
+                 "--source", path, "--epochs", "3", "--out", str(tmp_path / "gp.safetensors"), "--quiet",
+                 "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "source: backbone (given with --source: nothing ranked)" in out and "test accuracy" in out
+    tuned = load_model(tmp_path / "gp.safetensors")
+    assert tuned.network.config["name"] == "lite" and tuned.classes == [1, 2]  # the backbone's arch, its head reset
+    assert tuned.metadata["source"] == "backbone" and tuned.metadata["selection"] == "given"
+    ecg, sony = MINI_ARCHIVE / "ECG200", MINI_ARCHIVE / "SonyAIBORobotSurface1"
+    for args in (["--train", str(ecg / "ECG200_TRAIN.tsv")],  # its training split; a test split it saw
+                 ["--train", str(gun / "GunPoint_TRAIN.tsv"), "--test", str(sony / "SonyAIBORobotSurface1_TEST.tsv")]):
+        assert main(["fit", *args, "--source", path, "--epochs", "1", "--out", str(tmp_path / "no.safetensors"),
+                     "--quiet", "--label-column", "first"]) == 2
+        err = capsys.readouterr().err
+        assert "never evaluated on a dataset it saw" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "no.safetensors").exists()
+    assert main(["fit", "--train", str(gun / "GunPoint_TRAIN.tsv"), "--arch", "fcn", "--source", path,
+                 "--epochs", "1", "--out", str(tmp_path / "no.safetensors"), "--quiet"]) == 2
+    assert "only transfers into its own architecture" in capsys.readouterr().err
+    assert main(["fit", "--train", str(gun / "GunPoint_TRAIN.tsv"), "--source", "Gunpiont", "--epochs", "1",
+                 "--out", str(tmp_path / "no.safetensors"), "--quiet"]) == 2
+    assert "neither a model file nor a source of the zoo" in capsys.readouterr().err
+
+
+def test_backbone_build_estimates_first_and_refuses_wrong_inputs_in_one_line(tmp_path, capsys):
+    out = tmp_path / "b.safetensors"
+    assert main(["backbone", "build", "--archive", str(MINI_ARCHIVE), "--exclude", "GunPoint", "--domain", "sensor",
+                 "--epochs", "2", "--out", str(out), "--dry-run", "--threads", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "3 datasets of domain sensor" in text and "estimated time:" in text and "GunPoint" not in text
+    assert not out.exists()
+    assert main(["backbone", "build", "--archive", str(MINI_ARCHIVE), "--datasets", "Plane", "ECG200", "--epochs",
+                 "3", "--batch-size", "8", "--out", str(out), "--quiet", "--threads", "1"]) == 0
+    assert "backbone: " in capsys.readouterr().out and load_model(out).classes == ["Plane", "ECG200"]
+    assert not out.with_name(out.name + ".checkpoint.json").exists()  # a finished build leaves no checkpoint
+    twin = tmp_path / "twin"
+    shutil.copytree(MINI_ARCHIVE / "Plane", twin / "Plane")
+    for args, message in (
+            (["--datasets", "Plain", "ECG200"], "'Plain' is in none of the archives"),
+            (["--domain", "Astronomy"], "--domain 'Astronomy': not a type of the UCR summary"),
+            (["--archive", str(twin)], "'Plane' is in"),
+            (["--epochs", "0"], "--epochs 0: must be"),
+            (["--datasets", "Plane"], "at least 2 datasets"),
+            (["--sampling", "sizes"], "invalid choice")):
+        code = main(["backbone", "build", "--archive", str(MINI_ARCHIVE), *args, "--out", str(tmp_path / "x" / "b"),
+                     "--dry-run"]) if "invalid" not in message else None
+        if code is None:
+            with pytest.raises(SystemExit):
+                main(["backbone", "build", "--archive", str(MINI_ARCHIVE), *args, "--out", "b", "--dry-run"])
+        else:
+            assert code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (args, err)
