@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -203,3 +204,42 @@ def test_backbone_build_estimates_first_and_refuses_wrong_inputs_in_one_line(tmp
             assert code == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (args, err)
+
+
+def test_a_backbone_joins_a_zoo_listed_verified_and_fit_by_name(backbone, tmp_path, capsys):
+    from tstransfer.zoo import Zoo, shipped_zoo
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(shipped_zoo("lite"), zoo)
+    from tstransfer.zoo import add_backbone
+
+    assert add_backbone(zoo, backbone[0]) == "backbone-lite"
+    opened = Zoo(zoo)
+    assert opened.backbones["backbone-lite"]["datasets"] == SOURCES
+    assert "backbone-lite" not in opened.entries  # never ranked as the source of one dataset
+    assert main(["zoo", "verify", str(zoo)]) == 0
+    assert main(["zoo", "list", "--zoo", str(zoo)]) == 0
+    assert "backbone pre-trained on 4 datasets (ItalyPowerDemand" in capsys.readouterr().out
+    assert main(["zoo", "show", "backbone-lite", "--zoo", str(zoo)]) == 0
+    assert '"train_sha256"' in capsys.readouterr().out
+    gun = MINI_ARCHIVE / "GunPoint"
+    assert main(["fit", "--train", str(gun / "GunPoint_TRAIN.tsv"), "--zoo", str(zoo), "--arch", "lite", "--source",
+                 "backbone", "--epochs", "2", "--out", str(tmp_path / "gp.safetensors"), "--quiet"]) == 0
+    assert load_model(tmp_path / "gp.safetensors").metadata["source"] == "backbone-lite"
+    capsys.readouterr()
+    ecg = MINI_ARCHIVE / "ECG200" / "ECG200_TRAIN.tsv"
+    assert main(["fit", "--train", str(ecg), "--zoo", str(zoo), "--arch", "lite", "--source", "backbone",
+                 "--epochs", "1", "--out", str(tmp_path / "no.safetensors"), "--quiet"]) == 2
+    assert "never evaluated on a dataset it saw" in capsys.readouterr().err
+    assert main(["fit", "--train", str(ecg), "--source", "backbone", "--epochs", "1", "--out",
+                 str(tmp_path / "no.safetensors"), "--quiet"]) == 2  # the shipped FCN zoo holds none
+    assert "holds no backbone of fcn" in capsys.readouterr().err
+    (zoo / "models" / "backbone-lite.safetensors").write_bytes(b"tampered")
+    assert main(["zoo", "verify", str(zoo)]) == 1
+    assert "backbone-lite.safetensors: sha256 differs" in capsys.readouterr().out
+    manifest = json.loads((zoo / "zoo.json").read_text())
+    del manifest["backbones"]["backbone-lite"]["datasets"]
+    (zoo / "zoo.json").write_text(json.dumps(manifest))
+    assert main(["zoo", "list", "--zoo", str(zoo)]) == 2
+    err = capsys.readouterr().err
+    assert "needs datasets" in err and len(err.strip().splitlines()) == 1

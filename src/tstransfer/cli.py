@@ -318,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=500, metavar="STEPS", help="steps between checkpoints "
                    "(beside --out; the same command continues from the last)")
     p.add_argument("--out", required=True, help="the backbone's model file (.safetensors)")
+    p.add_argument("--zoo", help="also add it to this published zoo (models/backbone-<arch>.safetensors, listed in "
+                   "its zoo.json with the datasets it saw)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
     p.add_argument("--dry-run", action="store_true", help="print the datasets, the steps and the estimated time, "
                    "then stop")
@@ -330,9 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "`tstransfer zoo`)")
     p.add_argument("--out", required=True, help="model file to write (.safetensors)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
-    p.add_argument("--source", metavar="FILE|NAME", help="fine-tune this source instead of choosing one: a model "
-                   "file (a backbone from `tstransfer backbone build` included: a target it was pre-trained on is "
-                   "refused) or a dataset of the zoo")
+    p.add_argument("--source", metavar="backbone|FILE|NAME", help="fine-tune this source instead of choosing one: "
+                   "backbone (the zoo's, one network pre-trained on many datasets), a model file (a backbone from "
+                   "`tstransfer backbone build` included) or a dataset of the zoo; a target a backbone was "
+                   "pre-trained on is refused")
     p.add_argument("--select", choices=["similarity", "validate", "transferability"], default="similarity",
                    help="similarity: Algorithm 1's K_1 (paper); validate: brief fine-tunes of the top-k on a "
                    "validation split; transferability: LogME of frozen features")

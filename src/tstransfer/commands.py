@@ -83,7 +83,7 @@ from .training import (
     train_to_files,
 )
 from .transfer import transfer_to_files
-from .zoo import Zoo, ZooPaths, build_zoo, pull_zoo, read_manifest, recorded_arch, verify_zoo
+from .zoo import Zoo, ZooPaths, add_backbone, build_zoo, pull_zoo, read_manifest, recorded_arch, verify_zoo
 
 
 def run(args) -> None:
@@ -473,11 +473,22 @@ def cmd_zoo_list(args) -> None:
         acc = "" if r.accuracy is None or r.accuracy != r.accuracy else f"{r.accuracy:.4f}"
         print(f"{r.dataset[:23]:<24}{r.arch[:7]:<8}{r.classes:>8}{r.length or '':>7}{r.n_train or '':>8}{acc:>9}  "
               f"{r.quality:<14}{r.recipe:<10}{'yes' if r.prototypes else 'no':<8}{r.file}")
+    for name, entry in zoo.backbones.items():
+        seen = entry["datasets"]
+        print(f"{name[:23]:<24}{entry['arch'][:7]:<8}  backbone pre-trained on {len(seen)} datasets "
+              f"({', '.join(seen[:4])}{', ...' if len(seen) > 4 else ''}; `zoo show {name}` lists them): "
+              f"fit --source backbone; {entry['file']}")
 
 
 def cmd_zoo_show(args) -> None:
     """zoo.Zoo.model"""
     zoo = Zoo(args.zoo)
+    if args.name in zoo.backbones:
+        entry = zoo.backbones[args.name]
+        model = load_model(zoo.root / entry["file"])
+        print(json.dumps({"file": str(zoo.root / entry["file"]), "architecture": model.network.config,
+                          "manifest": entry, **model.metadata}, indent=2, default=str))
+        return
     name = zoo.resolve(args.name)
     model, entry = zoo.model(name), zoo.entries[name]
     print(json.dumps({"file": str(entry.path), "classes": model.classes, "architecture": model.network.config,
@@ -619,6 +630,8 @@ def cmd_backbone_build(args) -> None:
     resolve_device(args.device)
     if not args.dry_run:
         check_writable_file(args.out, "--out", force=args.force)
+        if args.zoo:
+            read_manifest(args.zoo)  # a zoo it cannot join is refused before hours of work
     chosen = archive_datasets(args.archive, args.datasets, args.exclude, args.domain)
     datasets = [load_dataset(name, archive) for name, archive in chosen]
     summary = ucr_summary()
@@ -643,6 +656,8 @@ def cmd_backbone_build(args) -> None:
     path = model.save(args.out, exclusive=not args.force)
     remove_checkpoint(args.out)
     print(f"backbone: {path}")
+    if args.zoo:
+        print(f"added to the zoo {args.zoo} as {add_backbone(args.zoo, path)}")
 
 
 def cmd_evaluate_selection(args) -> None:

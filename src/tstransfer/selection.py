@@ -288,14 +288,16 @@ def source_is_file(spec: str) -> bool:
 
 def given_source(spec: str, dataset: Dataset, zoo: Zoo | str | Path | None, arch: str) -> tuple[str, TrainedModel,
                                                                                                  str | None]:
-    """The source `fit --source` names: a model file (a backbone's included: a target it saw is refused) or a
-    dataset of the zoo. Returns (name, model, a warning or None); `dataset`: all the target's data, its test
-    split included (a backbone must not have seen either)."""
+    """The source `fit --source` names: "backbone" (the zoo's backbone of `arch`), a model file (a backbone's
+    included: a target it saw is refused) or a dataset of the zoo. Returns (name, model, a warning or None);
+    `dataset`: all the target's data, its test split included (a backbone must not have seen either)."""
     from .backbone import check_unseen
     from .models import load_model
 
     path = Path(spec)
-    if source_is_file(spec):
+    if spec == "backbone":  # the zoo's backbone of the architecture
+        path = open_zoo(zoo, arch).backbone(arch)
+    if spec == "backbone" or source_is_file(spec):
         model = load_model(path)
         warning = check_unseen(model, dataset, f"--source {spec}") if model.metadata.get("kind") == "backbone" \
             else None

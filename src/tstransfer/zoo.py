@@ -7,6 +7,9 @@ package) is
     models/<Dataset>.safetensors   the pre-trained FCNs (float16 by default: half the size; the manifest's
                                    accuracies are measured with the stored weights)
     prototypes/<Dataset>.npz       Algorithm 1's class prototypes of the training set
+    models/backbone-<arch>.safetensors  a backbone (`tstransfer backbone build --zoo`): one network pre-trained on
+                                   many datasets at once; the manifest's `backbones` lists it with the datasets
+                                   it saw (never a target of it)
     build/                         the build's own study (results store, float32 models, histories): not
                                    part of a published zoo, only what makes `zoo build` resumable
 Plain folders are zoos too: a study folder (`pretrained/*.safetensors` + `similarity/prototypes/*.npz`) or a
@@ -33,7 +36,7 @@ from . import __version__
 from .architectures import ARCHITECTURES, DEFAULT_ARCH, architecture
 from .data import data_fingerprint, did_you_mean, find_dataset, load_dataset
 from .download import check_timeout, fetch
-from .errors import TSTransferError
+from .errors import TSTransferError, shown
 from .files import (
     OBJECT,
     SECONDS,
@@ -51,7 +54,7 @@ from .files import (
 )
 from .grid import run_grid
 from .guardrails import majority_rate
-from .models import FORMAT, TrainedModel, load_model
+from .models import FORMAT, TrainedModel, architecture_of, load_model
 from .recipe import TrainConfig
 from .similarity import cache_key, class_prototypes, read_prototypes, write_prototypes
 from .study import StudyPaths, plan_runs
@@ -140,7 +143,70 @@ def read_manifest(root: str | Path) -> dict:
             digest = entry.get(f"{key}_sha256" if key == "prototypes" else "sha256")
             if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
                 raise TSTransferError(f"{path}: {name}: the sha256 of its {key} is not a sha256 hex digest")
+    backbones = manifest.get("backbones", {})
+    if not isinstance(backbones, dict):
+        raise TSTransferError(f"{path}: 'backbones' must be an object of name -> entry")
+    for name, entry in backbones.items():
+        check_backbone_entry(name, entry, f"{path}: {shown(name)}")
     return manifest
+
+
+BACKBONE_FIELDS = {
+    "arch": (lambda v: v in ARCHITECTURES, f"one of {', '.join(ARCHITECTURES)}"),
+    "sha256": (lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
+               "a sha256 hex digest"),
+    "datasets": (lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_ZOO_MODELS and all(
+        isinstance(n, str) and n.isprintable() and 0 < len(n) <= 100 for n in v), "a list of the dataset names"),
+    "bytes": count(0), "steps": count(1), "pretext_accuracy": SHARE, "objective": TEXT, "sampling": TEXT,
+}
+
+
+def check_backbone_entry(name: str, entry, where: str) -> None:
+    """A manifest's backbone entry: `backbone-<arch>[-<domain>]`, its file in models/, the datasets it saw."""
+    safe_name(name, where)
+    if not isinstance(entry, dict):
+        raise TSTransferError(f"{where}: the entry is not an object")
+    check_fields(entry, BACKBONE_FIELDS, where)
+    missing = [k for k in ("arch", "sha256", "datasets") if k not in entry]
+    if missing:
+        raise TSTransferError(f"{where}: a backbone entry needs {', '.join(missing)} (the datasets it saw: a target "
+                              "must never be one of them)")
+    if not (name == f"backbone-{entry['arch']}" or name.startswith(f"backbone-{entry['arch']}-")):
+        raise TSTransferError(f"{where}: a backbone of {entry['arch']} is named backbone-{entry['arch']}[-domain]")
+    if entry.get("file") != ZooPaths.model_name(name):
+        raise TSTransferError(f"{where}: file must be {ZooPaths.model_name(name)}, not {shown(entry.get('file'))}")
+
+
+def add_backbone(root: str | Path, model_path: str | Path, name: str | None = None) -> str:
+    """Put a backbone model file into the published zoo at `root` (models/<name>.safetensors, default
+    backbone-<arch>) and list it in the manifest with its sha256 and the datasets it saw. Returns the name."""
+    from .backbone import seen_datasets
+
+    root, layout = Path(root), ZooPaths(root)
+    if not layout.manifest.is_file():
+        raise TSTransferError(f"--zoo {root}: no {MANIFEST}; a backbone joins a published zoo (see `zoo build`)")
+    model = load_model(model_path)
+    if model.metadata.get("kind") != "backbone":
+        raise TSTransferError(f"{model_path}: not a backbone (made by `tstransfer backbone build`)")
+    seen = seen_datasets(model, str(model_path))
+    arch = architecture_of(model.network)
+    name = name or f"backbone-{arch}"
+    manifest = read_manifest(root)
+    layout.models_dir.mkdir(exist_ok=True)
+    target = root / ZooPaths.model_name(safe_name(name, "backbone name"))
+    with atomic_path(target) as tmp:
+        shutil.copyfile(model_path, tmp)
+    record = model.metadata.get("backbone", {})
+    history = model.metadata.get("history") or {}
+    entry = {"file": ZooPaths.model_name(name), "sha256": sha256_file(target), "bytes": target.stat().st_size,
+             "arch": arch, "datasets": [d["name"] for d in seen], "objective": model.metadata.get("objective"),
+             "sampling": record.get("sampling"), "steps": record.get("steps"),
+             "pretext_accuracy": history.get("accuracy")}
+    entry = {k: v for k, v in entry.items() if v is not None}
+    check_backbone_entry(name, entry, f"{name}")
+    manifest.setdefault("backbones", {})[name] = entry
+    write_manifest(root, manifest)
+    return name
 
 
 MAX_CLASSES = 100_000
@@ -209,6 +275,8 @@ class Zoo:
                 self.entries[entry.name] = entry
         if not self.entries:
             raise TSTransferError(f"--zoo {self.root}: no pre-trained models (*.safetensors) found")
+        # backbones (name -> manifest entry): never a single source, never ranked with them
+        self.backbones = dict(self.manifest.get("backbones", {})) if self.manifest is not None else {}
 
     def _from_manifest(self) -> list[ZooEntry]:
         entries = []
@@ -232,6 +300,8 @@ class Zoo:
                 classes = len(header["classes"])
                 channels = int(header["architecture"]["in_channels"])
                 arch = str(header["architecture"]["name"])
+                if meta.get("kind") == "backbone":
+                    continue  # a backbone is not a source of one dataset (see `backbones`)
             except (SafetensorError, OSError, KeyError, ValueError, TypeError, AttributeError, TSTransferError):
                 continue  # not a tstransfer model: not part of the zoo
             proto = self.prototypes_dir / f"{name}.npz"
@@ -242,6 +312,20 @@ class Zoo:
                                     proto if proto.is_file() else None, channels=channels, arch=arch,
                                     recipe=_recipe_name(meta.get("recipe"))))
         return entries
+
+    def backbone(self, arch: str) -> Path:
+        """The file of the zoo's backbone of `arch`; a zoo without one is refused in one line."""
+        names = [n for n, e in self.backbones.items() if e["arch"] == arch]
+        if not names:
+            held = ", ".join(self.backbones) or "none"
+            raise TSTransferError(f"--source backbone: the zoo {self.root} holds no backbone of {arch} (it holds "
+                                  f"{held}); build one with `tstransfer backbone build --arch {arch} --zoo ZOO`, or "
+                                  "give a backbone file: --source FILE")
+        if len(names) > 1:
+            raise TSTransferError(f"--source backbone: the zoo {self.root} holds several backbones of {arch} "
+                                  f"({', '.join(names)}); give the one to use: --source {self.root}/models/NAME"
+                                  ".safetensors")
+        return self.root / self.backbones[names[0]]["file"]
 
     def names(self, exclude=()) -> list[str]:
         return [n for n in self.entries if n not in set(exclude)]
@@ -543,7 +627,15 @@ def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
                 problem = check_zoo_file(path, key, name, entry)
                 if problem:
                     problems.append(problem)
+    for entry in manifest.get("backbones", {}).values():
+        path = root / entry["file"]
+        checked += 1
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif sha256_file(path) != entry["sha256"]:
+            problems.append(f"{path}: sha256 differs from the manifest (damaged or tampered)")
     listed = {root / e[key] for e in manifest["models"].values() for key in ("file", "prototypes")}
+    listed |= {root / e["file"] for e in manifest.get("backbones", {}).values()}
     for folder, pattern in ((layout.models_dir, "*.safetensors"), (layout.prototypes_dir, "*.npz")):
         for path in sorted(folder.glob(pattern)):
             if path not in listed:  # `zoo list` and `fit` ignore it: say so rather than stay silent
