@@ -218,7 +218,7 @@ def test_fit_compare_on_unequal_lengths_a_header_and_the_label_last(tmp_path, ca
     assert code == 0, out
     assert scored.count("test") == 1  # scored once (the fine-tuning never saw the test file)
     table = out.split("method", 1)[1].splitlines()[1:5]
-    assert [row.split()[0] for row in table] == ["fit:", "source", "FCN", "MiniRocket"]
+    assert [row.split()[0] for row in table] == ["fit:", "source", "LITE", "MiniRocket"]  # fit's default: LITE
     assert "FAILED" not in out
     from tstransfer.models import load_model
 

@@ -234,7 +234,7 @@ def test_the_shipped_zoo_verifies_and_is_the_default(capsys):
     assert not manifest["recipe"]["deviations"] and manifest["recipe"]["fields"]["epochs"] == 2000
     assert list(manifest["models"])[:3] == ["SonyAIBORobotSurface1", "ItalyPowerDemand", "MoteStrain"]
     capsys.readouterr()
-    assert main(["zoo", "list"]) == 0
+    assert main(["zoo", "list", "--arch", "fcn"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"zoo {manifest['name']} {manifest['version']}: {len(manifest['models'])} models")
     from tstransfer.zoo import quality
@@ -246,6 +246,8 @@ def test_the_shipped_zoo_verifies_and_is_the_default(capsys):
         flag = quality(entry["test_acc"], len(entry["classes"]), entry["majority"], entry["published"])
         assert f" {flag} " in line
     assert sorted(Zoo().entries) == sorted(manifest["models"])
+    assert main(["zoo", "list"]) == 0  # the default: LITE's zoo, the one fit uses
+    assert capsys.readouterr().out.startswith("zoo tstransfer-ucr-lite ")
 
 
 def test_fit_and_transfer_classifier_start_from_the_shipped_zoo(tmp_path, capsys, monkeypatch):
@@ -486,3 +488,29 @@ def test_quality_is_measured_against_the_majority_rate():
     assert quality(0.70, 2, majority=0.5, published={"mean": 71.8, "std": 1.4}) == "as published"
     assert quality(0.95, 2, majority=0.5) == "ok" and quality(0.95, 2) == "ok"
     assert quality(0.26, 4) == "near chance" and quality(0.30, 4) == "weak" and quality(None, 2) == ""
+
+
+def test_fit_takes_the_zoo_architecture_else_lite(zoo_dir, tmp_path):
+    """fit's architecture without --arch: the one a given zoo holds; LITE (FIT_ARCH) with the shipped zoo; a zoo of
+    several is refused in one line asking for --arch."""
+    import shutil
+
+    from conftest import toy_rows
+    from tstransfer import TransferClassifier
+    from tstransfer.errors import TSTransferError
+    from tstransfer.models import TrainedModel, create_model
+    from tstransfer.study import StudyPaths
+    from tstransfer.zoo import fit_arch
+
+    assert fit_arch(None) == "lite" and fit_arch(zoo_dir) == "fcn"
+    mixed = tmp_path / "mixed"
+    shutil.copytree(StudyPaths(zoo_dir).pretrained_dir, mixed)
+    TrainedModel(create_model("lite", 1, 2), [0, 1], {"znorm": True}, {"dataset": "Other"}).save(
+        mixed / "Other.safetensors")
+    with pytest.raises(TSTransferError, match="holds models of fcn, lite; choose with --arch fcn or --arch lite"):
+        fit_arch(mixed)
+    X, y = np.array([r[1:] for r in toy_rows(8, 40)]), np.array([r[0] for r in toy_rows(8, 40)])
+    clf = TransferClassifier(zoo=str(zoo_dir), epochs=1, threads=1).fit(X, y)
+    assert clf.model_.network.config["name"] == "fcn"  # the zoo's
+    with pytest.raises(ValueError, match=r"TransferClassifier: zoo=.*choose with arch=fcn or arch=lite"):
+        TransferClassifier(zoo=str(mixed), epochs=1).fit(X, y)

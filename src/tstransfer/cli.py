@@ -242,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "file)", "study_archive", "format", "layout")
     p.add_argument("target", help=DATASET_RULE)
     p.add_argument("--study", help="study folder where `tstransfer similarity` ran (its pre-trained models)")
-    p.add_argument("--zoo", help="zoo folder (default, without --study: the zoo shipped with tstransfer)")
+    p.add_argument("--zoo", help="zoo folder (default, without --study: the shipped zoo of --arch)")
+    p.add_argument("--arch", choices=list(ARCHITECTURES), default=None, help="without --zoo and --study: the shipped "
+                   "zoo of this architecture (default: lite, the one fit uses; fcn: the paper's)")
     p.add_argument("--top", type=int, default=5, help="how many sources to list (0: all)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -263,15 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", nargs="+", help="sources (default: the most and the least similar)")
     p.add_argument("--out", help="PNG file (default: STUDY/figures/<TARGET>_loss.png)")
 
-    zoo_help = "zoo folder (default: the zoo shipped with tstransfer); a study folder or *.safetensors + prototypes/"
+    zoo_help = "zoo folder (default: the shipped zoo of --arch); a study folder or *.safetensors + prototypes/"
+    shipped_help = ("without --zoo: the shipped zoo of this architecture (default: lite, the one fit uses; fcn: the "
+                    "paper's)")
     zoo = sub.add_parser("zoo", help="pre-trained model zoos: list, show, build, verify, pull", allow_abbrev=False,
                          description="Pre-trained model zoos: list, show, build, verify, pull.")
     zoo_sub = zoo.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = command("list", "cmd_zoo_list", "the models of a zoo", "format", under=zoo_sub)
     p.add_argument("--zoo", default=None, help=zoo_help)
+    p.add_argument("--arch", choices=list(ARCHITECTURES), default=None, help=shipped_help)
     p = command("show", "cmd_zoo_show", "one model of a zoo: header, training record, manifest entry", under=zoo_sub)
     p.add_argument("name", help="dataset name")
     p.add_argument("--zoo", default=None, help=zoo_help)
+    p.add_argument("--arch", choices=list(ARCHITECTURES), default=None, help=shipped_help)
     p = command("build", "cmd_zoo_build", "pre-train datasets into a publishable zoo (manifest, checksums, "
                 "prototypes); resumable", "archive", "quiet", "recipe", under=zoo_sub)
     p.add_argument("--datasets", nargs="+", required=True, help="datasets to pre-train, in this order")

@@ -49,7 +49,7 @@ from .guardrails import (
 )
 from .keras_import import import_path
 from .models import architecture_of, load_model
-from .recipe import TrainConfig, parse_duration, run_seeds
+from .recipe import FIT_ARCH, TrainConfig, parse_duration, run_seeds
 from .selection import (
     compare_baselines,
     evaluate_selection,
@@ -83,7 +83,7 @@ from .training import (
     train_to_files,
 )
 from .transfer import transfer_to_files
-from .zoo import Zoo, ZooPaths, add_backbone, build_zoo, pull_zoo, read_manifest, recorded_arch, verify_zoo
+from .zoo import Zoo, ZooPaths, add_backbone, build_zoo, fit_arch, pull_zoo, read_manifest, recorded_arch, verify_zoo
 
 
 def run(args) -> None:
@@ -407,7 +407,7 @@ def cmd_recommend(args) -> None:
             check_data_unchanged(args.study, study_archive(args.study, args.archive), exclude)
         table = recommend(target, args.study, top=args.top, exclude=exclude)
     else:
-        table = rank_by_similarity(Zoo(args.zoo), target, exclude, progress=not args.quiet)
+        table = rank_by_similarity(Zoo(args.zoo, args.arch or FIT_ARCH), target, exclude, progress=not args.quiet)
         _print_cache_note(table, sys.stderr)
         table = table.head(args.top) if args.top else table
     if args.format != "table":
@@ -454,7 +454,7 @@ def cmd_plot_loss(args) -> None:
 
 def cmd_zoo_list(args) -> None:
     """zoo.Zoo.table"""
-    zoo = Zoo(args.zoo)
+    zoo = Zoo(args.zoo, args.arch or FIT_ARCH)
     if args.format != "table":
         _print_records([{k: (None if v != v else v) if isinstance(v, float) else v for k, v in row.items()}
                         for row in zoo.table().to_dict("records")], args.format)
@@ -482,7 +482,7 @@ def cmd_zoo_list(args) -> None:
 
 def cmd_zoo_show(args) -> None:
     """zoo.Zoo.model"""
-    zoo = Zoo(args.zoo)
+    zoo = Zoo(args.zoo, args.arch or FIT_ARCH)
     if args.name in zoo.backbones:
         entry = zoo.backbones[args.name]
         model = load_model(zoo.root / entry["file"])
@@ -538,10 +538,10 @@ def cmd_zoo_pull(args) -> None:
 
 def cmd_fit(args) -> None:
     """selection.fit_from_zoo (+ selection.compare_baselines with --compare)"""
-    # a source file given without --arch: its own architecture (a file's header names it)
-    source_arch = architecture_of(load_model(args.source).network) if args.source and source_is_file(args.source) \
-        else None
-    config = replace(_config(args, arch=source_arch, trainings=args.ensemble + (1 if args.compare else 0)),
+    # without --arch: a source file's own architecture (its header names it), else the zoo's (zoo.fit_arch)
+    arch = args.arch or (architecture_of(load_model(args.source).network) if args.source and source_is_file(
+        args.source) else fit_arch(args.zoo))
+    config = replace(_config(args, arch=arch, trainings=args.ensemble + (1 if args.compare else 0)),
                      test_every=args.test_every)  # None: the test split once, at the end
     if not args.dry_run:
         check_writable_file(args.out, "--out", force=args.force)

@@ -21,6 +21,7 @@ from .errors import TSTransferError
 from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig, parse_duration
 from .selection import fit_from_zoo
 from .training import train_ensemble
+from .zoo import fit_arch
 
 
 def _validate(estimator, X, y=None, reset: bool = True):
@@ -90,13 +91,15 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__}(random_state={self.random_state!r}): must be None, an int or "
                              "a numpy RandomState") from None
 
-    def _config(self) -> TrainConfig:
-        """The recipe with this estimator's parameters (TrainConfig checks them; said in scikit-learn's words)."""
+    def _config(self, arch: str | None = None) -> TrainConfig:
+        """The recipe with this estimator's parameters (TrainConfig checks them; said in scikit-learn's words);
+        `arch`: the architecture when `self.arch` leaves it open."""
         def plain(value):  # numpy integers are integers here
             return int(value) if isinstance(value, np.integer) else value
 
         try:
-            if self.arch not in ARCHITECTURES:
+            arch = self.arch or arch
+            if arch not in ARCHITECTURES:
                 raise InvalidSetting("arch", self.arch, f"choose one of {', '.join(ARCHITECTURES)}")
             budget = self.max_time
             if isinstance(budget, str):
@@ -106,7 +109,7 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     raise InvalidSetting("max_time", self.max_time, str(err).split(": ", 1)[-1]) from None
             if budget is not None and not isinstance(budget, bool) and isinstance(budget, (int, float)):
                 budget = float(budget) / self._trainings()  # the budget is the whole fit's, shared by its trainings
-            config = TrainConfig.named(self.recipe, arch=self.arch, epochs=plain(self.epochs), seed=self._seed(),
+            config = TrainConfig.named(self.recipe, arch=arch, epochs=plain(self.epochs), seed=self._seed(),
                                        device=self.device,
                                        threads=plain(self.threads), early_stopping=plain(self.early_stopping),
                                        batch_size=plain(self.batch_size), max_time=budget)
@@ -167,8 +170,8 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
 
 class TransferClassifier(FCNClassifier):
-    """Choose sources of architecture `arch` in a model zoo (default None: the zoo of `arch` shipped with
-    tstransfer; `select`: similarity |
+    """Choose sources of architecture `arch` (default None: the zoo's, or LITE with the zoo of LITE models shipped
+    with tstransfer when `zoo` is None) in a model zoo; `select`: similarity |
     validate | transferability), fine-tune the `n_ensemble` best ranked ones with the recipe (practical by
     default) and average their probabilities. `source_` is the best ranked source, `sources_` every fine-tuned
     one, `ranking_` the ranking that chose them."""
@@ -177,7 +180,7 @@ class TransferClassifier(FCNClassifier):
                  random_state: int = 0, top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
                  threads: int | None = None, early_stopping: int | None = None, verbose: bool = False,
                  batch_size: int | None = None, recipe: str | None = "practical", n_ensemble: int = FIT_ENSEMBLE,
-                 arch: str = DEFAULT_ARCH, max_time=None):
+                 arch: str | None = None, max_time=None):
         super().__init__(epochs=epochs, random_state=random_state, device=device, threads=threads,
                          early_stopping=early_stopping, verbose=verbose, batch_size=batch_size, recipe=recipe,
                          arch=arch, max_time=max_time)
@@ -187,12 +190,10 @@ class TransferClassifier(FCNClassifier):
         self.validate_epochs = validate_epochs
         self.n_ensemble = n_ensemble
 
-    def _trainings(self) -> int:
-        return self.n_ensemble if isinstance(self.n_ensemble, int) and self.n_ensemble >= 1 else 1
-
     def fit(self, X, y):
-        config, dataset = self._config(), self._dataset(X, y)
+        dataset = self._dataset(X, y)
         try:
+            config = self._config(None if self.arch else fit_arch(self.zoo))
             fitted = fit_from_zoo(dataset, self.zoo, select=self.select, config=config, top_k=self.top_k,
                                   validate_epochs=self.validate_epochs, ensemble=self.n_ensemble,
                                   progress=self.verbose)

@@ -55,7 +55,7 @@ from .files import (
 from .grid import run_grid
 from .guardrails import majority_rate
 from .models import FORMAT, TrainedModel, architecture_of, load_model
-from .recipe import TrainConfig
+from .recipe import FIT_ARCH, TrainConfig
 from .similarity import cache_key, class_prototypes, read_prototypes, write_prototypes
 from .study import StudyPaths, plan_runs
 from .training import evaluate
@@ -404,6 +404,18 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def fit_arch(zoo: Zoo | str | Path | None) -> str:
+    """The architecture `fit` trains when --arch does not say: the one the given zoo holds, else FIT_ARCH (its
+    zoo ships with tstransfer). A zoo of several architectures is refused: which one is meant is not a guess."""
+    if zoo is None:
+        return FIT_ARCH
+    held = [a for a in open_zoo(zoo).architectures() if a in ARCHITECTURES]
+    if len(held) > 1:
+        raise TSTransferError(f"--zoo {zoo}: holds models of {', '.join(held)}; choose with "
+                              + " or ".join(f"--arch {a}" for a in held))
+    return held[0] if held else FIT_ARCH
 
 
 def open_zoo(zoo: Zoo | str | Path | None, arch: str | None = None) -> Zoo:
