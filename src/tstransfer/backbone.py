@@ -369,28 +369,18 @@ def estimate_backbone(datasets: list[Dataset], config: BackboneConfig) -> float:
     """Seconds the pre-training will take on this machine: two training steps timed now (the shortest and the
     longest batch the datasets give), a line through them in the batch's points (series x length), summed over
     the steps each dataset is expected to give."""
-    from .grid import timed_steps
+    from .grid import time_batch
 
     check_datasets(datasets)
-    device = resolve_device(config.device)
     sizes = np.array([len(d.y_train) for d in datasets], dtype=np.float64)
     points = np.array([min(config.batch_size, len(d.y_train)) * d.X_train.shape[-1] for d in datasets], dtype=float)
     share = np.full(len(datasets), 1 / len(datasets)) if config.sampling == "balanced" else sizes / sizes.sum()
-    network = create_model(config.arch, datasets[0].in_channels, len(datasets)).to(device)
-    optimizer = torch.optim.Adam(network.parameters(), foreach=True)
-    threads = thread_governor(config.threads, device)
-    try:
-        timed = []
-        for i in (int(points.argmin()), int(points.argmax())):
-            batch, length = min(config.batch_size, len(datasets[i].y_train)), datasets[i].X_train.shape[-1]
-            X = torch.randn(batch, datasets[i].in_channels, length, generator=torch.Generator().manual_seed(0))
-            timed.append(timed_steps(network, optimizer, X.to(device), torch.zeros(batch, dtype=torch.long,
-                                                                                      device=device), 2))
-    finally:
-        threads.close()
+    timed = [time_batch(config.arch, d.in_channels, len(datasets), min(config.batch_size, len(d.y_train)),
+                        d.X_train.shape[-1], config.device, config.threads, steps=2)
+             for d in (datasets[int(points.argmin())], datasets[int(points.argmax())])]
     low, high = points.min(), points.max()
     slope = (timed[1] - timed[0]) / (high - low) if high > low else 0.0
-    per_step = np.maximum(timed[0] + slope * (points - low), timed[0] if slope >= 0 else 0.0)
+    per_step = np.maximum(timed[0] + slope * (points - low), 0.0)
     return float(config.steps(len(datasets)) * (share * per_step).sum())
 
 

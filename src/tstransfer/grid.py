@@ -525,19 +525,25 @@ def time_step(dataset, config: TrainConfig, steps: int = 4) -> float:
     """Seconds of one training step of `config`'s network on a batch of this dataset's shape (its batch size, its
     longest series, its channels), timed now on this machine after two warm-up steps: the cost model of
     `measure_speed` is for planning studies, this is the dataset's own."""
-    dev = resolve_device(config.device)
-    batch = batch_size(config, len(dataset.y_train))
-    generator = torch.Generator().manual_seed(0)
-    X = torch.randn(batch, dataset.in_channels, dataset.X_train.shape[-1], generator=generator).to(dev)
-    y = torch.arange(batch, device=dev) % dataset.n_classes
-    network = create_model(config.arch, dataset.in_channels, dataset.n_classes).to(dev)
+    return time_batch(config.arch, dataset.in_channels, dataset.n_classes, batch_size(config, len(dataset.y_train)),
+                      dataset.X_train.shape[-1], config.device, config.threads, steps)
+
+
+def time_batch(arch: str, channels: int, classes: int, batch: int, length: int, device: str = "auto",
+               threads: int | None = None, steps: int = 4) -> float:
+    """Seconds of one training step of a fresh `arch` network on a random batch of this shape, after two warm-up
+    steps, on the threads a training takes."""
+    dev = resolve_device(device)
+    X = torch.randn(batch, channels, length, generator=torch.Generator().manual_seed(0)).to(dev)
+    y = torch.arange(batch, device=dev) % classes
+    network = create_model(arch, channels, classes).to(dev)
     # the threads the training will take (--threads, else the free CPUs): torch's default on a busy machine spins
     # at every barrier and timed a step 45x too slow (an FCN step of GunPoint: 986 ms, 22 ms on one thread)
-    threads = thread_governor(config.threads, dev)
+    governor = thread_governor(threads, dev)
     try:
         return timed_steps(network, torch.optim.Adam(network.parameters(), foreach=True), X, y, steps)
     finally:
-        threads.close()
+        governor.close()
 
 
 def estimate_fit(dataset, config: TrainConfig, runs: int = 1) -> FitEstimate:
