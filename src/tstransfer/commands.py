@@ -539,8 +539,8 @@ def cmd_zoo_pull(args) -> None:
 def cmd_fit(args) -> None:
     """selection.fit_from_zoo (+ selection.compare_baselines with --compare)"""
     # without --arch: a source file's own architecture (its header names it), else the zoo's (zoo.fit_arch)
-    arch = args.arch or (architecture_of(load_model(args.source).network) if args.source and source_is_file(
-        args.source) else fit_arch(args.zoo))
+    source_file = load_model(args.source) if args.source and source_is_file(args.source) else None
+    arch = args.arch or (architecture_of(source_file.network) if source_file is not None else fit_arch(args.zoo))
     config = replace(_config(args, arch=arch, trainings=args.ensemble + (1 if args.compare else 0)),
                      test_every=args.test_every)  # None: the test split once, at the end
     if not args.dry_run:
@@ -580,7 +580,7 @@ def cmd_fit(args) -> None:
 
     given = None
     if args.source:  # checked against the whole target (a backbone must not have seen its test split either)
-        name, model, warning = given_source(args.source, dataset, args.zoo, config.arch)
+        name, model, warning = given_source(args.source, dataset, args.zoo, config.arch, loaded=source_file)
         if warning:
             print(warning)
         given = (name, model)

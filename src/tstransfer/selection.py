@@ -286,11 +286,12 @@ def source_is_file(spec: str) -> bool:
     return spec.endswith(".safetensors") or "/" in spec or os.sep in spec
 
 
-def given_source(spec: str, dataset: Dataset, zoo: Zoo | str | Path | None, arch: str) -> tuple[str, TrainedModel,
-                                                                                                 str | None]:
+def given_source(spec: str, dataset: Dataset, zoo: Zoo | str | Path | None, arch: str,
+                 loaded: TrainedModel | None = None) -> tuple[str, TrainedModel, str | None]:
     """The source `fit --source` names: "backbone" (the zoo's backbone of `arch`), a model file (a backbone's
     included: a target it saw is refused) or a dataset of the zoo. Returns (name, model, a warning or None);
-    `dataset`: all the target's data, its test split included (a backbone must not have seen either)."""
+    `dataset`: all the target's data, its test split included (a backbone must not have seen either); `loaded`:
+    the model file `spec`, when the caller has read it already."""
     from .backbone import check_unseen
     from .models import load_model
 
@@ -298,7 +299,7 @@ def given_source(spec: str, dataset: Dataset, zoo: Zoo | str | Path | None, arch
     if spec == "backbone":  # the zoo's backbone of the architecture
         path = open_zoo(zoo, arch).backbone(arch)
     if spec == "backbone" or source_is_file(spec):
-        model = load_model(path)
+        model = loaded if loaded is not None else load_model(path)
         warning = check_unseen(model, dataset, f"--source {spec}") if model.metadata.get("kind") == "backbone" \
             else None
         return path.stem, model, warning
