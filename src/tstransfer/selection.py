@@ -33,7 +33,7 @@ from .files import atomic_write_text, csv_text
 from .models import TrainedModel
 from .similarity import cache_key, class_prototypes, dataset_distance, load_cached, read_prototypes
 from .study import StudyPaths, check_data_unchanged, check_similarity, load_study, study_config, wins_draws_losses
-from .training import TrainConfig, TrainResult, ensemble_model, train
+from .training import TrainConfig, TrainResult, check_ensemble, ensemble_model, train
 from .transfer import fine_tune, fine_tune_together
 from .zoo import Zoo, open_zoo
 
@@ -319,8 +319,7 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     probabilities when `ensemble` > 1). `on_choice(choice, sources)` is called once the sources are known,
     before any fine-tuning (the command line prints them and the time estimate there). The default recipe is
     the practical one."""
-    if isinstance(ensemble, bool) or not isinstance(ensemble, int) or ensemble < 1:
-        raise TSTransferError(f"--ensemble {ensemble}: must be an integer of at least 1")
+    check_ensemble(ensemble)
     config = config or TrainConfig.named("practical")
     started = time.perf_counter()
     if source is not None:  # given (`--source`): no ranking, the one source
