@@ -141,7 +141,7 @@ def read_manifest(root: str | Path) -> dict:
             if entry.get(key) != expected:
                 raise TSTransferError(f"{path}: {name}: {key} must be {expected}, not {entry.get(key)!r}")
             digest = entry.get(f"{key}_sha256" if key == "prototypes" else "sha256")
-            if not (isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)):
+            if not is_sha256(digest):
                 raise TSTransferError(f"{path}: {name}: the sha256 of its {key} is not a sha256 hex digest")
     backbones = manifest.get("backbones", {})
     if not isinstance(backbones, dict):
@@ -151,10 +151,14 @@ def read_manifest(root: str | Path) -> dict:
     return manifest
 
 
+def is_sha256(value) -> bool:
+    """A sha256 hex digest as a manifest records it (64 lower-case hex digits)."""
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 BACKBONE_FIELDS = {
     "arch": (lambda v: v in ARCHITECTURES, f"one of {', '.join(ARCHITECTURES)}"),
-    "sha256": (lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
-               "a sha256 hex digest"),
+    "sha256": (lambda v: is_sha256(v), "a sha256 hex digest"),
     "datasets": (lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_ZOO_MODELS and all(
         isinstance(n, str) and n.isprintable() and 0 < len(n) <= 100 for n in v), "a list of the dataset names"),
     "bytes": count(0), "steps": count(1), "pretext_accuracy": SHARE, "objective": TEXT, "sampling": TEXT,
@@ -619,6 +623,15 @@ def check_zoo_file(path: Path, key: str, name: str, entry: dict) -> str | None:
     return check_model_file(path, name, entry) if key == "file" else check_prototypes_file(path, entry)
 
 
+def file_problem(path: Path, digest: str) -> str | None:
+    """A zoo file missing, or whose bytes are not the manifest's sha256, in one line; None when it matches."""
+    if not path.is_file():
+        return f"{path}: missing"
+    if sha256_file(path) != digest:
+        return f"{path}: sha256 differs from the manifest (damaged or tampered)"
+    return None
+
+
 def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
     """Check every file of a published zoo against its sha256 and every model header against the
     manifest. Returns (files checked, problems: one line each naming the file)."""
@@ -631,21 +644,15 @@ def verify_zoo(root: str | Path) -> tuple[int, list[str]]:
         for key, digest in (("file", entry["sha256"]), ("prototypes", entry["prototypes_sha256"])):
             path = root / entry[key]
             checked += 1
-            if not path.is_file():
-                problems.append(f"{path}: missing")
-            elif sha256_file(path) != digest:
-                problems.append(f"{path}: sha256 differs from the manifest (damaged or tampered)")
-            else:  # the content too: a file can match the sha256 of a lying manifest
-                problem = check_zoo_file(path, key, name, entry)
-                if problem:
-                    problems.append(problem)
+            # the content too, once the bytes match: a file can match the sha256 of a lying manifest
+            problem = file_problem(path, digest) or check_zoo_file(path, key, name, entry)
+            if problem:
+                problems.append(problem)
     for entry in manifest.get("backbones", {}).values():
-        path = root / entry["file"]
         checked += 1
-        if not path.is_file():
-            problems.append(f"{path}: missing")
-        elif sha256_file(path) != entry["sha256"]:
-            problems.append(f"{path}: sha256 differs from the manifest (damaged or tampered)")
+        problem = file_problem(root / entry["file"], entry["sha256"])
+        if problem:
+            problems.append(problem)
     listed = {root / e[key] for e in manifest["models"].values() for key in ("file", "prototypes")}
     listed |= {root / e["file"] for e in manifest.get("backbones", {}).values()}
     for folder, pattern in ((layout.models_dir, "*.safetensors"), (layout.prototypes_dir, "*.npz")):
