@@ -540,7 +540,8 @@ def cmd_fit(args) -> None:
     """selection.fit_from_zoo (+ selection.compare_baselines with --compare)"""
     # without --arch: a source file's own architecture (its header names it), else the zoo's (zoo.fit_arch)
     source_file = load_model(args.source) if args.source and source_is_file(args.source) else None
-    arch = args.arch or (architecture_of(source_file.network) if source_file is not None else fit_arch(args.zoo))
+    zoo = Zoo(args.zoo) if args.zoo else None  # read once (None: the shipped zoo of the architecture)
+    arch = args.arch or (architecture_of(source_file.network) if source_file is not None else fit_arch(zoo))
     config = replace(_config(args, arch=arch, trainings=args.ensemble + (1 if args.compare else 0)),
                      test_every=args.test_every)  # None: the test split once, at the end
     if not args.dry_run:
@@ -580,13 +581,13 @@ def cmd_fit(args) -> None:
 
     given = None
     if args.source:  # checked against the whole target (a backbone must not have seen its test split either)
-        name, model, warning = given_source(args.source, dataset, args.zoo, config.arch, loaded=source_file)
+        name, model, warning = given_source(args.source, dataset, zoo, config.arch, loaded=source_file)
         if warning:
             print(warning)
         given = (name, model)
     # the fine-tuning never sees the test file: it is scored once, below, on the model that is saved
     train_only = replace(dataset, X_test=None, y_test=None, len_test=None)
-    fitted = fit_from_zoo(train_only, args.zoo, select=args.select, config=config, top_k=args.top_k,
+    fitted = fit_from_zoo(train_only, zoo, select=args.select, config=config, top_k=args.top_k,
                           validate_epochs=args.validate_epochs, ensemble=args.ensemble, progress=not args.quiet,
                           on_choice=on_choice, source=given)
     if args.dry_run:

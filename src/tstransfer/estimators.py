@@ -21,7 +21,7 @@ from .errors import TSTransferError
 from .recipe import FIT_ENSEMBLE, InvalidSetting, TrainConfig, parse_duration
 from .selection import fit_from_zoo
 from .training import train_ensemble
-from .zoo import fit_arch
+from .zoo import fit_arch, open_zoo
 
 
 def _validate(estimator, X, y=None, reset: bool = True):
@@ -193,8 +193,9 @@ class TransferClassifier(FCNClassifier):
     def fit(self, X, y):
         dataset = self._dataset(X, y)
         try:
-            config = self._config(None if self.arch else fit_arch(self.zoo))
-            fitted = fit_from_zoo(dataset, self.zoo, select=self.select, config=config, top_k=self.top_k,
+            zoo = None if self.zoo is None else open_zoo(self.zoo)  # read once
+            config = self._config(None if self.arch else fit_arch(zoo))
+            fitted = fit_from_zoo(dataset, zoo, select=self.select, config=config, top_k=self.top_k,
                                   validate_epochs=self.validate_epochs, ensemble=self.n_ensemble,
                                   progress=self.verbose)
         except TSTransferError as err:  # said in Python's words, not the command line's
