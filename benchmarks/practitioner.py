@@ -48,6 +48,7 @@ import torch
 
 from tstransfer.baselines import minirocket
 from tstransfer.data import load_dataset
+from tstransfer.files import atomic_write_text
 from tstransfer.recipe import TrainConfig
 from tstransfer.selection import rank_by_similarity, rank_by_transferability, rank_by_validation
 from tstransfer.training import train
@@ -195,10 +196,16 @@ def wins_draws_losses(a: pd.Series, b: pd.Series) -> str:
     return f"{(diff > 0).sum()}/{(diff == 0).sum()}/{(diff < 0).sum()}"
 
 
-def summarize(out: Path, epochs: int) -> str | None:
+def finished_rows(out: Path) -> list[dict]:
+    """Every finished arm of every seed, as its JSON line recorded it."""
     rows = []
     for path in sorted(out.glob("runs-seed*.jsonl")):
         rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return rows
+
+
+def summarize(out: Path, epochs: int) -> str | None:
+    rows = finished_rows(out)
     rows = [r for r in rows if r["arm"] in ARMS]
     if not rows:
         return None
@@ -215,9 +222,7 @@ def summarize(out: Path, epochs: int) -> str | None:
     order = facts.sort_values(["n_train", "length"]).index
     per_target = per_target.loc[order]
     seeds = sorted(runs.seed.unique())
-    csv_tmp = out / f".summary.csv.{os.getpid()}.tmp"
-    per_target.join(facts).to_csv(csv_tmp, float_format="%.4f")
-    csv_tmp.replace(out / "summary.csv")
+    atomic_write_text(out / "summary.csv", per_target.join(facts).to_csv(float_format="%.4f"))
 
     lines = [
         "# Practitioner benchmark: `fit` against MiniRocket and the FCN from scratch",
@@ -263,9 +268,7 @@ def summarize(out: Path, epochs: int) -> str | None:
     lines += ["", f"Targets with n_train < 20 where MiniRocket is above 0.9 and `ens-3` is near chance (below 1.5x "
               f"1/classes): {near_chance or 'none'}."]
     text = "\n".join(lines) + "\n"
-    tmp = out / f".summary.md.{os.getpid()}.tmp"  # the seeds' processes may write it at the same time
-    tmp.write_text(text)
-    tmp.replace(out / "summary.md")
+    atomic_write_text(out / "summary.md", text)  # the seeds' processes may write it at the same time
     return text
 
 
@@ -366,9 +369,7 @@ def arch_section(runs: pd.DataFrame, arms: list[str], where: str) -> tuple[list[
 
 
 def summarize_arch(out: Path, archs: list[str]) -> str | None:
-    rows = []
-    for path in sorted(out.glob("runs-seed*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = finished_rows(out)
     arms = arch_arms(archs)
     runs = pd.DataFrame([{"set": "extra", **r} for r in rows if r["arm"] in arms])
     if runs.empty:
@@ -395,13 +396,9 @@ def summarize_arch(out: Path, archs: list[str]) -> str | None:
             section, table = arch_section(part, arms, where)
             lines += ["", f"## {name} targets", "", *section]
             tables.append(table.assign(set=name))
-    tmp = out / f".summary.csv.{os.getpid()}.tmp"
-    pd.concat(tables).to_csv(tmp, float_format="%.4f")
-    tmp.replace(out / "summary.csv")
+    atomic_write_text(out / "summary.csv", pd.concat(tables).to_csv(float_format="%.4f"))
     text = "\n".join(lines) + "\n"
-    tmp = out / f".summary.md.{os.getpid()}.tmp"
-    tmp.write_text(text)
-    tmp.replace(out / "summary.md")
+    atomic_write_text(out / "summary.md", text)
     return text
 
 
