@@ -180,7 +180,8 @@ def run_target(target: str, seed: int, archive: Path, zoo: Zoo, runs: Runs, epoc
                similarity_rank=order.index(source) + 1, note=table.attrs.get("note"))
 
     picked("logme", lambda: rank_by_transferability(zoo, dataset, exclude=[target]))
-    picked("validate", lambda: rank_by_validation(zoo, dataset, order[:3], practical, max(1, epochs // 10)))
+    picked("validate", lambda: rank_by_validation({n: zoo.model(n) for n in order[:3]}, dataset, practical,
+                                                  max(1, epochs // 10)))
 
     if not runs.get(target, "minirocket"):
         result = minirocket(dataset, seed)

@@ -243,3 +243,73 @@ def test_a_backbone_joins_a_zoo_listed_verified_and_fit_by_name(backbone, tmp_pa
     assert main(["zoo", "list", "--zoo", str(zoo)]) == 2
     err = capsys.readouterr().err
     assert "needs datasets" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_multihead_objective_learns_every_datasets_own_classes(sources, tmp_path):
+    pair = [sources[0], sources[2]]  # ItalyPowerDemand, ECG200
+    config = BackboneConfig(epochs=30, batch_size=16, checkpoint_every=500, threads=1, objective="multihead")
+    model, result = pretrain_backbone(pair, config, tmp_path / "mh.safetensors", progress=False, log_every=30)
+    assert model.classes == [f"{d.name}:{c}" for d in pair for c in d.classes]
+    assert model.metadata["objective"] == "multihead" and model.metadata["backbone"]["objective"] == "multihead"
+    network, offset = model.network.train(), 0  # each dataset's head, on its unseen series in batches of their own
+    with torch.no_grad():
+        for d in pair:
+            logits = network(torch.as_tensor(d.X_test[:64]))[:, offset : offset + d.n_classes]
+            majority = np.bincount(d.y_test[:64]).max() / 64  # ItalyPowerDemand 0.52, ECG200 0.64
+            assert (logits.argmax(1).numpy() == d.y_test[:64]).mean() > majority + 0.05, d.name
+            offset += d.n_classes
+    with pytest.raises(TSTransferError, match="--objective 'labels': choose one of pretext, multihead"):
+        BackboneConfig(objective="labels")
+
+
+@pytest.fixture
+def zoo_with_backbone(backbone, tmp_path):
+    from tstransfer.zoo import add_backbone, shipped_zoo
+
+    zoo = tmp_path / "zoo"
+    shutil.copytree(shipped_zoo("lite"), zoo, ignore=shutil.ignore_patterns("build"))
+    add_backbone(zoo, backbone[0])
+    return zoo
+
+
+def test_the_chooser_ranks_a_backbone_beside_the_single_sources(zoo_with_backbone, monkeypatch):
+    from tstransfer import selection
+    from tstransfer.recipe import TrainConfig
+    from tstransfer.zoo import Zoo
+
+    zoo, gun = Zoo(zoo_with_backbone), load_dataset("GunPoint")
+    config = TrainConfig.named("practical", arch="lite", epochs=2, threads=1)
+    table = selection.choose_source(zoo, gun, "similarity", config).ranking
+    singles = table[table.source != "backbone-lite"]
+    nearest = singles[singles.source.isin(SOURCES)].iloc[0]  # the nearest dataset the backbone saw
+    mine = table.index[table.source == "backbone-lite"][0]
+    assert table.distance[mine] == nearest.distance and mine == table.index[table.source == nearest.source][0] + 1
+    assert list(table["rank"]) == list(range(1, len(table) + 1))
+    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", True)  # the evidence's switch: first on the tie
+    table = selection.choose_source(zoo, gun, "similarity", config).ranking
+    assert table.index[table.source == "backbone-lite"][0] + 1 == table.index[table.source == nearest.source][0]
+    logme = selection.choose_source(zoo, gun, "transferability", config).ranking
+    assert "backbone-lite" in set(logme.source) and np.isfinite(logme.logme).all()
+    validated = selection.choose_source(zoo, gun, "validate", config, top_k=1, validate_epochs=1).ranking
+    assert sorted(validated.source) == sorted([table.source[table.source != "backbone-lite"].iloc[0],
+                                               "backbone-lite"])
+    seen = selection.choose_source(zoo, load_dataset("ECG200"), "similarity", config, exclude=["ECG200"])
+    assert "backbone-lite" not in set(seen.ranking.source)
+    assert seen.notes == ["backbone-lite is not a candidate: it was pre-trained on 'ECG200', whose series your data "
+                          "holds"]
+    singles_only = selection.choose_source(zoo, gun, "similarity", config, backbones=False)
+    assert "backbone-lite" not in set(singles_only.ranking.source)
+
+
+def test_fit_compare_adds_the_backbone_as_a_row_and_source_takes_it_by_name(zoo_with_backbone, tmp_path, capsys):
+    gun = MINI_ARCHIVE / "GunPoint"
+    files = ["--train", str(gun / "GunPoint_TRAIN.tsv"), "--test", str(gun / "GunPoint_TEST.tsv")]
+    assert main(["fit", *files, "--zoo", str(zoo_with_backbone), "--compare", "--epochs", "2", "--threads", "1",
+                 "--out", str(tmp_path / "gp.safetensors"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "+ 1 of a backbone + 1 from scratch" in out
+    row = next(line for line in out.splitlines() if line.startswith("transfer from backbone-lite (--source)"))
+    assert 0 <= float(row.split()[-2]) <= 1
+    assert main(["fit", *files, "--zoo", str(zoo_with_backbone), "--source", "backbone-lite", "--epochs", "2",
+                 "--out", str(tmp_path / "named.safetensors"), "--quiet"]) == 0
+    assert load_model(tmp_path / "named.safetensors").metadata["source"] == "backbone-lite"

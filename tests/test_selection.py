@@ -69,7 +69,8 @@ def test_the_test_set_is_never_used_to_choose(zoo_dir, select):
 
 def test_validate_ranks_on_repeated_splits_and_says_when_it_cannot_separate(zoo_dir):
     target = load_dataset(TARGET)
-    table = rank_by_validation(Zoo(zoo_dir), target, list(ZOO_DATASETS), TrainConfig(epochs=1, threads=2), 1)
+    table = rank_by_validation({n: Zoo(zoo_dir).model(n) for n in ZOO_DATASETS}, target,
+                               TrainConfig(epochs=1, threads=2), 1)
     assert list(table.columns) == ["rank", "source", "val_loss", "val_loss_std", "val_acc"]
     assert (table.val_loss_std >= 0).all() and table.val_loss.is_monotonic_increasing
     close = table.val_loss.iloc[1] - table.val_loss.iloc[0] < table.val_loss_std.iloc[:2].max()

@@ -1,7 +1,10 @@
 """One backbone for all: a network pre-trained on many datasets at once (after Ismail-Fawaz et al. 2023, "Finding
 Foundation Models for Time Series Classification with a PreText Task").
 
-- Pretext task: tell which dataset a series comes from; the classes are the datasets. No dataset's labels are used.
+- Objective `pretext` (the paper's): tell which dataset a series comes from; the classes are the datasets. No
+  dataset's labels are used. Objective `multihead` (supervised): every dataset's own classes, one linear head per
+  dataset on the shared features (the heads are the slices of one linear layer, a batch trains its dataset's
+  slice). Both cost the same step; benchmarks/backbone.py compares them.
 - Batch-normalisation multiplexer: while pre-training, every BatchNorm of the network keeps running statistics per
   dataset, chosen by the dataset a batch comes from; the convolutions and the BatchNorms' scale and shift are
   shared (per-dataset shifts would let the head read the dataset off them: see MultiplexedBatchNorm).
@@ -45,6 +48,9 @@ from .networks.layers import MaskedBatchNorm1d
 from .training import check_finite, environment, resolve_device
 
 SAMPLING = ("balanced", "proportional")
+OBJECTIVES = ("pretext", "multihead")
+OBJECTIVE_WORDS = {"pretext": "pretext task: which dataset a series comes from",
+                   "multihead": "multi-head: every dataset's own classes, one head each"}
 CHECKPOINT_FORMAT = "tstransfer-backbone-checkpoint"
 
 
@@ -59,6 +65,7 @@ class BackboneConfig:
     lr: float = 1e-3
     adam_eps: float = 1e-7
     sampling: str = "balanced"
+    objective: str = "pretext"
     seed: int = 0
     checkpoint_every: int = 500
     threads: int | None = None
@@ -76,6 +83,8 @@ class BackboneConfig:
             raise TSTransferError(f"--lr {self.lr}: must be a finite number above 0")
         if self.sampling not in SAMPLING:
             raise TSTransferError(f"--sampling {shown(self.sampling)}: choose one of {', '.join(SAMPLING)}")
+        if self.objective not in OBJECTIVES:
+            raise TSTransferError(f"--objective {shown(self.objective)}: choose one of {', '.join(OBJECTIVES)}")
         check_threads(self.threads)
 
     def steps(self, datasets: int) -> int:
@@ -180,19 +189,28 @@ def seen_datasets(model: TrainedModel, where: str) -> list[dict]:
     return seen
 
 
+def seen_split(model: TrainedModel, target: Dataset, where: str) -> str | None:
+    """The name of the dataset the backbone was pre-trained on that holds the same series as one of `target`'s
+    splits (its training or test split against the dataset's either), or None."""
+    mine = {split_fingerprint(target.X_train, target.len_train)}
+    if target.X_test is not None:
+        mine.add(split_fingerprint(target.X_test, target.len_test))
+    for record in seen_datasets(model, where):
+        if mine & {record.get("train_sha256"), record.get("test_sha256")}:
+            return str(record["name"])
+    return None
+
+
 def check_unseen(model: TrainedModel, target: Dataset, where: str) -> str | None:
     """Refuse a target whose training or test series are a split the backbone was pre-trained on (a backbone is
     never evaluated on a dataset it saw); a target that only shares a seen dataset's name gets a warning."""
     seen = seen_datasets(model, where)
-    mine = {split_fingerprint(target.X_train, target.len_train)}
-    if target.X_test is not None:
-        mine.add(split_fingerprint(target.X_test, target.len_test))
-    for record in seen:
-        if mine & {record.get("train_sha256"), record.get("test_sha256")}:
-            raise TSTransferError(f"{where}: the backbone was pre-trained on {shown(record['name'])}, and your data "
-                                  "holds the same series as one of its splits; a backbone is never evaluated on a "
-                                  "dataset it saw: choose a single source (leave out --source) or a backbone built "
-                                  "without it (`tstransfer backbone build --datasets ...`)")
+    name = seen_split(model, target, where)
+    if name is not None:
+        raise TSTransferError(f"{where}: the backbone was pre-trained on {shown(name)}, and your data holds the "
+                              "same series as one of its splits; a backbone is never evaluated on a dataset it saw: "
+                              "choose a single source (leave out --source) or a backbone built without it "
+                              "(`tstransfer backbone build --datasets ...`)")
     names = {str(record["name"]).lower() for record in seen}
     if target.name.lower() in names:
         return (f"WARNING: the backbone saw a dataset named {shown(target.name)} (other series than yours): if "
@@ -238,7 +256,7 @@ class BackboneResult:
     steps: int
     seconds: float
     resumed_at: int  # 0: from scratch
-    history: list[dict]  # every `log_every` steps: step, loss, accuracy (the pretext task's, on the batches)
+    history: list[dict]  # every `log_every` steps: step, loss, accuracy (the objective's, on the batches)
 
 
 def checkpoint_paths(out: Path) -> tuple[Path, Path]:
@@ -311,8 +329,16 @@ def pretrain_backbone(datasets: list[Dataset], config: BackboneConfig, out: str 
     device = resolve_device(config.device)
     fingerprints = [dataset_record(d, (domains or {}).get(d.name)) for d in datasets]
     identity = {"config": config.record(), "datasets": fingerprints}
+    # the output units: one per dataset (pretext), or every dataset's classes side by side (multihead: the slice
+    # offsets[d]:offsets[d + 1] is dataset d's head)
+    if config.objective == "multihead":
+        offsets = np.cumsum([0] + [d.n_classes for d in datasets])
+        classes = [f"{d.name}:{c}" for d in datasets for c in d.classes]
+        labels = [torch.as_tensor(d.y_train, dtype=torch.long) for d in datasets]
+    else:
+        offsets, classes, labels = None, names, None
     torch.manual_seed(config.seed)
-    network = create_model(config.arch, in_channels=channels, num_classes=len(datasets))
+    network = create_model(config.arch, in_channels=channels, num_classes=len(classes))
     multiplexers = multiplex_batchnorm(network, len(datasets))
     network.to(device)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, eps=config.adam_eps, foreach=True)
@@ -336,7 +362,10 @@ def pretrain_backbone(datasets: list[Dataset], config: BackboneConfig, out: str 
         for multiplexer in multiplexers:
             multiplexer.active = d
         logits = network(xb.to(device), None if lb is None else lb.to(device))
-        target = torch.full((len(batch),), d, dtype=torch.long, device=device)
+        if offsets is None:
+            target = torch.full((len(batch),), d, dtype=torch.long, device=device)
+        else:
+            logits, target = logits[:, offsets[d] : offsets[d + 1]], labels[d][batch].to(device)
         loss = F.cross_entropy(logits, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -358,8 +387,8 @@ def pretrain_backbone(datasets: list[Dataset], config: BackboneConfig, out: str 
     if end < total:
         return None, result
     merge_batchnorm(network)
-    model = TrainedModel(network.cpu().float().eval(), names, dict(PREPROCESSING), {
-        "kind": "backbone", "dataset": f"backbone-{config.arch}", "objective": "pretext",
+    model = TrainedModel(network.cpu().float().eval(), classes, dict(PREPROCESSING), {
+        "kind": "backbone", "dataset": f"backbone-{config.arch}", "objective": config.objective,
         "backbone": {**config.record(), "steps": total, "datasets": fingerprints},
         "history": history[-1] if history else None, "environment": environment()})
     return model, result

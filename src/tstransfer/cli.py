@@ -301,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     backbone = sub.add_parser("backbone", help="one network pre-trained on many datasets at once", allow_abbrev=False,
                               description="One network pre-trained on many datasets at once (the pretext task: "
-                              "which dataset a series comes from; one BatchNorm per dataset).")
+                              "which dataset a series comes from, or every dataset's classes with one head each; "
+                              "BatchNorm statistics per dataset).")
     backbone_sub = backbone.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = command("build", "cmd_backbone_build", "pre-train one backbone on the training splits of many datasets; "
                 "resumable", "quiet", under=backbone_sub)
@@ -318,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--sampling", choices=["balanced", "proportional"], default="balanced", help="balanced: every "
                    "dataset equally often (default); proportional: in proportion to its training series")
+    p.add_argument("--objective", choices=["pretext", "multihead"], default="pretext", help="pretext: which "
+                   "dataset a series comes from (the paper's; default); multihead: every dataset's own classes, one "
+                   "head per dataset")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the free CPUs)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")

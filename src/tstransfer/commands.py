@@ -83,7 +83,18 @@ from .training import (
     train_to_files,
 )
 from .transfer import transfer_to_files
-from .zoo import Zoo, ZooPaths, add_backbone, build_zoo, fit_arch, pull_zoo, read_manifest, recorded_arch, verify_zoo
+from .zoo import (
+    Zoo,
+    ZooPaths,
+    add_backbone,
+    build_zoo,
+    fit_arch,
+    open_zoo,
+    pull_zoo,
+    read_manifest,
+    recorded_arch,
+    verify_zoo,
+)
 
 
 def run(args) -> None:
@@ -542,7 +553,11 @@ def cmd_fit(args) -> None:
     source_file = load_model(args.source) if args.source and source_is_file(args.source) else None
     zoo = Zoo(args.zoo) if args.zoo else None  # read once (None: the shipped zoo of the architecture)
     arch = args.arch or (architecture_of(source_file.network) if source_file is not None else fit_arch(zoo))
-    config = replace(_config(args, arch=arch, trainings=args.ensemble + (1 if args.compare else 0)),
+    if not args.source:
+        zoo = open_zoo(zoo, arch)  # read once: the choice reuses it
+    # --compare's extra trainings: from scratch, and the zoo's backbones of the architecture (when not the source)
+    backbones = 0 if args.source or not args.compare else sum(e["arch"] == arch for e in zoo.backbones.values())
+    config = replace(_config(args, arch=arch, trainings=args.ensemble + (1 + backbones if args.compare else 0)),
                      test_every=args.test_every)  # None: the test split once, at the end
     if not args.dry_run:
         check_writable_file(args.out, "--out", force=args.force)
@@ -555,6 +570,8 @@ def cmd_fit(args) -> None:
     def on_choice(choice, sources) -> bool:
         if choice.similarity is not None:
             _print_cache_note(choice.similarity, sys.stdout)
+        for note in choice.notes:
+            print(f"NOTE: {note}")
         if args.source:
             print(f"source: {sources[0]} (given with --source: nothing ranked)")
         else:
@@ -565,7 +582,8 @@ def cmd_fit(args) -> None:
             what = f"ensemble of {len(sources)}: {', '.join(sources)}" if len(sources) > 1 else sources[0]
             rank = choice.similarity_rank(sources[0])
             print(f"chosen source: {what}" + (f" (similarity rank {rank})" if rank and len(sources) == 1 else ""))
-        runs = len(sources) + (1 if args.compare else 0)
+        others = [n for n in choice.backbones if n not in sources] if args.compare else []
+        runs = len(sources) + len(others) + (1 if args.compare else 0)
         cost = estimate_fit(dataset, config, runs)
         typical = f"typically {format_duration(cost.typical)}, " if cost.typical < cost.bound else ""
         notes = [f"{cost.steps_per_epoch} steps an epoch at {cost.step * 1e3:.0f} ms, timed now"]
@@ -575,7 +593,8 @@ def cmd_fit(args) -> None:
         if config.max_time:
             notes.append(f"--max-time {format_duration(config.max_time * runs)}")
         print(f"estimated time: {typical}at most {format_duration(cost.bound)} ({len(sources)} fine-tuning(s)"
-              f"{' + 1 from scratch' if args.compare else ''} of at most {config.epochs} epochs; {'; '.join(notes)})",
+              f"{f' + {len(others)} of a backbone' if others else ''}{' + 1 from scratch' if args.compare else ''} "
+              f"of at most {config.epochs} epochs; {'; '.join(notes)})",
               flush=True)
         return not args.dry_run
 
@@ -589,7 +608,7 @@ def cmd_fit(args) -> None:
     train_only = replace(dataset, X_test=None, y_test=None, len_test=None)
     fitted = fit_from_zoo(train_only, zoo, select=args.select, config=config, top_k=args.top_k,
                           validate_epochs=args.validate_epochs, ensemble=args.ensemble, progress=not args.quiet,
-                          on_choice=on_choice, source=given)
+                          on_choice=on_choice, source=given, unseen=dataset)
     if args.dry_run:
         return
     saved_train = evaluate(fitted.model, dataset, "train")["accuracy"]
@@ -611,7 +630,8 @@ def cmd_fit(args) -> None:
                  "seconds": fitted.seconds - fitted.selection_seconds},
                 {"method": f"  source selection (--select {args.select})", "accuracy": None,
                  "seconds": fitted.selection_seconds, "note": "included in no other row"},
-                *compare_baselines(dataset, config, progress=not args.quiet)]
+                *compare_baselines(dataset, config, progress=not args.quiet, sources={
+                    n: m for n, m in fitted.choice.backbones.items() if n not in fitted.sources})]
         print(f"{'method':<48}{'accuracy':>9}{'seconds':>9}  note")
         for row in rows:
             acc = "" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
@@ -623,11 +643,11 @@ def cmd_fit(args) -> None:
 
 def cmd_backbone_build(args) -> None:
     """backbone.estimate_backbone, then backbone.pretrain_backbone"""
-    from .backbone import BackboneConfig, estimate_backbone, pretrain_backbone, remove_checkpoint
+    from .backbone import OBJECTIVE_WORDS, BackboneConfig, estimate_backbone, pretrain_backbone, remove_checkpoint
 
     config = BackboneConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, sampling=args.sampling,
-                            seed=args.seed, checkpoint_every=args.checkpoint_every, threads=args.threads,
-                            device=args.device)
+                            objective=args.objective, seed=args.seed, checkpoint_every=args.checkpoint_every,
+                            threads=args.threads, device=args.device)
     resolve_device(args.device)
     if not args.dry_run:
         check_writable_file(args.out, "--out", force=args.force)
@@ -641,7 +661,7 @@ def cmd_backbone_build(args) -> None:
     steps = config.steps(len(datasets))
     print(f"backbone ({config.arch}): {len(datasets)} datasets{f' of domain {args.domain}' if args.domain else ''}, "
           f"{steps} steps of at most {config.batch_size} series ({config.sampling} sampling: about "
-          f"{config.epochs} batches of each dataset), pretext task: which dataset a series comes from")
+          f"{config.epochs} batches of each dataset), {OBJECTIVE_WORDS[config.objective]}")
     print(f"estimated time: {format_duration(seconds)} on this machine (two steps timed now)", flush=True)
     if args.dry_run:
         rows = [{"dataset": d.name, "domain": domains.get(d.name, ""), "n_train": len(d.y_train),
@@ -652,8 +672,9 @@ def cmd_backbone_build(args) -> None:
     if result.resumed_at:
         print(f"continued from the checkpoint at step {result.resumed_at}")
     last = result.history[-1]
-    print(f"pretext task over the last steps: loss {last['loss']:.4f}, accuracy {last['accuracy']:.4f} (chance "
-          f"{1 / len(datasets):.4f}); {result.seconds:.0f}s")
+    chance = f" (chance {1 / len(datasets):.4f})" if config.objective == "pretext" else ""
+    print(f"{config.objective} objective over the last steps: loss {last['loss']:.4f}, accuracy "
+          f"{last['accuracy']:.4f}{chance}; {result.seconds:.0f}s")
     path = model.save(args.out, exclusive=not args.force)
     remove_checkpoint(args.out)
     print(f"backbone: {path}")

@@ -229,6 +229,10 @@ FIT_ENSEMBLE = 1
 # under it (its epochs cost 2-4x more on a CPU: it reached fewer). Trained to their published recipes on the zoo's
 # own short datasets, the two are close (LITE 0.898, FCN 0.908 on 24 datasets, one run each).
 FIT_ARCH = "lite"
+# Whether a zoo's backbone (one network pre-trained on many datasets) ranks before the model of the nearest dataset
+# it saw when Algorithm 1 ties them (the backbone's distance is that dataset's): fit's default source between the
+# two. Set by benchmarks/backbone.py (results/backbone/): see the README's "One backbone for all datasets".
+FIT_PREFERS_BACKBONE = False
 PRACTICAL = TrainConfig.named("practical")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,10 @@ from .data import Dataset, did_you_mean, load_dataset
 from .errors import TSTransferError, shown
 from .files import atomic_write_text, csv_text
 from .models import TrainedModel
+from .recipe import FIT_PREFERS_BACKBONE
 from .similarity import cache_key, class_prototypes, dataset_distance, load_cached, read_prototypes
 from .study import StudyPaths, check_data_unchanged, check_similarity, load_study, study_config, wins_draws_losses
-from .training import TrainConfig, TrainResult, check_ensemble, ensemble_model, train
+from .training import TrainConfig, TrainResult, check_ensemble, ensemble_model, evaluate, train
 from .transfer import fine_tune, fine_tune_together
 from .zoo import Zoo, open_zoo
 
@@ -149,13 +150,15 @@ def logme(features: np.ndarray, labels: np.ndarray, iterations: int = 20) -> flo
 
 
 def rank_by_transferability(zoo: Zoo, dataset: Dataset, exclude=(), progress: bool = False,
-                            arch: str | None = None) -> pd.DataFrame:
-    """Zoo models by LogME of their frozen features on the training set (higher first): rank, source, logme."""
-    rows = []
-    sources = zoo.candidates(exclude, dataset.in_channels, arch)
-    for name in _bar(sources, progress, "transferability: LogME of each source", "source"):
+                            arch: str | None = None, backbones: dict[str, TrainedModel] | None = None) -> pd.DataFrame:
+    """Zoo models (and `backbones`) by LogME of their frozen features on the training set (higher first): rank,
+    source, logme."""
+    rows, backbones = [], backbones or {}
+    names = [*zoo.candidates(exclude, dataset.in_channels, arch), *backbones]
+    for name in _bar(names, progress, "transferability: LogME of each source", "source"):
+        model = backbones[name] if name in backbones else zoo.model(name)
         # the source's frozen pooled features of the training series (inference mode)
-        features = zoo.model(name).features(dataset.X_train, None if dataset.equal_length else dataset.len_train)
+        features = model.features(dataset.X_train, None if dataset.equal_length else dataset.len_train)
         rows.append({"source": name, "logme": logme(features, dataset.y_train)})
     return ranking(rows, "logme", higher_first=True)
 
@@ -179,16 +182,17 @@ def split_validation(dataset: Dataset, fraction: float = 0.2, seed: int = 0) -> 
 VALIDATION_REPEATS = 3  # stratified splits per candidate: one split of a small set is noise
 
 
-def rank_by_validation(zoo: Zoo, dataset: Dataset, candidates: list[str], config: TrainConfig,
+def rank_by_validation(candidates: dict[str, TrainedModel], dataset: Dataset, config: TrainConfig,
                        epochs: int, repeats: int = VALIDATION_REPEATS, progress: bool = False) -> pd.DataFrame:
-    """Fine-tune each candidate for `epochs` on `repeats` stratified 80/20 splits of the training set; rank by
+    """Fine-tune each candidate (name -> source model) for `epochs` on `repeats` stratified 80/20 splits of the
+    training set; rank by
     the mean validation loss (lower first), with its spread (std over the splits) and the mean validation
     accuracy. `table.attrs["note"]` says when the validation sets are too small to separate the candidates."""
     splits = [split_validation(dataset, seed=config.seed + r) for r in range(repeats)]
     brief = replace(config, epochs=epochs, test_every=None)
     rows = []
-    for name in _bar(candidates, progress, f"validate: {repeats} brief fine-tunes of each candidate", "source"):
-        source = zoo.model(name)
+    for name, source in _bar(candidates.items(), progress, f"validate: {repeats} brief fine-tunes of each candidate",
+                             "source"):
         outcomes = [fine_tune(source, split, brief, progress=False, source_name=name)[1] for split in splits]
         losses = np.array([r.test_loss for r in outcomes])
         rows.append({"source": name, "val_loss": float(losses.mean()), "val_loss_std": float(losses.std()),
@@ -202,13 +206,61 @@ def rank_by_validation(zoo: Zoo, dataset: Dataset, candidates: list[str], config
     return table
 
 
+def usable_backbones(zoo: Zoo, data: Dataset, arch: str) -> tuple[dict[str, TrainedModel], list[str]]:
+    """The zoo's backbones of `arch` that take `data`'s channels, less any pre-trained on `data` (on one of its
+    splits: a backbone is never evaluated on what it saw); and a note for each left out or warned about."""
+    from .backbone import check_unseen, seen_split
+    from .models import load_model
+
+    usable, notes = {}, []
+    for name, entry in zoo.backbones.items():
+        if entry["arch"] != arch:
+            continue
+        model = load_model(zoo.root / entry["file"])
+        if model.network.config.get("in_channels") != data.in_channels:
+            continue
+        seen = seen_split(model, data, name)
+        if seen is not None:
+            notes.append(f"{name} is not a candidate: it was pre-trained on {shown(seen)}, whose series your data "
+                         "holds")
+            continue
+        warning = check_unseen(model, data, name)
+        if warning:
+            notes.append(f"{name}: {warning}")
+        usable[name] = model
+    return usable, notes
+
+
+def with_backbones(similarity: pd.DataFrame, zoo: Zoo, backbones: dict[str, TrainedModel]) -> pd.DataFrame:
+    """Algorithm 1's ranking with the backbones in it: a backbone's distance is the distance to the nearest
+    dataset it was pre-trained on (Algorithm 1 between the target and the backbone's pre-training data, whose
+    class prototypes are its datasets'); on a tie with that dataset's own model, FIT_PREFERS_BACKBONE (set by
+    benchmarks/backbone.py) says which ranks first. A backbone none of whose datasets is in the ranking comes last,
+    with no distance."""
+    if not backbones:
+        return similarity
+    rows = [{"source": s, "distance": d, "tie": 1} for s, d in zip(similarity.source, similarity.distance)]
+    for name in backbones:
+        seen = similarity.source.isin(zoo.backbones[name]["datasets"])
+        rows.append({"source": name, "distance": float(similarity.distance[seen].min()) if seen.any() else np.inf,
+                     "tie": 0 if FIT_PREFERS_BACKBONE else 2})
+    table = pd.DataFrame(rows).sort_values(["distance", "tie"], kind="stable").drop(columns="tie")
+    table.insert(0, "rank", range(1, len(table) + 1))
+    table["distance"] = table.distance.replace(np.inf, np.nan)
+    table.attrs.update(similarity.attrs)
+    return table.reset_index(drop=True)
+
+
 @dataclass
 class Choice:
-    """A source chosen for a target: the ranking that chose it (best first) and Algorithm 1's similarity
-    ranking (the same table under --select similarity; None when the zoo has no prototypes)."""
+    """A source chosen for a target: the ranking that chose it (best first), Algorithm 1's similarity
+    ranking (the same table under --select similarity; None when the zoo has no prototypes), the backbones that
+    were candidates (name -> model) and notes on those that were not."""
 
     ranking: pd.DataFrame
     similarity: pd.DataFrame | None
+    backbones: dict[str, TrainedModel] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def sources(self, k: int = 1) -> list[str]:
         return [str(s) for s in self.ranking.source[:k]]
@@ -218,16 +270,22 @@ class Choice:
         return self.sources(1)[0]
 
     def similarity_rank(self, source: str) -> int | None:
-        if self.similarity is None:
+        if self.similarity is None or not (self.similarity.source == source).any():
             return None
         return int(self.similarity.loc[self.similarity.source == source, "rank"].iloc[0])
+
+    def model(self, zoo: Zoo, source: str) -> TrainedModel:
+        return self.backbones[source] if source in self.backbones else zoo.model(source)
 
 
 def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config: TrainConfig | None = None,
                   top_k: int = 3, validate_epochs: int | None = None, exclude=(), progress: bool = False,
-                  prototypes: list[np.ndarray] | None = None) -> Choice:
-    """Rank the zoo's sources for `dataset` (its training data only) with one strategy (SELECTIONS); `prototypes`:
-    the dataset's class prototypes when already known."""
+                  prototypes: list[np.ndarray] | None = None, unseen: Dataset | None = None,
+                  backbones: bool = True) -> Choice:
+    """Rank the zoo's sources for `dataset` (its training data only) with one strategy (SELECTIONS), its backbones
+    of the architecture among them (`backbones=False`: single sources only) unless pre-trained on `unseen` (default:
+    `dataset`; give all the target's data, its test split included); `prototypes`: the dataset's class prototypes
+    when already known."""
     config = config or TrainConfig()
     if select not in SELECTIONS:
         raise TSTransferError(f"--select {select}: choose one of {', '.join(SELECTIONS)}")
@@ -242,20 +300,22 @@ def choose_source(zoo: Zoo, dataset: Dataset, select: str = "similarity", config
         raise TSTransferError(f"--zoo {zoo.root}: no {config.arch} model that takes {dataset.in_channels} input "
                               f"channel(s) (it holds {held}); a source only transfers into its own architecture: "
                               "give --arch of one of them, or another --zoo")
+    usable, notes = usable_backbones(zoo, unseen or dataset, config.arch) if backbones else ({}, [])
     has_prototypes = all(zoo.entries[n].prototypes is not None for n in sources)
     similarity = None
     if select != "transferability" or has_prototypes:
-        similarity = rank_by_similarity(zoo, dataset, exclude, progress=progress, prototypes=prototypes,
-                                        arch=config.arch)
+        similarity = with_backbones(rank_by_similarity(zoo, dataset, exclude, progress=progress,
+                                                       prototypes=prototypes, arch=config.arch), zoo, usable)
     if select == "transferability":
-        table = rank_by_transferability(zoo, dataset, exclude, progress=progress, arch=config.arch)
-    elif select == "validate":
-        candidates = list(similarity.source[: max(1, top_k)])
+        table = rank_by_transferability(zoo, dataset, exclude, progress=progress, arch=config.arch, backbones=usable)
+    elif select == "validate":  # the top_k single sources by similarity, and every backbone beside them
+        names = [n for n in similarity.source if n not in usable][: max(1, top_k)] + list(usable)
+        candidates = {n: usable[n] if n in usable else zoo.model(n) for n in names}
         epochs = validate_epochs or max(1, config.epochs // 10)
-        table = rank_by_validation(zoo, dataset, candidates, config, epochs, progress=progress)
+        table = rank_by_validation(candidates, dataset, config, epochs, progress=progress)
     else:
         table = similarity
-    return Choice(table, similarity)
+    return Choice(table, similarity, usable, notes)
 
 
 @dataclass
@@ -288,35 +348,39 @@ def source_is_file(spec: str) -> bool:
 
 def given_source(spec: str, dataset: Dataset, zoo: Zoo | str | Path | None, arch: str,
                  loaded: TrainedModel | None = None) -> tuple[str, TrainedModel, str | None]:
-    """The source `fit --source` names: "backbone" (the zoo's backbone of `arch`), a model file (a backbone's
-    included: a target it saw is refused) or a dataset of the zoo. Returns (name, model, a warning or None);
-    `dataset`: all the target's data, its test split included (a backbone must not have seen either); `loaded`:
-    the model file `spec`, when the caller has read it already."""
+    """The source `fit --source` names: "backbone" (the zoo's backbone of `arch`), a backbone of the zoo by name, a
+    model file (a backbone's included: a target it saw is refused) or a dataset of the zoo. Returns (name, model,
+    a warning or None); `dataset`: all the target's data, its test split included (a backbone must not have seen
+    either); `loaded`: the model file `spec`, when the caller has read it already."""
     from .backbone import check_unseen
     from .models import load_model
 
-    path = Path(spec)
-    if spec == "backbone":  # the zoo's backbone of the architecture
-        path = open_zoo(zoo, arch).backbone(arch)
-    if spec == "backbone" or source_is_file(spec):
-        model = loaded if loaded is not None else load_model(path)
-        warning = check_unseen(model, dataset, f"--source {spec}") if model.metadata.get("kind") == "backbone" \
-            else None
-        return path.stem, model, warning
-    opened = open_zoo(zoo, arch)
-    if spec not in opened.entries:
-        raise TSTransferError(f"--source {shown(spec)}: neither a model file nor a source of the zoo {opened.root}"
-                              f"{did_you_mean(spec, list(opened.entries))}")
-    return spec, opened.model(spec), None
+    if source_is_file(spec):
+        path = Path(spec)
+    else:
+        opened = open_zoo(zoo, arch)
+        if spec == "backbone":  # the zoo's backbone of the architecture
+            path = opened.backbone(arch)
+        elif spec in opened.backbones:  # one by name (a per-domain backbone: backbone-<arch>-<domain>)
+            path = opened.root / opened.backbones[spec]["file"]
+        elif spec in opened.entries:
+            return spec, opened.model(spec), None
+        else:
+            raise TSTransferError(f"--source {shown(spec)}: neither a model file nor a source of the zoo "
+                                  f"{opened.root}{did_you_mean(spec, [*opened.entries, *opened.backbones])}")
+    model = loaded if loaded is not None else load_model(path)
+    warning = check_unseen(model, dataset, f"--source {spec}") if model.metadata.get("kind") == "backbone" else None
+    return path.stem, model, warning
 
 
 def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: str = "similarity",
                  config: TrainConfig | None = None, top_k: int = 3, validate_epochs: int | None = None,
                  ensemble: int = 1, exclude=(), progress: bool = True, on_choice=None,
-                 source: tuple[str, TrainedModel] | None = None) -> FitOutcome:
+                 source: tuple[str, TrainedModel] | None = None, unseen: Dataset | None = None) -> FitOutcome:
     """Choose sources in the zoo (None: the zoo shipped with tstransfer) for `dataset`, fine-tune the best
     `ensemble` of them on the whole training set, and return the model (an ensemble averaging their
-    probabilities when `ensemble` > 1). `on_choice(choice, sources)` is called once the sources are known,
+    probabilities when `ensemble` > 1); the zoo's backbones are candidates unless pre-trained on `unseen` (default:
+    `dataset`). `on_choice(choice, sources)` is called once the sources are known,
     before any fine-tuning (the command line prints them and the time estimate there). The default recipe is
     the practical one."""
     check_ensemble(ensemble)
@@ -333,7 +397,8 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
         tuned.metadata.update(selection="given", sources=[name])
         return FitOutcome(tuned, [name], "given", choice, [result], time.perf_counter() - started, 0.0)
     zoo = open_zoo(zoo, config.arch)
-    choice = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude, progress=progress)
+    choice = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude, progress=progress,
+                           unseen=unseen)
     selection_seconds = time.perf_counter() - started
     if ensemble > len(choice.ranking):
         raise TSTransferError(f"--ensemble {ensemble}: the zoo has {len(choice.ranking)} candidate source(s) for "
@@ -341,7 +406,7 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     sources = choice.sources(ensemble)
     if on_choice is not None and on_choice(choice, sources) is False:
         return FitOutcome(None, sources, select, choice, [], time.perf_counter() - started, selection_seconds)
-    tuned = fine_tune_together({source: zoo.model(source) for source in sources}, dataset, config, progress)
+    tuned = fine_tune_together({source: choice.model(zoo, source) for source in sources}, dataset, config, progress)
     members, results = [model for model, _ in tuned], [result for _, result in tuned]
     for source, member in zip(sources, members):
         member.metadata["similarity_rank"] = choice.similarity_rank(source)
@@ -351,13 +416,24 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
     return FitOutcome(model, sources, select, choice, results, time.perf_counter() - started, selection_seconds)
 
 
-def compare_baselines(dataset: Dataset, config: TrainConfig, progress: bool = True) -> list[dict]:
-    """What a practitioner would try instead, on the same split: the network from scratch with the same recipe and
-    aeon's MiniRocket (both splits padded to one length; numba's compilation timed apart). Rows: method, accuracy
-    (test split), seconds, and `error` (one line) for an arm that failed: the other rows still stand."""
+def compare_baselines(dataset: Dataset, config: TrainConfig, progress: bool = True,
+                      sources: dict[str, TrainedModel] | None = None) -> list[dict]:
+    """What a practitioner would try instead, on the same split: each of `sources` fine-tuned (the zoo's backbone
+    when fit chose another source), the network from scratch with the same recipe and aeon's MiniRocket (both
+    splits padded to one length; numba's compilation timed apart). Rows: method, accuracy (test split), seconds,
+    and `error` (one line) for an arm that failed: the other rows still stand."""
     if dataset.X_test is None:
         raise TSTransferError("--compare needs --test: the methods are compared on your test file")
     rows = []
+    train_only = replace(dataset, X_test=None, y_test=None, len_test=None)
+    for name, source in (sources or {}).items():
+        method = f"transfer from {name} (--source)"
+        try:
+            tuned, result = fine_tune(source, train_only, config, progress, source_name=name)
+            rows.append({"method": method, "accuracy": evaluate(tuned, dataset)["accuracy"],
+                         "seconds": result.seconds})
+        except Exception as err:  # one arm's failure is its row's alone
+            rows.append({"method": method, "accuracy": None, "seconds": None, "error": _one_line(err)})
     method = f"{architecture(config.arch).cls} from scratch ({config.recipe_name} recipe)"
     try:
         _, scratch = train(dataset, replace(config, test_every=None), progress=progress)
