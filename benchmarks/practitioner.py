@@ -74,15 +74,16 @@ def default_targets(zoo: Zoo, archive: Path) -> list[str]:
 
 
 class Runs:
-    """The finished arms of one seed: JSON lines, appended as each arm ends (a rerun skips them)."""
+    """The finished arms of one seed: JSON lines, appended as each arm ends (a rerun skips them). `part`: processes
+    running side by side each append to a file of their own (runs-seed<S><part>.jsonl) and read every part's."""
 
-    def __init__(self, out: Path, seed: int):
-        self.path = out / f"runs-seed{seed}.jsonl"
+    def __init__(self, out: Path, seed: int, part: str = ""):
+        self.path = out / f"runs-seed{seed}{part}.jsonl"
         self.proba_dir = out / "proba"
         self.proba_dir.mkdir(parents=True, exist_ok=True)
         self.rows = {}
-        if self.path.is_file():
-            for line in self.path.read_text().splitlines():
+        for path in sorted(out.glob(f"runs-seed{seed}.jsonl")) + sorted(out.glob(f"runs-seed{seed}-*.jsonl")):
+            for line in path.read_text().splitlines():
                 if line.strip():
                     row = json.loads(line)
                     self.rows[(row["target"], row["arm"])] = row

@@ -301,6 +301,15 @@ def test_the_chooser_ranks_a_backbone_beside_the_single_sources(zoo_with_backbon
     assert "backbone-lite" not in set(singles_only.ranking.source)
 
 
+def test_recommend_lists_a_zoos_backbone_beside_the_sources(zoo_with_backbone, capsys):
+    assert main(["recommend", "GunPoint", "--zoo", str(zoo_with_backbone), "--top", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "backbone-lite" in out and "(a backbone: distance to the nearest dataset it saw)" in out
+    assert main(["recommend", "ECG200", "--zoo", str(zoo_with_backbone), "--top", "0"]) == 0  # it saw ECG200
+    captured = capsys.readouterr()
+    assert "backbone-lite" not in captured.out and "backbone-lite is not a candidate" in captured.err
+
+
 def test_fit_compare_adds_the_backbone_as_a_row_and_source_takes_it_by_name(zoo_with_backbone, tmp_path, capsys):
     gun = MINI_ARCHIVE / "GunPoint"
     files = ["--train", str(gun / "GunPoint_TRAIN.tsv"), "--test", str(gun / "GunPoint_TEST.tsv")]

@@ -58,6 +58,8 @@ from .selection import (
     rank_by_similarity,
     recommend,
     source_is_file,
+    usable_backbones,
+    with_backbones,
 )
 from .similarity import compute_similarity
 from .study import (
@@ -412,21 +414,31 @@ def cmd_recommend(args) -> None:
     target = dataset_from_spec(args.target, archive, args.label_column, args.header)
     # an archive dataset is not its own source; a file of the user's is never one of the archive's
     exclude = () if is_path(args.target) else [target.name]
+    zoo_backbones = {}
     if args.study:
-
         if exclude:  # an archive dataset: the study may have run on other data of that name
             check_data_unchanged(args.study, study_archive(args.study, args.archive), exclude)
         table = recommend(target, args.study, top=args.top, exclude=exclude)
     else:
-        table = rank_by_similarity(Zoo(args.zoo, args.arch or FIT_ARCH), target, exclude, progress=not args.quiet)
+        zoo = Zoo(args.zoo, args.arch or FIT_ARCH)
+        notes = []
+        for arch in zoo.architectures():  # the backbones ranked beside the single sources, as fit does
+            usable, said = usable_backbones(zoo, target, arch)
+            zoo_backbones.update(usable)
+            notes += said
+        table = rank_by_similarity(zoo, target, exclude, progress=not args.quiet)
         _print_cache_note(table, sys.stderr)
+        for note in notes:
+            print(f"NOTE: {note}", file=sys.stderr)
+        table = with_backbones(table, zoo, zoo_backbones)
         table = table.head(args.top) if args.top else table
     if args.format != "table":
         _print_records(table.to_dict("records"), args.format)
         return
     print(f"sources for {args.target}, most similar first (Algorithm 1: min DTW between DBA prototypes)")
     for row in table.itertuples():
-        print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}")
+        seen = " (a backbone: distance to the nearest dataset it saw)" if row.source in zoo_backbones else ""
+        print(f"{row.rank:>4}  {row.source:<28}{row.distance:>10.4f}{seen}")
 
 
 def _print_cache_note(table, stream) -> None:
