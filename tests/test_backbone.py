@@ -232,8 +232,11 @@ def test_a_backbone_joins_a_zoo_listed_verified_and_fit_by_name(backbone, tmp_pa
                  "--epochs", "1", "--out", str(tmp_path / "no.safetensors"), "--quiet"]) == 2
     assert "never evaluated on a dataset it saw" in capsys.readouterr().err
     assert main(["fit", "--train", str(ecg), "--source", "backbone", "--epochs", "1", "--out",
-                 str(tmp_path / "no.safetensors"), "--quiet"]) == 2  # the shipped LITE zoo holds none
-    assert "holds no backbone of lite" in capsys.readouterr().err
+                 str(tmp_path / "no.safetensors"), "--quiet"]) == 2  # the shipped one saw the 40 shared datasets
+    assert "pre-trained on 'ECG200'" in capsys.readouterr().err
+    assert main(["fit", "--train", str(ecg), "--arch", "fcn", "--source", "backbone", "--epochs", "1", "--out",
+                 str(tmp_path / "no.safetensors"), "--quiet"]) == 2  # the shipped FCN zoo holds none
+    assert "holds no backbone of fcn" in capsys.readouterr().err
     (zoo / "models" / "backbone-lite.safetensors").write_bytes(b"tampered")
     assert main(["zoo", "verify", str(zoo)]) == 1
     assert "backbone-lite.safetensors: sha256 differs" in capsys.readouterr().out
