@@ -35,7 +35,7 @@ def sources():
 @pytest.fixture(scope="module")
 def backbone(sources, tmp_path_factory):
     out = tmp_path_factory.mktemp("backbone") / "backbone.safetensors"
-    config = BackboneConfig(epochs=40, batch_size=16, checkpoint_every=50, threads=1)
+    config = BackboneConfig(epochs=40, batch_size=16, checkpoint_every=50, threads=1, objective="pretext")
     model, result = pretrain_backbone(sources, config, out, progress=False, log_every=40)
     model.save(out)
     return out, result
@@ -111,7 +111,7 @@ def test_balanced_sampling_draws_every_dataset_equally_often():
 
 
 def test_an_interrupted_build_continues_to_the_same_backbone(sources, tmp_path, backbone):
-    config = BackboneConfig(epochs=40, batch_size=16, checkpoint_every=50, threads=1)
+    config = BackboneConfig(epochs=40, batch_size=16, checkpoint_every=50, threads=1, objective="pretext")
     out = tmp_path / "again.safetensors"
     partial, first = pretrain_backbone(sources, config, out, progress=False, log_every=40, stop_after=70)
     assert partial is None and first.steps == 70
@@ -120,7 +120,7 @@ def test_an_interrupted_build_continues_to_the_same_backbone(sources, tmp_path, 
     whole = load_model(backbone[0])
     for (key, a), b in zip(model.network.state_dict().items(), whole.network.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=key)
-    other = BackboneConfig(epochs=40, batch_size=8, checkpoint_every=50, threads=1)
+    other = BackboneConfig(epochs=40, batch_size=8, checkpoint_every=50, threads=1, objective="pretext")
     shutil.copy(out.with_name(out.name + ".checkpoint.json"), tmp_path / "keep.json")
     with pytest.raises(TSTransferError, match="a checkpoint of another build"):
         pretrain_backbone(sources, other, out, progress=False)
@@ -184,7 +184,9 @@ def test_backbone_build_estimates_first_and_refuses_wrong_inputs_in_one_line(tmp
     assert not out.exists()
     assert main(["backbone", "build", "--archive", str(MINI_ARCHIVE), "--datasets", "Plane", "ECG200", "--epochs",
                  "3", "--batch-size", "8", "--out", str(out), "--quiet", "--threads", "1"]) == 0
-    assert "backbone: " in capsys.readouterr().out and load_model(out).classes == ["Plane", "ECG200"]
+    assert "multi-head: every dataset's own classes" in capsys.readouterr().out  # the default objective
+    classes = load_model(out).classes
+    assert len(classes) == 7 + 2 and classes[0] == "Plane:1" and classes[-1] == "ECG200:1"
     assert not out.with_name(out.name + ".checkpoint.json").exists()  # a finished build leaves no checkpoint
     twin = tmp_path / "twin"
     shutil.copytree(MINI_ARCHIVE / "Plane", twin / "Plane")
@@ -250,7 +252,7 @@ def test_a_backbone_joins_a_zoo_listed_verified_and_fit_by_name(backbone, tmp_pa
 
 def test_the_multihead_objective_learns_every_datasets_own_classes(sources, tmp_path):
     pair = [sources[0], sources[2]]  # ItalyPowerDemand, ECG200
-    config = BackboneConfig(epochs=30, batch_size=16, checkpoint_every=500, threads=1, objective="multihead")
+    config = BackboneConfig(epochs=30, batch_size=16, checkpoint_every=500, threads=1)  # multihead: the default
     model, result = pretrain_backbone(pair, config, tmp_path / "mh.safetensors", progress=False, log_every=30)
     assert model.classes == [f"{d.name}:{c}" for d in pair for c in d.classes]
     assert model.metadata["objective"] == "multihead" and model.metadata["backbone"]["objective"] == "multihead"
@@ -282,13 +284,14 @@ def test_the_chooser_ranks_a_backbone_beside_the_single_sources(zoo_with_backbon
 
     zoo, gun = Zoo(zoo_with_backbone), load_dataset("GunPoint")
     config = TrainConfig.named("practical", arch="lite", epochs=2, threads=1)
+    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", False)  # the evidence's switch: after on the tie
     table = selection.choose_source(zoo, gun, "similarity", config).ranking
     singles = table[table.source != "backbone-lite"]
     nearest = singles[singles.source.isin(SOURCES)].iloc[0]  # the nearest dataset the backbone saw
     mine = table.index[table.source == "backbone-lite"][0]
     assert table.distance[mine] == nearest.distance and mine == table.index[table.source == nearest.source][0] + 1
     assert list(table["rank"]) == list(range(1, len(table) + 1))
-    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", True)  # the evidence's switch: first on the tie
+    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", True)  # first on the tie (the default)
     table = selection.choose_source(zoo, gun, "similarity", config).ranking
     assert table.index[table.source == "backbone-lite"][0] + 1 == table.index[table.source == nearest.source][0]
     logme = selection.choose_source(zoo, gun, "transferability", config).ranking

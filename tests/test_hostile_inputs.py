@@ -622,6 +622,7 @@ def test_a_memory_error_in_dba_is_one_line(tmp_path, capsys, monkeypatch):
         raise MemoryError
 
     monkeypatch.setattr(similarity, "dba", exhausted)
+    monkeypatch.setenv("TSTRANSFER_CACHE", "off")  # GunPoint's prototypes may be cached by an earlier test
     out = tmp_path / "m.safetensors"
     assert main(["fit", "--train", str(MINI_ARCHIVE / "GunPoint" / "GunPoint_TRAIN.tsv"), "--out", str(out),
                  "--quiet"]) == 1

@@ -1,10 +1,11 @@
 """One backbone for all: a network pre-trained on many datasets at once (after Ismail-Fawaz et al. 2023, "Finding
 Foundation Models for Time Series Classification with a PreText Task").
 
-- Objective `pretext` (the paper's): tell which dataset a series comes from; the classes are the datasets. No
-  dataset's labels are used. Objective `multihead` (supervised): every dataset's own classes, one linear head per
-  dataset on the shared features (the heads are the slices of one linear layer, a batch trains its dataset's
-  slice). Both cost the same step; benchmarks/backbone.py compares them.
+- Objective `multihead` (supervised; the default): every dataset's own classes, one linear head per dataset on the
+  shared features (the heads are the slices of one linear layer, a batch trains its dataset's slice). Objective
+  `pretext` (the paper's): tell which dataset a series comes from; the classes are the datasets, no dataset's
+  labels are used. Both cost the same step. benchmarks/backbone.py: on 11 UCR targets no backbone saw, the
+  multi-head backbone of 40 datasets beat the pretext one (W/D/L 8/1/2, +2.8 accuracy points; README).
 - Batch-normalisation multiplexer: while pre-training, every BatchNorm of the network keeps running statistics per
   dataset, chosen by the dataset a batch comes from; the convolutions and the BatchNorms' scale and shift are
   shared (per-dataset shifts would let the head read the dataset off them: see MultiplexedBatchNorm).
@@ -65,7 +66,7 @@ class BackboneConfig:
     lr: float = 1e-3
     adam_eps: float = 1e-7
     sampling: str = "balanced"
-    objective: str = "pretext"
+    objective: str = "multihead"  # benchmarks/backbone.py: better than "pretext" (the module's docstring)
     seed: int = 0
     checkpoint_every: int = 500
     threads: int | None = None
@@ -320,7 +321,7 @@ def check_datasets(datasets: list[Dataset]) -> int:
 def pretrain_backbone(datasets: list[Dataset], config: BackboneConfig, out: str | Path, progress: bool = True,
                       domains: dict[str, str] | None = None, log_every: int = 100,
                       stop_after: int | None = None) -> tuple[TrainedModel | None, BackboneResult]:
-    """Pre-train one `config.arch` network on the datasets' training splits with the pretext task and write a
+    """Pre-train one `config.arch` network on the datasets' training splits with `config.objective` and write a
     checkpoint every `config.checkpoint_every` steps beside `out` (continued when present). Returns the exported
     backbone (None when `stop_after` steps ended this call first: the checkpoint continues it)."""
     channels = check_datasets(datasets)

@@ -319,9 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--sampling", choices=["balanced", "proportional"], default="balanced", help="balanced: every "
                    "dataset equally often (default); proportional: in proportion to its training series")
-    p.add_argument("--objective", choices=["pretext", "multihead"], default="pretext", help="pretext: which "
-                   "dataset a series comes from (the paper's; default); multihead: every dataset's own classes, one "
-                   "head per dataset")
+    p.add_argument("--objective", choices=["multihead", "pretext"], default="multihead", help="multihead: every "
+                   "dataset's own classes, one head per dataset (default: better in benchmarks/backbone.py); "
+                   "pretext: which dataset a series comes from (the paper's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the free CPUs)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -342,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "`tstransfer zoo`)")
     p.add_argument("--out", required=True, help="model file to write (.safetensors)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
+    p.add_argument("--no-backbone", dest="backbones", action="store_false", help="rank the single sources only "
+                   "(the paper's way; by default the zoo's backbone is ranked beside them, and first on a tie: "
+                   "benchmarks/backbone.py)")
     p.add_argument("--source", metavar="backbone|FILE|NAME", help="fine-tune this source instead of choosing one: "
                    "backbone (the zoo's, one network pre-trained on many datasets), a model file (a backbone from "
                    "`tstransfer backbone build` included) or a dataset of the zoo; a target a backbone was "

@@ -568,7 +568,8 @@ def cmd_fit(args) -> None:
     if not args.source:
         zoo = open_zoo(zoo, arch)  # read once: the choice reuses it
     # --compare's extra trainings: from scratch, and the zoo's backbones of the architecture (when not the source)
-    backbones = 0 if args.source or not args.compare else sum(e["arch"] == arch for e in zoo.backbones.values())
+    backbones = 0 if args.source or not args.compare or not args.backbones else sum(
+        e["arch"] == arch for e in zoo.backbones.values())
     config = replace(_config(args, arch=arch, trainings=args.ensemble + (1 + backbones if args.compare else 0)),
                      test_every=args.test_every)  # None: the test split once, at the end
     if not args.dry_run:
@@ -620,7 +621,7 @@ def cmd_fit(args) -> None:
     train_only = replace(dataset, X_test=None, y_test=None, len_test=None)
     fitted = fit_from_zoo(train_only, zoo, select=args.select, config=config, top_k=args.top_k,
                           validate_epochs=args.validate_epochs, ensemble=args.ensemble, progress=not args.quiet,
-                          on_choice=on_choice, source=given, unseen=dataset)
+                          on_choice=on_choice, source=given, unseen=dataset, backbones=args.backbones)
     if args.dry_run:
         return
     saved_train = evaluate(fitted.model, dataset, "train")["accuracy"]

@@ -172,19 +172,21 @@ class FCNClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 class TransferClassifier(FCNClassifier):
     """Choose sources of architecture `arch` (default None: the zoo's, or LITE with the zoo of LITE models shipped
     with tstransfer when `zoo` is None) in a model zoo; `select`: similarity |
-    validate | transferability), fine-tune the `n_ensemble` best ranked ones with the recipe (practical by
-    default) and average their probabilities. `source_` is the best ranked source, `sources_` every fine-tuned
+    validate | transferability; the zoo's backbone is ranked beside the single sources unless `backbones=False`),
+    fine-tune the `n_ensemble` best ranked ones with the recipe (practical by default) and average their
+    probabilities. `source_` is the best ranked source, `sources_` every fine-tuned
     one, `ranking_` the ranking that chose them."""
 
     def __init__(self, zoo: str | None = None, select: str = "similarity", epochs: int | None = None,
                  random_state: int = 0, top_k: int = 3, validate_epochs: int | None = None, device: str = "auto",
                  threads: int | None = None, early_stopping: int | None = None, verbose: bool = False,
                  batch_size: int | None = None, recipe: str | None = "practical", n_ensemble: int = FIT_ENSEMBLE,
-                 arch: str | None = None, max_time=None):
+                 arch: str | None = None, max_time=None, backbones: bool = True):
         super().__init__(epochs=epochs, random_state=random_state, device=device, threads=threads,
                          early_stopping=early_stopping, verbose=verbose, batch_size=batch_size, recipe=recipe,
                          arch=arch, max_time=max_time)
         self.zoo = zoo
+        self.backbones = backbones
         self.select = select
         self.top_k = top_k
         self.validate_epochs = validate_epochs
@@ -197,7 +199,7 @@ class TransferClassifier(FCNClassifier):
             config = self._config(None if self.arch else fit_arch(zoo))
             fitted = fit_from_zoo(dataset, zoo, select=self.select, config=config, top_k=self.top_k,
                                   validate_epochs=self.validate_epochs, ensemble=self.n_ensemble,
-                                  progress=self.verbose)
+                                  progress=self.verbose, backbones=self.backbones)
         except TSTransferError as err:  # said in Python's words, not the command line's
             message = str(err)
             for option, parameter in (("--ensemble ", "n_ensemble="), ("--zoo ", "zoo="), ("--select ", "select="),

@@ -376,13 +376,14 @@ def given_source(spec: str, dataset: Dataset, zoo: Zoo | str | Path | None, arch
 def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: str = "similarity",
                  config: TrainConfig | None = None, top_k: int = 3, validate_epochs: int | None = None,
                  ensemble: int = 1, exclude=(), progress: bool = True, on_choice=None,
-                 source: tuple[str, TrainedModel] | None = None, unseen: Dataset | None = None) -> FitOutcome:
+                 source: tuple[str, TrainedModel] | None = None, unseen: Dataset | None = None,
+                 backbones: bool = True) -> FitOutcome:
     """Choose sources in the zoo (None: the zoo shipped with tstransfer) for `dataset`, fine-tune the best
     `ensemble` of them on the whole training set, and return the model (an ensemble averaging their
-    probabilities when `ensemble` > 1); the zoo's backbones are candidates unless pre-trained on `unseen` (default:
-    `dataset`). `on_choice(choice, sources)` is called once the sources are known,
-    before any fine-tuning (the command line prints them and the time estimate there). The default recipe is
-    the practical one."""
+    probabilities when `ensemble` > 1); the zoo's backbones are candidates (`backbones=False`: single sources only)
+    unless pre-trained on `unseen` (default: `dataset`). `on_choice(choice, sources)` is called once the sources
+    are known, before any fine-tuning (the command line prints them and the time estimate there). The default
+    recipe is the practical one."""
     check_ensemble(ensemble)
     config = config or TrainConfig.named("practical")
     started = time.perf_counter()
@@ -398,7 +399,7 @@ def fit_from_zoo(dataset: Dataset, zoo: Zoo | str | Path | None = None, select: 
         return FitOutcome(tuned, [name], "given", choice, [result], time.perf_counter() - started, 0.0)
     zoo = open_zoo(zoo, config.arch)
     choice = choose_source(zoo, dataset, select, config, top_k, validate_epochs, exclude, progress=progress,
-                           unseen=unseen)
+                           unseen=unseen, backbones=backbones)
     selection_seconds = time.perf_counter() - started
     if ensemble > len(choice.ranking):
         raise TSTransferError(f"--ensemble {ensemble}: the zoo has {len(choice.ranking)} candidate source(s) for "

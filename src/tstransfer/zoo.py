@@ -161,7 +161,7 @@ BACKBONE_FIELDS = {
     "sha256": (lambda v: is_sha256(v), "a sha256 hex digest"),
     "datasets": (lambda v: isinstance(v, list) and 2 <= len(v) <= MAX_ZOO_MODELS and all(
         isinstance(n, str) and n.isprintable() and 0 < len(n) <= 100 for n in v), "a list of the dataset names"),
-    "bytes": count(0), "steps": count(1), "pretext_accuracy": SHARE, "objective": TEXT, "sampling": TEXT,
+    "bytes": count(0), "steps": count(1), "objective_accuracy": SHARE, "objective": TEXT, "sampling": TEXT,
 }
 
 
@@ -205,7 +205,7 @@ def add_backbone(root: str | Path, model_path: str | Path, name: str | None = No
     entry = {"file": ZooPaths.model_name(name), "sha256": sha256_file(target), "bytes": target.stat().st_size,
              "arch": arch, "datasets": [d["name"] for d in seen], "objective": model.metadata.get("objective"),
              "sampling": record.get("sampling"), "steps": record.get("steps"),
-             "pretext_accuracy": history.get("accuracy")}
+             "objective_accuracy": history.get("accuracy")}  # its objective, on the last training batches
     entry = {k: v for k, v in entry.items() if v is not None}
     check_backbone_entry(name, entry, f"{name}")
     manifest.setdefault("backbones", {})[name] = entry
