@@ -205,14 +205,18 @@ def seen_split(model: TrainedModel, target: Dataset, where: str) -> str | None:
 def check_unseen(model: TrainedModel, target: Dataset, where: str) -> str | None:
     """Refuse a target whose training or test series are a split the backbone was pre-trained on (a backbone is
     never evaluated on a dataset it saw); a target that only shares a seen dataset's name gets a warning."""
-    seen = seen_datasets(model, where)
     name = seen_split(model, target, where)
     if name is not None:
         raise TSTransferError(f"{where}: the backbone was pre-trained on {shown(name)}, and your data holds the "
                               "same series as one of its splits; a backbone is never evaluated on a dataset it saw: "
                               "choose a single source (leave out --source) or a backbone built without it "
                               "(`tstransfer backbone build --datasets ...`)")
-    names = {str(record["name"]).lower() for record in seen}
+    return name_warning(model, target, where)
+
+
+def name_warning(model: TrainedModel, target: Dataset, where: str) -> str | None:
+    """A warning when a target whose series the backbone did not see shares the name of a dataset it saw."""
+    names = {str(record["name"]).lower() for record in seen_datasets(model, where)}
     if target.name.lower() in names:
         return (f"WARNING: the backbone saw a dataset named {shown(target.name)} (other series than yours): if "
                 "your data comes from it, the accuracy you measure is not one on unseen data")

@@ -185,9 +185,9 @@ VALIDATION_REPEATS = 3  # stratified splits per candidate: one split of a small 
 def rank_by_validation(candidates: dict[str, TrainedModel], dataset: Dataset, config: TrainConfig,
                        epochs: int, repeats: int = VALIDATION_REPEATS, progress: bool = False) -> pd.DataFrame:
     """Fine-tune each candidate (name -> source model) for `epochs` on `repeats` stratified 80/20 splits of the
-    training set; rank by
-    the mean validation loss (lower first), with its spread (std over the splits) and the mean validation
-    accuracy. `table.attrs["note"]` says when the validation sets are too small to separate the candidates."""
+    training set; rank by the mean validation loss (lower first), with its spread (std over the splits) and the
+    mean validation accuracy. `table.attrs["note"]` says when the validation sets are too small to separate the
+    candidates."""
     splits = [split_validation(dataset, seed=config.seed + r) for r in range(repeats)]
     brief = replace(config, epochs=epochs, test_every=None)
     rows = []
@@ -209,7 +209,7 @@ def rank_by_validation(candidates: dict[str, TrainedModel], dataset: Dataset, co
 def usable_backbones(zoo: Zoo, data: Dataset, arch: str) -> tuple[dict[str, TrainedModel], list[str]]:
     """The zoo's backbones of `arch` that take `data`'s channels, less any pre-trained on `data` (on one of its
     splits: a backbone is never evaluated on what it saw); and a note for each left out or warned about."""
-    from .backbone import check_unseen, seen_split
+    from .backbone import name_warning, seen_split
     from .models import load_model
 
     usable, notes = {}, []
@@ -224,7 +224,7 @@ def usable_backbones(zoo: Zoo, data: Dataset, arch: str) -> tuple[dict[str, Trai
             notes.append(f"{name} is not a candidate: it was pre-trained on {shown(seen)}, whose series your data "
                          "holds")
             continue
-        warning = check_unseen(model, data, name)
+        warning = name_warning(model, data, name)  # the splits are checked just above: not fingerprinted again
         if warning:
             notes.append(f"{name}: {warning}")
         usable[name] = model
