@@ -91,6 +91,40 @@ def test_the_pretext_task_learns_which_dataset_a_series_comes_from(backbone, sou
     assert np.mean(hits) > 0.5, hits  # chance: 0.25
 
 
+def test_a_target_made_of_series_the_backbone_trained_on_is_refused_or_warned(backbone):
+    """Whole-split fingerprints miss a dataset made of other datasets' series (PhalangesOutlinesCorrect is the three
+    *PhalanxOutlineCorrect's); the series the backbone trained on catch it."""
+    model = load_model(backbone[0])
+    ecg, sony = load_dataset("ECG200"), load_dataset("SonyAIBORobotSurface1")
+    assert all(len(d["train_series"]) > 0 for d in model.metadata["backbone"]["datasets"])
+    part = ecg.__class__("Mine", ecg.X_train[:60], ecg.y_train[:60], ecg.len_train[:60], None, None, None,
+                         ecg.classes)  # 60 of ECG200's 100 training series: not a whole split of it
+    with pytest.raises(TSTransferError, match="pre-trained on 60 of the 60 series of your training split "
+                                              r"\(from 'ECG200'\).*never evaluated on a dataset it saw"):
+        check_unseen(model, part, "--source b")
+    # ECG200's test series (never trained on) with 10 of its training series: a warning names the 10
+    mixed = np.concatenate([ecg.X_test, ecg.X_train[:10]])
+    labels = np.concatenate([ecg.y_test, ecg.y_train[:10]])
+    few = ecg.__class__("Mine", mixed, labels, np.full(len(labels), mixed.shape[-1]), None, None, None, ecg.classes)
+    said = check_unseen(model, few, "--source b")
+    assert "pre-trained on 10 of the 110 series of your training split (from 'ECG200')" in said
+    # a test split made of series it trained on is refused too (its training split: unseen test series)
+    split = ecg.__class__("Mine", sony.X_test[:100], sony.y_test[:100], sony.len_test[:100], sony.X_train[5:],
+                          sony.y_train[5:], sony.len_train[5:], sony.classes)
+    with pytest.raises(TSTransferError, match="15 of the 15 series of your test split"):
+        check_unseen(model, split, "--source b")
+    # a file written before the per-series record: only whole splits can be checked, and it says so
+    records = [{k: v for k, v in d.items() if k != "train_series"} for d in model.metadata["backbone"]["datasets"]]
+    legacy = TrainedModel(model.network, model.classes, model.preprocessing,
+                          {**model.metadata, "backbone": {**model.metadata["backbone"], "datasets": records}})
+    assert "records whole splits only" in check_unseen(legacy, part, "--source b")
+    broken = [{**d, "train_series": "not base64!"} for d in records]
+    corrupt = TrainedModel(model.network, model.classes, model.preprocessing,
+                           {**model.metadata, "backbone": {**model.metadata["backbone"], "datasets": broken}})
+    with pytest.raises(TSTransferError, match="the training series recorded for 'ItalyPowerDemand' are malformed"):
+        check_unseen(corrupt, part, "--source b")
+
+
 def test_balanced_sampling_draws_every_dataset_equally_often():
     from tstransfer.backbone import BalancedSampler
 
@@ -223,7 +257,8 @@ def test_a_backbone_joins_a_zoo_listed_verified_and_fit_by_name(backbone, tmp_pa
     assert main(["zoo", "list", "--zoo", str(zoo)]) == 0
     assert "backbone pre-trained on 4 datasets (ItalyPowerDemand" in capsys.readouterr().out
     assert main(["zoo", "show", "backbone-lite", "--zoo", str(zoo)]) == 0
-    assert '"train_sha256"' in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert '"train_sha256"' in shown and '"train_series": "100 series digests"' in shown  # ECG200's 100, not base64
     gun = MINI_ARCHIVE / "GunPoint"
     assert main(["fit", "--train", str(gun / "GunPoint_TRAIN.tsv"), "--zoo", str(zoo), "--arch", "lite", "--source",
                  "backbone", "--epochs", "2", "--out", str(tmp_path / "gp.safetensors"), "--quiet"]) == 0
@@ -236,6 +271,11 @@ def test_a_backbone_joins_a_zoo_listed_verified_and_fit_by_name(backbone, tmp_pa
     assert main(["fit", "--train", str(ecg), "--source", "backbone", "--epochs", "1", "--out",
                  str(tmp_path / "no.safetensors"), "--quiet"]) == 2  # the shipped one saw the 40 shared datasets
     assert "pre-trained on 'ECG200'" in capsys.readouterr().err
+    part = tmp_path / "part.tsv"  # 50 of ECG200's training series: not a whole split, still seen
+    part.write_text("".join(ecg.read_text().splitlines(keepends=True)[:50]))
+    assert main(["fit", "--train", str(part), "--source", "backbone", "--epochs", "1", "--out",
+                 str(tmp_path / "no.safetensors"), "--quiet"]) == 2
+    assert "pre-trained on 50 of the 50 series of your training split (from 'ECG200')" in capsys.readouterr().err
     assert main(["fit", "--train", str(ecg), "--arch", "fcn", "--source", "backbone", "--epochs", "1", "--out",
                  str(tmp_path / "no.safetensors"), "--quiet"]) == 2  # the shipped FCN zoo holds none
     assert "holds no backbone of fcn" in capsys.readouterr().err
@@ -306,8 +346,8 @@ def test_the_chooser_ranks_a_backbone_beside_the_single_sources(zoo_with_backbon
                                                "backbone-lite"])
     seen = selection.choose_source(zoo, load_dataset("ECG200"), "similarity", config, exclude=["ECG200"])
     assert "backbone-lite" not in set(seen.ranking.source)
-    assert seen.notes == ["backbone-lite is not a candidate: it was pre-trained on 'ECG200', whose series your data "
-                          "holds"]
+    assert seen.notes == ["backbone-lite is not a candidate: it was pre-trained on 'ECG200', and your data holds the "
+                          "same series as one of its splits"]
     singles_only = selection.choose_source(zoo, gun, "similarity", config, backbones=False)
     assert "backbone-lite" not in set(singles_only.ranking.source)
 

@@ -25,6 +25,8 @@ Foundation Models for Time Series Classification with a PreText Task").
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
@@ -159,13 +161,24 @@ def merge_batchnorm(network: nn.Module) -> nn.Module:
 # ----------------------------------------------------------------------------- what it saw
 
 
+SERIES_DIGEST_BYTES = 8  # a chance collision of 10^5 seen and 10^4 target series: about 10^-10
+# a target split with at least this share of series the backbone trained on is refused, fewer are warned about: a
+# tenth is far above chance (no two UCR datasets share a series outside families of one source, like the Phalanx
+# outlines) and far below a dataset that is another's series under new labels (DistalPhalanxOutlineCorrect: 49%)
+REFUSED_SHARE = 0.1
+
+
+def series_digests(X: np.ndarray, lengths: np.ndarray | None) -> list[bytes]:
+    """sha256 of each preprocessed series (its padding cut off), in the split's order."""
+    return [hashlib.sha256(np.ascontiguousarray(x[:, : (int(n) if lengths is not None else x.shape[-1])],
+                                                dtype=np.float32).tobytes()).digest()
+            for x, n in zip(X, lengths if lengths is not None else [None] * len(X))]
+
+
 def split_fingerprint(X: np.ndarray, lengths: np.ndarray | None) -> str:
     """sha256 of a split's preprocessed series, whatever their order or file format: the same series give the
     same fingerprint (a UCR file, its CSV copy, its rows shuffled)."""
-    digests = sorted(hashlib.sha256(np.ascontiguousarray(
-        x[:, : (int(n) if lengths is not None else x.shape[-1])], dtype=np.float32).tobytes()).digest()
-        for x, n in zip(X, lengths if lengths is not None else [None] * len(X)))
-    return hashlib.sha256(b"".join(digests)).hexdigest()
+    return hashlib.sha256(b"".join(sorted(series_digests(X, lengths)))).hexdigest()
 
 
 def dataset_record(dataset: Dataset, domain: str | None = None) -> dict:
@@ -176,6 +189,15 @@ def dataset_record(dataset: Dataset, domain: str | None = None) -> dict:
     if domain:
         record["domain"] = domain
     return record
+
+
+def training_series(dataset: Dataset) -> str:
+    """The series a backbone trains on, for the "what it saw" check: the first SERIES_DIGEST_BYTES of each training
+    series' sha256, sorted, base64. Whole-split fingerprints miss a dataset made of other datasets' series
+    (PhalangesOutlinesCorrect's are the three *PhalanxOutlineCorrect's; DistalPhalanxTW's are
+    DistalPhalanxOutlineAgeGroup's with other labels); these catch it."""
+    digests = sorted({d[:SERIES_DIGEST_BYTES] for d in series_digests(dataset.X_train, dataset.len_train)})
+    return base64.b64encode(b"".join(digests)).decode("ascii")
 
 
 def seen_datasets(model: TrainedModel, where: str) -> list[dict]:
@@ -190,28 +212,103 @@ def seen_datasets(model: TrainedModel, where: str) -> list[dict]:
     return seen
 
 
-def seen_split(model: TrainedModel, target: Dataset, where: str) -> str | None:
-    """The name of the dataset the backbone was pre-trained on that holds the same series as one of `target`'s
-    splits (its training or test split against the dataset's either), or None."""
-    mine = {split_fingerprint(target.X_train, target.len_train)}
+def readable_record(metadata: dict) -> dict:
+    """A backbone's metadata for people: each dataset's training-series digests summed up as their count."""
+    record = metadata.get("backbone")
+    if not isinstance(record, dict) or not isinstance(record.get("datasets"), list):
+        return metadata
+    datasets = [{**d, "train_series": f"{len(d['train_series']) * 3 // 4 // SERIES_DIGEST_BYTES} series digests"}
+                if isinstance(d, dict) and isinstance(d.get("train_series"), str) else d for d in record["datasets"]]
+    return {**metadata, "backbone": {**record, "datasets": datasets}}
+
+
+def seen_series(model: TrainedModel, where: str) -> dict[str, np.ndarray] | None:
+    """Dataset name -> the sorted digests (uint64) of the training series the backbone saw; None for a file
+    written before it recorded them (whole splits only can be checked)."""
+    seen = seen_datasets(model, where)
+    if not any("train_series" in d for d in seen):
+        return None
+    digests = {}
+    for d in seen:
+        text = d.get("train_series")
+        try:
+            raw = base64.b64decode(text, validate=True) if isinstance(text, str) else b"?"
+        except binascii.Error:
+            raw = b"?"
+        n_train = d.get("n_train")
+        if len(raw) % SERIES_DIGEST_BYTES or not isinstance(n_train, int) or \
+                len(raw) // SERIES_DIGEST_BYTES > n_train:
+            raise TSTransferError(f"{where}: the training series recorded for {shown(d['name'])} are malformed "
+                                  f"(train_series: base64 of {SERIES_DIGEST_BYTES}-byte digests, at most n_train)")
+        digests[d["name"]] = np.sort(np.frombuffer(raw, dtype=">u8"))
+    return digests
+
+
+@dataclass
+class Overlap:
+    """How much of a target the backbone saw: `split`, the seen dataset one of whose whole splits the target's
+    training or test split is; `counts`, per target split, (series the backbone trained on, series, the datasets
+    they came from); `per_series`, False for a backbone file that only records whole splits."""
+    split: str | None
+    counts: dict[str, tuple[int, int, list[str]]]
+    per_series: bool
+
+    def refusal(self) -> str | None:
+        """Why the backbone may not be evaluated on the target, or None."""
+        if self.split is not None:
+            return (f"it was pre-trained on {shown(self.split)}, and your data holds the same series as one of its "
+                    "splits")
+        for split, (k, n, sources) in self.counts.items():
+            if k and k >= REFUSED_SHARE * n:
+                return (f"it was pre-trained on {k} of the {n} series of your {split} split (from "
+                        f"{', '.join(map(shown, sources))})")
+        return None
+
+    def warnings(self) -> list[str]:
+        said = [f"WARNING: the backbone was pre-trained on {k} of the {n} series of your {split} split (from "
+                f"{', '.join(map(shown, sources))}): the accuracy you measure is not one on unseen data"
+                for split, (k, n, sources) in self.counts.items() if 0 < k < REFUSED_SHARE * n]
+        if not self.per_series:
+            said.append("NOTE: this backbone file records whole splits only (written before tstransfer recorded "
+                        "every series it saw): data made of some of its datasets' series is not detected")
+        return said
+
+
+def overlap(model: TrainedModel, target: Dataset, where: str) -> Overlap:
+    """What of `target` (its training split, and its test split when it has one) the backbone saw."""
+    mine = [("training", target.X_train, target.len_train)]
     if target.X_test is not None:
-        mine.add(split_fingerprint(target.X_test, target.len_test))
-    for record in seen_datasets(model, where):
-        if mine & {record.get("train_sha256"), record.get("test_sha256")}:
-            return str(record["name"])
-    return None
+        mine.append(("test", target.X_test, target.len_test))
+    records = seen_datasets(model, where)
+    prints = {split_fingerprint(X, lengths) for _, X, lengths in mine}
+    whole = next((str(r["name"]) for r in records if prints & {r.get("train_sha256"), r.get("test_sha256")}), None)
+    seen = seen_series(model, where) if whole is None else None
+    counts = {}
+    for split, X, lengths in mine if seen is not None else ():
+        digests = np.frombuffer(b"".join(d[:SERIES_DIGEST_BYTES] for d in series_digests(X, lengths)), dtype=">u8")
+        hit = np.zeros(len(digests), dtype=bool)
+        sources = []
+        for name, theirs in seen.items():
+            found = np.isin(digests, theirs, assume_unique=False)
+            if found.any():
+                sources.append(name)
+            hit |= found
+        counts[split] = (int(hit.sum()), len(digests), sources)
+    return Overlap(whole, counts, whole is not None or seen is not None)
 
 
 def check_unseen(model: TrainedModel, target: Dataset, where: str) -> str | None:
-    """Refuse a target whose training or test series are a split the backbone was pre-trained on (a backbone is
-    never evaluated on a dataset it saw); a target that only shares a seen dataset's name gets a warning."""
-    name = seen_split(model, target, where)
-    if name is not None:
-        raise TSTransferError(f"{where}: the backbone was pre-trained on {shown(name)}, and your data holds the "
-                              "same series as one of its splits; a backbone is never evaluated on a dataset it saw: "
-                              "choose a single source (leave out --source) or a backbone built without it "
+    """Refuse a target whose training or test series the backbone was pre-trained on (a backbone is never
+    evaluated on a dataset it saw); returns the warnings (a few series seen, a seen dataset's name shared), one per
+    line, or None."""
+    found = overlap(model, target, where)
+    reason = found.refusal()
+    if reason is not None:
+        raise TSTransferError(f"{where}: {reason}; a backbone is never evaluated on a dataset it saw: choose a single "
+                              "source (leave out --source) or a backbone built without it "
                               "(`tstransfer backbone build --datasets ...`)")
-    return name_warning(model, target, where)
+    said = [*found.warnings(), name_warning(model, target, where)]
+    return "\n".join(w for w in said if w) or None
 
 
 def name_warning(model: TrainedModel, target: Dataset, where: str) -> str | None:
@@ -394,7 +491,8 @@ def pretrain_backbone(datasets: list[Dataset], config: BackboneConfig, out: str 
     merge_batchnorm(network)
     model = TrainedModel(network.cpu().float().eval(), classes, dict(PREPROCESSING), {
         "kind": "backbone", "dataset": f"backbone-{config.arch}", "objective": config.objective,
-        "backbone": {**config.record(), "steps": total, "datasets": fingerprints},
+        "backbone": {**config.record(), "steps": total,
+                     "datasets": [{**f, "train_series": training_series(d)} for f, d in zip(fingerprints, datasets)]},
         "history": history[-1] if history else None, "environment": environment()})
     return model, result
 

@@ -505,12 +505,14 @@ def cmd_zoo_list(args) -> None:
 
 def cmd_zoo_show(args) -> None:
     """zoo.Zoo.model"""
+    from .backbone import readable_record
+
     zoo = Zoo(args.zoo, args.arch or FIT_ARCH)
     if args.name in zoo.backbones:
         entry = zoo.backbones[args.name]
         model = load_model(zoo.root / entry["file"])
         print(json.dumps({"file": str(zoo.root / entry["file"]), "architecture": model.network.config,
-                          "manifest": entry, **model.metadata}, indent=2, default=str))
+                          "manifest": entry, **readable_record(model.metadata)}, indent=2, default=str))
         return
     name = zoo.resolve(args.name)
     model, entry = zoo.model(name), zoo.entries[name]

@@ -209,7 +209,7 @@ def rank_by_validation(candidates: dict[str, TrainedModel], dataset: Dataset, co
 def usable_backbones(zoo: Zoo, data: Dataset, arch: str) -> tuple[dict[str, TrainedModel], list[str]]:
     """The zoo's backbones of `arch` that take `data`'s channels, less any pre-trained on `data` (on one of its
     splits: a backbone is never evaluated on what it saw); and a note for each left out or warned about."""
-    from .backbone import name_warning, seen_split
+    from .backbone import name_warning, overlap
     from .models import load_model
 
     usable, notes = {}, []
@@ -219,14 +219,11 @@ def usable_backbones(zoo: Zoo, data: Dataset, arch: str) -> tuple[dict[str, Trai
         model = load_model(zoo.root / entry["file"])
         if model.network.config.get("in_channels") != data.in_channels:
             continue
-        seen = seen_split(model, data, name)
-        if seen is not None:
-            notes.append(f"{name} is not a candidate: it was pre-trained on {shown(seen)}, whose series your data "
-                         "holds")
+        found = overlap(model, data, name)
+        if found.refusal() is not None:
+            notes.append(f"{name} is not a candidate: {found.refusal()}")
             continue
-        warning = name_warning(model, data, name)  # the splits are checked just above: not fingerprinted again
-        if warning:
-            notes.append(f"{name}: {warning}")
+        notes += [f"{name}: {w}" for w in [*found.warnings(), name_warning(model, data, name)] if w]
         usable[name] = model
     return usable, notes
 
