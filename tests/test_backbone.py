@@ -228,7 +228,8 @@ def test_backbone_build_estimates_first_and_refuses_wrong_inputs_in_one_line(tmp
             (["--datasets", "Plain", "ECG200"], "'Plain' is in none of the archives"),
             (["--domain", "Astronomy"], "--domain 'Astronomy': not a type of the UCR summary"),
             (["--archive", str(twin)], "'Plane' is in"),
-            (["--epochs", "0"], "--epochs 0: must be"),
+            (["--epochs", "0"], "--epochs 0: must be at least 1"),
+            (["--seed", "-1"], "--seed -1: must be at least 0"),
             (["--datasets", "Plane"], "at least 2 datasets"),
             (["--sampling", "sizes"], "invalid choice")):
         code = main(["backbone", "build", "--archive", str(MINI_ARCHIVE), *args, "--out", str(tmp_path / "x" / "b"),

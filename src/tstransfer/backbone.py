@@ -29,7 +29,6 @@ import base64
 import binascii
 import hashlib
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from .errors import TSTransferError, shown
 from .files import atomic_path, atomic_write_text, parse_json
 from .models import TrainedModel, create_model
 from .networks.layers import MaskedBatchNorm1d
+from .recipe import check_integer, check_number
 from .training import check_finite, environment, resolve_device
 
 SAMPLING = ("balanced", "proportional")
@@ -76,14 +76,10 @@ class BackboneConfig:
 
     def __post_init__(self):
         architecture(self.arch)
-        for name in ("epochs", "batch_size", "checkpoint_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise TSTransferError(f"--{name.replace('_', '-')} {value}: must be an integer of at least 1")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise TSTransferError(f"--seed {self.seed}: must be an integer of at least 0")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise TSTransferError(f"--lr {self.lr}: must be a finite number above 0")
+        for name, low in (("epochs", 1), ("batch_size", 1), ("checkpoint_every", 1), ("seed", 0)):
+            check_integer(name, getattr(self, name), low)
+        for name in ("lr", "adam_eps"):
+            check_number(name, getattr(self, name), lambda v: v > 0, "above 0")
         if self.sampling not in SAMPLING:
             raise TSTransferError(f"--sampling {shown(self.sampling)}: choose one of {', '.join(SAMPLING)}")
         if self.objective not in OBJECTIVES:

@@ -56,6 +56,19 @@ class InvalidSetting(TSTransferError):
         self.setting, self.value, self.rule = setting, value, rule
 
 
+def check_integer(setting: str, value, low: int) -> None:
+    """An integer setting of at least `low` (a bool is not one), else InvalidSetting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InvalidSetting(setting, value, f"must be at least {low}" if isinstance(value, int)
+                             and not isinstance(value, bool) else f"must be an integer of at least {low}")
+
+
+def check_number(setting: str, value, ok, rule: str) -> None:
+    """A finite number setting for which `ok(value)` holds (`rule` says it: "above 0"), else InvalidSetting."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+        raise InvalidSetting(setting, value, f"must be a finite number {rule}")
+
+
 @dataclass
 class TrainConfig:
     """Every hyper-parameter of a run. The defaults are the paper's recipe (`TrainConfig.named("practical")` for
@@ -88,20 +101,13 @@ class TrainConfig:
         for name, low, optional in (("epochs", 1, False), ("test_every", 1, True), ("early_stopping", 1, True),
                                     ("threads", 1, True), ("batch_size", 1, True), ("lr_patience", 1, False),
                                     ("seed", 0, False), ("min_batch_size", 1, False), ("max_batch_size", 1, False)):
-            value = getattr(self, name)
-            if optional and value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise InvalidSetting(name, value, f"must be at least {low}" if isinstance(value, int)
-                                     and not isinstance(value, bool) else f"must be an integer of at least {low}")
+            if not (optional and getattr(self, name) is None):
+                check_integer(name, getattr(self, name), low)
         for name, ok, rule in (("lr", lambda v: v > 0, "above 0"), ("adam_eps", lambda v: v > 0, "above 0"),
                                ("lr_factor", lambda v: 0 < v < 1, "between 0 and 1"),
                                ("min_lr", lambda v: v >= 0, "of at least 0"),
                                ("min_delta", lambda v: v >= 0, "of at least 0")):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or not ok(value):
-                raise InvalidSetting(name, value, f"must be a finite number {rule}")
+            check_number(name, getattr(self, name), ok, rule)
         if self.max_time is not None and (isinstance(self.max_time, bool) or not isinstance(self.max_time, (int, float))
                                           or not math.isfinite(self.max_time) or self.max_time <= 0):
             raise InvalidSetting("max_time", self.max_time, "must be a duration above 0 (30s, 5m, 1h)")
