@@ -277,6 +277,12 @@ def test_a_backbone_joins_a_zoo_listed_verified_and_fit_by_name(backbone, tmp_pa
     assert main(["fit", "--train", str(part), "--source", "backbone", "--epochs", "1", "--out",
                  str(tmp_path / "no.safetensors"), "--quiet"]) == 2
     assert "pre-trained on 50 of the 50 series of your training split (from 'ECG200')" in capsys.readouterr().err
+    test_rows = (MINI_ARCHIVE / "ECG200" / "ECG200_TEST.tsv").read_text().splitlines(keepends=True)
+    part.write_text("".join(test_rows + ecg.read_text().splitlines(keepends=True)[:5]))  # 5 of 105 seen: warned
+    assert main(["fit", "--train", str(part), "--source", "backbone", "--epochs", "1", "--threads", "1", "--out",
+                 str(tmp_path / "warned.safetensors"), "--quiet"]) == 0
+    assert "WARNING: the backbone was pre-trained on 5 of the 105 series of your training split (from 'ECG200')" \
+        in capsys.readouterr().out
     assert main(["fit", "--train", str(ecg), "--arch", "fcn", "--source", "backbone", "--epochs", "1", "--out",
                  str(tmp_path / "no.safetensors"), "--quiet"]) == 2  # the shipped FCN zoo holds none
     assert "holds no backbone of fcn" in capsys.readouterr().err
