@@ -336,14 +336,14 @@ def test_the_chooser_ranks_a_backbone_beside_the_single_sources(zoo_with_backbon
 
     zoo, gun = Zoo(zoo_with_backbone), load_dataset("GunPoint")
     config = TrainConfig.named("practical", arch="lite", epochs=2, threads=1)
-    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", False)  # the evidence's switch: after on the tie
+    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", False)  # the evidence's switch: after on the tie (default)
     table = selection.choose_source(zoo, gun, "similarity", config).ranking
     singles = table[table.source != "backbone-lite"]
     nearest = singles[singles.source.isin(SOURCES)].iloc[0]  # the nearest dataset the backbone saw
     mine = table.index[table.source == "backbone-lite"][0]
     assert table.distance[mine] == nearest.distance and mine == table.index[table.source == nearest.source][0] + 1
     assert list(table["rank"]) == list(range(1, len(table) + 1))
-    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", True)  # first on the tie (the default)
+    monkeypatch.setattr(selection, "FIT_PREFERS_BACKBONE", True)  # first on the tie
     table = selection.choose_source(zoo, gun, "similarity", config).ranking
     assert table.index[table.source == "backbone-lite"][0] + 1 == table.index[table.source == nearest.source][0]
     logme = selection.choose_source(zoo, gun, "transferability", config).ranking

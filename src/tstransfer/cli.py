@@ -343,8 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model file to write (.safetensors)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model file")
     p.add_argument("--no-backbone", dest="backbones", action="store_false", help="rank the single sources only "
-                   "(the paper's way; by default the zoo's backbone is ranked beside them, and first on a tie: "
-                   "benchmarks/backbone.py)")
+                   "(the paper's way; by default the zoo's backbone is ranked beside them, after the nearest single "
+                   "source on a tie: benchmarks/backbone.py)")
     p.add_argument("--source", metavar="backbone|FILE|NAME", help="fine-tune this source instead of choosing one: "
                    "backbone (the zoo's, one network pre-trained on many datasets), a model file (a backbone from "
                    "`tstransfer backbone build` included) or a dataset of the zoo; a target a backbone was "
