@@ -217,8 +217,10 @@ def test_fit_compare_on_unequal_lengths_a_header_and_the_label_last(tmp_path, ca
     out = capsys.readouterr().out
     assert code == 0, out
     assert scored.count("test") == 1  # scored once (the fine-tuning never saw the test file)
-    table = out.split("method", 1)[1].splitlines()[1:5]
-    assert [row.split()[0] for row in table] == ["fit:", "source", "LITE", "MiniRocket"]  # fit's default: LITE
+    table = out.split("method", 1)[1].splitlines()[1:6]
+    # fit's default: LITE from the nearest single source; the backbone, ranked next on a tie, is an arm apart
+    assert [row.split()[0] for row in table] == ["fit:", "source", "transfer", "LITE", "MiniRocket"]
+    assert table[2].startswith("transfer from backbone-lite")
     assert "FAILED" not in out
     from tstransfer.models import load_model
 
