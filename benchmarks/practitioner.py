@@ -46,9 +46,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from tstransfer.backbone import overlap
 from tstransfer.baselines import minirocket
 from tstransfer.data import load_dataset
 from tstransfer.files import atomic_write_text
+from tstransfer.models import load_model
 from tstransfer.recipe import TrainConfig
 from tstransfer.selection import rank_by_similarity, rank_by_transferability, rank_by_validation
 from tstransfer.training import train
@@ -294,6 +296,34 @@ def extra_targets(archive: Path, count: int = N_TARGETS) -> list[str]:
     return list(summary.assign(points=points).sort_values(["points", "name"]).name[:count])
 
 
+def unseen_targets(archive: Path, seen, count: int = N_TARGETS) -> list[str]:
+    """The `count` datasets of `extra_targets`' order for which `seen(name)` (why it was seen, or None) is None, then
+    those found seen on the way (run, and listed apart in the summaries)."""
+    chosen, found = [], []
+    for target in extra_targets(archive, count=sum(p.is_dir() for p in archive.iterdir())):
+        if len(chosen) == count:
+            break
+        (found if seen(target) else chosen).append(target)
+    return chosen + found
+
+
+_SEEN_BY_POOL: dict[tuple[str, str], str | None] = {}
+
+
+def seen_by_pool(target: str, archive: Path, sources: list[str]) -> str | None:
+    """Which of `target`'s series the pool's source models trained on, or None. Read from the shipped LITE
+    backbone's record, which holds every training series of the 40 datasets the zoos were trained on."""
+    if (target, str(archive)) not in _SEEN_BY_POOL:
+        model = load_model(Zoo(arch="lite").backbone("lite"))
+        pool = [s for s in sources if s != target]  # a shared target's own model is out of its pool
+        found = overlap(model, load_dataset(target, archive), "backbone-lite", within=pool)
+        said = [f"{k} of its {n} {split} series (from {', '.join(names)})"
+                for split, (k, n, names) in found.counts.items() if k]
+        _SEEN_BY_POOL[target, str(archive)] = (f"the pool's models trained on {' and '.join(said)}" if said
+                                               else found.refusal())
+    return _SEEN_BY_POOL[target, str(archive)]
+
+
 def shared_sources(archs: list[str]) -> list[str]:
     """The datasets every architecture's shipped zoo holds now: one source pool for every architecture."""
     pools = [set(Zoo(arch=a).names()) for a in archs]
@@ -370,12 +400,16 @@ def arch_section(runs: pd.DataFrame, arms: list[str], where: str) -> tuple[list[
     return lines, per_target.join(facts)
 
 
-def summarize_arch(out: Path, archs: list[str]) -> str | None:
+def summarize_arch(out: Path, archs: list[str], archives: dict[str, Path]) -> str | None:
     rows = finished_rows(out)
     arms = arch_arms(archs)
     runs = pd.DataFrame([{"set": "extra", **r} for r in rows if r["arm"] in arms])
     if runs.empty:
         return None
+    sources = json.loads((out / "sources.json").read_text())
+    why_seen = {t: why for s, t in runs[["set", "target"]].drop_duplicates().itertuples(index=False)
+                if (why := seen_by_pool(t, archives[s], sources))}
+    seen, runs = runs[runs.target.isin(why_seen)], runs[~runs.target.isin(why_seen)]
     complete = runs.groupby(["target", "seed"]).arm.nunique() == len(arms)
     runs = runs.set_index(["target", "seed"]).loc[complete[complete].index].reset_index()
     if runs.empty:
@@ -398,6 +432,16 @@ def summarize_arch(out: Path, archs: list[str]) -> str | None:
             section, table = arch_section(part, arms, where)
             lines += ["", f"## {name} targets", "", *section]
             tables.append(table.assign(set=name))
+    if not seen.empty:
+        lines += ["", "## left out: targets whose series the source models trained on", "",
+                  "Found per series (`backbone.overlap` on the shipped backbone's record of the 40 shared datasets' "
+                  "training series, within the pool): transfer from such a source is evaluated on series it was "
+                  "trained on. Their numbers, not counted above:", "",
+                  "| target | why | " + " | ".join(arms) + " |", "|---|---|" + "---:|" * len(arms)]
+        for target, part in seen.groupby("target"):
+            accs = part.groupby("arm").accuracy.mean()
+            lines.append(f"| {target} | {why_seen[target]} | "
+                         + " | ".join(f"{accs[a]:.3f}" if a in accs else "" for a in arms) + " |")
     atomic_write_text(out / "summary.csv", pd.concat(tables).to_csv(float_format="%.4f"))
     text = "\n".join(lines) + "\n"
     atomic_write_text(out / "summary.md", text)
@@ -443,23 +487,25 @@ def main_arch(args) -> None:
     out = Path(args.out) if args.out != str(OUT) else ARCH_OUT
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
+    archives = {"extra": Path(args.extra_archive), "shared": Path(args.archive)}
     if not args.summary_only:
-        archive = Path(args.extra_archive if args.set == "extra" else args.archive)
+        archive = archives[args.set]
         if not archive.is_dir():
             raise SystemExit(f"{archive}: no such folder (the extra datasets: ../shared/data/fetch_ucr_extra.sh)")
-        targets = args.targets or (extra_targets(archive) if args.set == "extra" else default_targets(Zoo(), archive))
         pool = out / "sources.json"  # the source pool is fixed at the first run, kept by the reruns
         if not pool.is_file():
             pool.write_text(json.dumps(shared_sources(args.archs)))
         sources = json.loads(pool.read_text())
+        targets = args.targets or (unseen_targets(archive, lambda t: seen_by_pool(t, archive, sources))
+                                   if args.set == "extra" else default_targets(Zoo(), archive))
         print(f"targets: {targets}\nsources ({len(sources)}): {sources}", flush=True)
         for seed in args.seeds:
             runs = Runs(out, seed)
             for target in targets:
                 run_arch_target(target, seed, archive, args.archs, sources, runs, args.epochs, args.threads,
                                 args.max_time, args.set)
-                summarize_arch(out, args.archs)
-    print(summarize_arch(out, args.archs) or "no finished target yet")
+                summarize_arch(out, args.archs, archives)
+    print(summarize_arch(out, args.archs, archives) or "no finished target yet")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from tstransfer.backbone import (
     check_unseen,
     merge_batchnorm,
     multiplex_batchnorm,
+    overlap,
     pretrain_backbone,
     split_fingerprint,
 )
@@ -108,6 +109,10 @@ def test_a_target_made_of_series_the_backbone_trained_on_is_refused_or_warned(ba
     few = ecg.__class__("Mine", mixed, labels, np.full(len(labels), mixed.shape[-1]), None, None, None, ecg.classes)
     said = check_unseen(model, few, "--source b")
     assert "pre-trained on 10 of the 110 series of your training split (from 'ECG200')" in said
+    # `within`: what it saw of some datasets only (a pool of single sources)
+    others = [d["name"] for d in model.metadata["backbone"]["datasets"] if d["name"] != "ECG200"]
+    assert overlap(model, few, "b", within=others).counts["training"] == (0, 110, [])
+    assert overlap(model, few, "b", within=["ECG200"]).counts["training"] == (10, 110, ["ECG200"])
     # a test split made of series it trained on is refused too (its training split: unseen test series)
     split = ecg.__class__("Mine", sony.X_test[:100], sony.y_test[:100], sony.len_test[:100], sony.X_train[5:],
                           sony.y_train[5:], sony.len_train[5:], sony.classes)

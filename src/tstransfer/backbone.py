@@ -31,6 +31,7 @@ import binascii
 import hashlib
 import json
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -271,15 +272,18 @@ class Overlap:
         return said
 
 
-def overlap(model: TrainedModel, target: Dataset, where: str) -> Overlap:
-    """What of `target` (its training split, and its test split when it has one) the backbone saw."""
+def overlap(model: TrainedModel, target: Dataset, where: str, within: Collection[str] | None = None) -> Overlap:
+    """What of `target` (its training split, and its test split when it has one) the backbone saw; `within`: only
+    what it saw of these datasets (e.g. a pool of single sources, each trained on its own training split)."""
     mine = [("training", target.X_train, target.len_train)]
     if target.X_test is not None:
         mine.append(("test", target.X_test, target.len_test))
-    records = seen_datasets(model, where)
+    records = [r for r in seen_datasets(model, where) if within is None or r["name"] in within]
     prints = {split_fingerprint(X, lengths) for _, X, lengths in mine}
     whole = next((str(r["name"]) for r in records if prints & {r.get("train_sha256"), r.get("test_sha256")}), None)
     seen = seen_series(model, where) if whole is None else None
+    if seen is not None and within is not None:
+        seen = {name: digests for name, digests in seen.items() if name in within}
     counts = {}
     for split, X, lengths in mine if seen is not None else ():
         digests = np.frombuffer(b"".join(d[:SERIES_DIGEST_BYTES] for d in series_digests(X, lengths)), dtype=">u8")
