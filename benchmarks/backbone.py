@@ -13,6 +13,8 @@ budget (`--max-time` seconds, one thread: a declared deviation, a 2-core CPU can
 - k1: fine-tuned from the LITE zoo model of the most similar dataset (Algorithm 1) among backbone k's datasets:
   the single source and the backbone choose from the same pool;
 - backbone: backbone k fine-tuned;
+- multihead: backbone k's twin pre-trained on the same datasets with the multi-head objective (`mhfold<k>`, the
+  objective `backbone build` defaults to), fine-tuned;
 - minirocket: aeon's MiniRocket (10,000 kernels).
 Extra targets (`--extra-archive`): the 12 extra UCR datasets with the fewest training points whose series no
 backbone and no zoo model saw (per series: PhalangesOutlinesCorrect, the shared Phalanx datasets' series, is run
@@ -45,9 +47,9 @@ from practitioner import (
     SHARED,
     Runs,
     accuracy,
-    extra_targets,
     finished_rows,
     test_proba,
+    unseen_targets,
     wins_draws_losses,
 )
 
@@ -64,6 +66,7 @@ from tstransfer.zoo import Zoo
 
 OUT = Path(__file__).resolve().parent / "results" / "backbone"
 SHARED_ARMS = ["scratch", "k1", "backbone", "minirocket"]
+MULTIHEAD_ARM = "multihead"  # shared targets: the fold's multi-head twin, summarized apart (it came after the rest)
 SIZES = (10, 20, 30, 40)  # pre-training datasets of the scaling backbones (30: fold 0's)
 DOMAINS = ("Image", "Sensor", "Simulated")  # the UCR types of the extra targets that the 40 shared datasets hold
 
@@ -73,6 +76,7 @@ def plan(names: list[str], folds: int) -> tuple[dict[str, list[str]], dict[str, 
     order = [names[i] for i in np.random.default_rng(0).permutation(len(names))]
     fold_of = {name: i % folds for i, name in enumerate(order)}
     backbones = {f"fold{k}": [n for n in order if fold_of[n] != k] for k in range(folds)}
+    backbones.update({f"mhfold{k}": backbones[f"fold{k}"] for k in range(folds)})  # the multi-head twins
     pool = backbones["fold0"]  # nested subsets: 10 of 20 of fold 0's 30 of all 40
     backbones.update({"subset10": pool[:10], "subset20": pool[:20], "all40": order, "multihead40": order})
     types = ucr_summary().type
@@ -88,7 +92,7 @@ def build_backbones(backbones: dict[str, list[str]], mine: list[str], out: Path,
         if path.is_file():
             continue
         config = BackboneConfig(epochs=epochs, threads=threads, checkpoint_every=200,
-                                objective="multihead" if name.startswith("multihead") else "pretext")
+                                objective="multihead" if name.startswith(("multihead", "mhfold")) else "pretext")
         datasets = [load_dataset(n, SHARED) for n in backbones[name]]
         started = time.perf_counter()
         model, result = pretrain_backbone(datasets, config, path, progress=False)
@@ -173,17 +177,6 @@ def seen_targets(rows: pd.DataFrame, out: Path, extra: Path) -> dict[str, str]:
     return seen
 
 
-def unseen_extra_targets(extra: Path, out: Path, count: int = N_TARGETS) -> list[str]:
-    """The `count` extra datasets with the fewest training points whose series no backbone saw (the all-40 one saw
-    every shared dataset's), and any found seen on the way (run, then listed apart in the summary)."""
-    chosen, seen = [], []
-    for target in extra_targets(extra, count=len(list(extra.iterdir()))):
-        if len(chosen) == count:
-            break
-        (seen if seen_by(target, extra, "all40", out) else chosen).append(target)
-    return chosen + seen
-
-
 def extra_arms() -> dict[str, str | None]:
     return {"scratch": None, "k1": None, "minirocket": None, **{f"backbone{n}": {30: "fold0", 40: "all40"}.get(
         n, f"subset{n}") for n in SIZES}, "multihead40": "multihead40"}
@@ -259,6 +252,7 @@ def summarize(out: Path, backbones: dict[str, list[str]], folds: int, epochs: in
             lines += scaling(acc, out)
     if not tables:
         return None
+    lines += multihead_section(rows)
     lines += domain_section(rows, backbones)
     lines += left_out(seen, why_seen)
     atomic_write_text(out / "summary.csv", pd.concat(tables).to_csv(float_format="%.4f"))
@@ -271,16 +265,40 @@ def left_out(seen: pd.DataFrame, why_seen: dict[str, str]) -> list[str]:
     """The targets whose series the backbone they would be evaluated with trained on, with their accuracies."""
     if seen.empty:
         return []
+    arms = [*SHARED_ARMS, MULTIHEAD_ARM]
     lines = ["## left out: targets whose series a backbone trained on", "",
              "Found by the per-series record of what a backbone saw (`backbone.overlap`, the check `fit` makes): "
              "the UCR Phalanx datasets hold the same X-ray outlines under other labels and other splits, so a "
              "Phalanx target's fold backbone, and k1's source from the same pool, trained on most of its series. "
              "Their numbers, not counted above:", "",
-             "| target | why | " + " | ".join(SHARED_ARMS) + " |", "|---|---|" + "---:|" * len(SHARED_ARMS)]
+             "| target | why | " + " | ".join(arms) + " |", "|---|---|" + "---:|" * len(arms)]
     for target, part in seen.groupby("target"):
-        accs = part.groupby("arm").accuracy.mean().rename({"multihead40": "backbone"})  # an extra target's
+        accs = part.groupby("arm").accuracy.mean().rename({"multihead40": MULTIHEAD_ARM})  # an extra target's
         lines.append(f"| {target} | {why_seen[target]} | "
-                     + " | ".join(f"{accs[a]:.3f}" if a in accs else "" for a in SHARED_ARMS) + " |")
+                     + " | ".join(f"{accs[a]:.3f}" if a in accs else "" for a in arms) + " |")
+    return [*lines, ""]
+
+
+def multihead_section(rows: pd.DataFrame) -> list[str]:
+    """The shared targets' fold backbones with the multi-head objective against their pretext twins (same datasets,
+    same steps), on the targets where both are finished."""
+    arms = ["scratch", "k1", "backbone", MULTIHEAD_ARM, "minirocket"]
+    part = rows[(rows.set == "shared") & rows.arm.isin(arms)]
+    done = part.groupby(["target", "seed"]).arm.nunique() == len(arms)
+    part = part.set_index(["target", "seed"]).loc[done[done].index].reset_index()
+    if part.empty:
+        return []
+    acc = part.pivot_table(index=["target", "seed"], columns="arm", values="accuracy")[arms]
+    lines = ["## multi-head fold backbones (shared targets)", "",
+             f"Each fold's backbone again, pre-trained on the same datasets for the same steps with the multi-head "
+             f"objective (`mhfold<k>`): {part.target.nunique()} targets, {len(acc)} target-seeds with every arm.", "",
+             "| arm | mean accuracy | W/D/L vs scratch | W/D/L vs k1 | W/D/L vs backbone (pretext) "
+             "| mean points vs k1 |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for arm in arms:
+        lines.append(f"| {arm} | {acc[arm].mean():.4f} | " + " | ".join(
+            wins_draws_losses(acc[arm], acc[c]) if c != arm else "" for c in ("scratch", "k1", "backbone"))
+            + f" | {100 * (acc[arm] - acc['k1']).mean():+.2f} |")
     return [*lines, ""]
 
 
@@ -367,7 +385,8 @@ def main() -> None:
             print(f"waiting for the LITE zoo's {missing} (`zoo build --arch lite`)", flush=True)
             time.sleep(60)
         extra = Path(args.extra_archive)
-        work = [("shared", t) for t in names] + [("extra", t) for t in unseen_extra_targets(extra, out)]
+        unseen = unseen_targets(extra, lambda t: seen_by(t, extra, "all40", out))  # all40 saw every shared dataset
+        work = [("shared", t) for t in names] + [("extra", t) for t in unseen]
         work = [w for w in sorted(work, key=lambda w: (w[0] != "extra", w[1])) if w[1] in (args.targets or [w[1]])]
         work = work[index::count]
         for seed in args.seeds:
@@ -375,7 +394,8 @@ def main() -> None:
             for target_set, target in work:
                 if target_set == "shared":
                     fold = fold_of[target]
-                    arms = {"scratch": None, "k1": None, "backbone": f"fold{fold}", "minirocket": None}
+                    arms = {"scratch": None, "k1": None, "backbone": f"fold{fold}", "minirocket": None,
+                            MULTIHEAD_ARM: f"mhfold{fold}"}
                     run_target(target, SHARED, arms, backbones[f"fold{fold}"], seed, runs, args.max_time,
                                args.threads, out, "shared", fold)
                 else:  # the domain backbone of the target's UCR type, when the shared datasets hold that type
