@@ -185,6 +185,13 @@ def extra_arms() -> dict[str, str | None]:
 # ----------------------------------------------------------------------------- summary
 
 
+def with_every_arm(rows: pd.DataFrame, target_set: str, arms: list[str]) -> pd.DataFrame:
+    """The rows of `arms` on the (target, seed) pairs of `target_set` where every one of them is finished."""
+    part = rows[(rows.set == target_set) & rows.arm.isin(arms)]
+    done = part.groupby(["target", "seed"]).arm.nunique() == len(arms)
+    return part.set_index(["target", "seed"]).loc[done[done].index].reset_index()
+
+
 def section(acc: pd.DataFrame, sec: pd.DataFrame, facts: pd.DataFrame, arms: list[str],
             compare: list[str]) -> list[str]:
     per_target = acc.groupby(level="target").mean()
@@ -234,11 +241,7 @@ def summarize(out: Path, backbones: dict[str, list[str]], folds: int, epochs: in
              "training points whose series the shared datasets do not hold: one that does is listed below); "
              "backbone<N>: pre-trained on N of the 40 shared datasets (nested), multihead40: all 40, multi-head "
              "objective")):
-        part = rows[(rows.set == name) & rows.arm.isin(arms)]
-        if part.empty:
-            continue
-        done = part.groupby(["target", "seed"]).arm.nunique() == len(arms)
-        part = part.set_index(["target", "seed"]).loc[done[done].index].reset_index()
+        part = with_every_arm(rows, name, arms)
         if part.empty:
             continue
         acc = part.pivot_table(index=["target", "seed"], columns="arm", values="accuracy")[arms]
@@ -283,9 +286,7 @@ def multihead_section(rows: pd.DataFrame) -> list[str]:
     """The shared targets' fold backbones with the multi-head objective against their pretext twins (same datasets,
     same steps), on the targets where both are finished."""
     arms = ["scratch", "k1", "backbone", MULTIHEAD_ARM, "minirocket"]
-    part = rows[(rows.set == "shared") & rows.arm.isin(arms)]
-    done = part.groupby(["target", "seed"]).arm.nunique() == len(arms)
-    part = part.set_index(["target", "seed"]).loc[done[done].index].reset_index()
+    part = with_every_arm(rows, "shared", arms)
     if part.empty:
         return []
     acc = part.pivot_table(index=["target", "seed"], columns="arm", values="accuracy")[arms]
@@ -306,9 +307,7 @@ def domain_section(rows: pd.DataFrame, backbones: dict[str, list[str]]) -> list[
     """One backbone per UCR type against the one of all 40, on the extra targets of a type the shared datasets
     hold."""
     arms = ["scratch", "k1", "backbone40", "domain"]
-    part = rows[(rows.set == "extra") & rows.arm.isin(arms)]
-    done = part.groupby(["target", "seed"]).arm.nunique() == len(arms)
-    part = part.set_index(["target", "seed"]).loc[done[done].index].reset_index()
+    part = with_every_arm(rows, "extra", arms)
     if part.empty:
         return []
     acc = part.pivot_table(index=["target", "seed"], columns="arm", values="accuracy")[arms]
