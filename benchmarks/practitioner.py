@@ -30,7 +30,8 @@ network from scratch and fine-tuned from the most similar source of its own ship
 the practical recipe. Every source pool is the same: the datasets that every architecture's zoo held when the
 run started. Each training has a wall-clock budget (`--max-time`, the recipe's `max_time`: it stops there with
 its best weights), because a 2-core CPU cannot train these long series to 1000 epochs for every arm; the budget
-and the epochs each arm reached are in the results.
+and the epochs each arm reached are in the results. `--shard i/n` splits the targets among n processes run side by
+side (each appends to runs-seed<S>-<i>.jsonl).
 """
 
 from __future__ import annotations
@@ -464,6 +465,8 @@ def main() -> None:
     parser.add_argument("--set", choices=list(SETS), default="extra", help="--suite arch's targets: extra (outside "
                         "every zoo) or shared (the FCN suite's, left out of the pool)")
     parser.add_argument("--max-time", type=float, default=100.0, help="seconds per training (--suite arch)")
+    parser.add_argument("--shard", default="0/1", help="i/n (--suite arch): this process's share of the targets, "
+                        "for n processes side by side")
     args = parser.parse_args()
     if args.suite == "arch":
         return main_arch(args)
@@ -498,9 +501,11 @@ def main_arch(args) -> None:
         sources = json.loads(pool.read_text())
         targets = args.targets or (unseen_targets(archive, lambda t: seen_by_pool(t, archive, sources))
                                    if args.set == "extra" else default_targets(Zoo(), archive))
+        index, count = map(int, args.shard.split("/"))
+        targets = targets[index::count]
         print(f"targets: {targets}\nsources ({len(sources)}): {sources}", flush=True)
         for seed in args.seeds:
-            runs = Runs(out, seed)
+            runs = Runs(out, seed, f"-{index}" if count > 1 else "")
             for target in targets:
                 run_arch_target(target, seed, archive, args.archs, sources, runs, args.epochs, args.threads,
                                 args.max_time, args.set)
