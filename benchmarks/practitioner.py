@@ -398,6 +398,16 @@ def arch_section(runs: pd.DataFrame, arms: list[str], where: str) -> tuple[list[
         epochs_cell = f"{reached[arm].mean():.0f}" if arm in reached else ""
         lines.append(f"| {arm} | {acc[arm].mean():.4f} | {gap.mean():+.2f} | {worst} | "
                      f"{wins_draws_losses(acc[arm], acc['minirocket'])} | {sec[arm].mean():.1f} | {epochs_cell} |")
+    if runs.seed.nunique() > 1:  # a wall-clock budget: the load beside a seed's run moves the epochs it reaches
+        by_seed = runs.pivot_table(index="seed", columns="arm", values="accuracy")[arms]
+        epochs_by_seed = runs[runs.arm != "minirocket"].pivot_table(index="seed", columns="arm", values="epochs_run")
+        lines += ["", "By seed, mean accuracy (mean epochs reached): the budget is wall-clock, so a seed run beside "
+                  "another process reaches fewer epochs in it.", "", "| seed | " + " | ".join(arms) + " |",
+                  "|---:|" + "---:|" * len(arms)]
+        for seed, row in by_seed.iterrows():
+            lines.append(f"| {seed} | " + " | ".join(
+                f"{row[a]:.3f}" + (f" ({epochs_by_seed.loc[seed, a]:.0f})" if a in epochs_by_seed else "")
+                for a in arms) + " |")
     return lines, per_target.join(facts)
 
 
