@@ -31,7 +31,7 @@ the practical recipe. Every source pool is the same: the datasets that every arc
 run started. Each training has a wall-clock budget (`--max-time`, the recipe's `max_time`: it stops there with
 its best weights), because a 2-core CPU cannot train these long series to 1000 epochs for every arm; the budget
 and the epochs each arm reached are in the results. `--shard i/n` splits the targets among n processes run side by
-side (each appends to runs-seed<S>-<i>.jsonl).
+side (each appends to runs-seed<S>-<i>.jsonl). `--max-time 0 --out DIR`: no budget, `fit`'s own recipe.
 """
 
 from __future__ import annotations
@@ -426,12 +426,14 @@ def summarize_arch(out: Path, archs: list[str], archives: dict[str, Path]) -> st
     if runs.empty:
         return None
     budget, epochs = runs.max_time.iloc[0], runs.epochs.iloc[0]
+    how = ("no time budget** (one CPU thread): `fit`'s own recipe" if budget is None or pd.isna(budget) else
+           f"a wall-clock budget of {budget:.0f} s per training** (one CPU thread; a deviation from the recipe: long "
+           "series stop before they converge, the FCN's sooner, since its epochs cost more)")
     lines = [
         "# Practitioner benchmark, architecture axis",
         "",
-        f"Every network trains with the practical recipe (at most {epochs} epochs, early stopping) **and a "
-        f"wall-clock budget of {budget:.0f} s per training** (one CPU thread; a deviation from the recipe: long "
-        "series stop before they converge, the FCN's sooner, since its epochs cost more). `-transfer`: fine-tuned "
+        f"Every network trains with the practical recipe (at most {epochs} epochs, early stopping) **and {how}. "
+        "`-transfer`: fine-tuned "
         "from the most similar source (Algorithm 1) of the architecture's own shipped zoo, every architecture "
         "choosing among the same source datasets (`sources.json`); its seconds include the selection. MiniRocket: "
         "aeon's, 10,000 kernels.",
@@ -474,7 +476,8 @@ def main() -> None:
     parser.add_argument("--extra-archive", default=str(EXTRA))
     parser.add_argument("--set", choices=list(SETS), default="extra", help="--suite arch's targets: extra (outside "
                         "every zoo) or shared (the FCN suite's, left out of the pool)")
-    parser.add_argument("--max-time", type=float, default=100.0, help="seconds per training (--suite arch)")
+    parser.add_argument("--max-time", type=float, default=100.0, help="seconds per training (--suite arch); 0: no "
+                        "budget, fit's own recipe (give another --out)")
     parser.add_argument("--shard", default="0/1", help="i/n (--suite arch): this process's share of the targets, "
                         "for n processes side by side")
     args = parser.parse_args()
@@ -518,7 +521,7 @@ def main_arch(args) -> None:
             runs = Runs(out, seed, f"-{index}" if count > 1 else "")
             for target in targets:
                 run_arch_target(target, seed, archive, args.archs, sources, runs, args.epochs, args.threads,
-                                args.max_time, args.set)
+                                args.max_time or None, args.set)
                 summarize_arch(out, args.archs, archives)
     print(summarize_arch(out, args.archs, archives) or "no finished target yet")
 
