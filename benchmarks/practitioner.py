@@ -32,6 +32,7 @@ run started. Each training has a wall-clock budget (`--max-time`, the recipe's `
 its best weights), because a 2-core CPU cannot train these long series to 1000 epochs for every arm; the budget
 and the epochs each arm reached are in the results. `--shard i/n` splits the targets among n processes run side by
 side (each appends to runs-seed<S>-<i>.jsonl). `--max-time 0 --out DIR`: no budget, `fit`'s own recipe.
+`--ways transfer`: the transfer arms alone (`fit`'s default; the summary then has no scratch column).
 """
 
 from __future__ import annotations
@@ -284,8 +285,11 @@ EXTRA = HERE.parent / "data" / "ucr-extra"  # ../shared/data/fetch_ucr_extra.sh'
 SUMMARY_2018 = HERE.parent / "src" / "tstransfer" / "ucr2018_summary.csv"
 
 
-def arch_arms(archs: list[str]) -> list[str]:
-    return ["minirocket", *[f"{a}-{how}" for how in ("scratch", "transfer") for a in archs]]
+WAYS = ("scratch", "transfer")
+
+
+def arch_arms(archs: list[str], ways: tuple[str, ...] = WAYS) -> list[str]:
+    return ["minirocket", *[f"{a}-{how}" for how in WAYS if how in ways for a in archs]]
 
 
 def extra_targets(archive: Path, count: int = N_TARGETS) -> list[str]:
@@ -332,7 +336,8 @@ def shared_sources(archs: list[str]) -> list[str]:
 
 
 def run_arch_target(target: str, seed: int, archive: Path, archs: list[str], sources: list[str], runs: Runs,
-                    epochs: int, threads: int, max_time: float, target_set: str) -> None:
+                    epochs: int, threads: int, max_time: float, target_set: str,
+                    ways: tuple[str, ...] = WAYS) -> None:
     dataset = load_dataset(target, archive)
     base = {"set": target_set, "target": target, "seed": seed, "n_train": len(dataset.y_train),
             "n_test": len(dataset.y_test), "classes": dataset.n_classes, "length": int(dataset.X_train.shape[-1]),
@@ -351,11 +356,11 @@ def run_arch_target(target: str, seed: int, archive: Path, archs: list[str], sou
     for arch in archs:
         config = replace(TrainConfig.named("practical", arch=arch, epochs=epochs, seed=seed, threads=threads,
                                            max_time=max_time), test_every=None)
-        if not runs.get(target, f"{arch}-scratch"):
+        if "scratch" in ways and not runs.get(target, f"{arch}-scratch"):
             model, result = train(dataset, config, progress=False)
             record(f"{arch}-scratch", test_proba(model, dataset), result.seconds, epochs_run=result.epochs,
                    best_epoch=result.best_epoch, deviations=config.deviations())
-        if not runs.get(target, f"{arch}-transfer"):
+        if "transfer" in ways and not runs.get(target, f"{arch}-transfer"):
             zoo = Zoo(arch=arch)
             started = time.perf_counter()
             outside = [n for n in zoo.names() if n not in sources or n == target]  # a shared target: left out
@@ -411,9 +416,9 @@ def arch_section(runs: pd.DataFrame, arms: list[str], where: str) -> tuple[list[
     return lines, per_target.join(facts)
 
 
-def summarize_arch(out: Path, archs: list[str], archives: dict[str, Path]) -> str | None:
+def summarize_arch(out: Path, archs: list[str], archives: dict[str, Path], ways: tuple[str, ...] = WAYS) -> str | None:
     rows = finished_rows(out)
-    arms = arch_arms(archs)
+    arms = arch_arms(archs, ways)
     runs = pd.DataFrame([{"set": "extra", **r} for r in rows if r["arm"] in arms])
     if runs.empty:
         return None
@@ -478,6 +483,8 @@ def main() -> None:
                         "every zoo) or shared (the FCN suite's, left out of the pool)")
     parser.add_argument("--max-time", type=float, default=100.0, help="seconds per training (--suite arch); 0: no "
                         "budget, fit's own recipe (give another --out)")
+    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS), help="--suite arch: the trainings of "
+                        "each architecture (transfer alone: fit's default, at half the cost)")
     parser.add_argument("--shard", default="0/1", help="i/n (--suite arch): this process's share of the targets, "
                         "for n processes side by side")
     args = parser.parse_args()
@@ -521,9 +528,9 @@ def main_arch(args) -> None:
             runs = Runs(out, seed, f"-{index}" if count > 1 else "")
             for target in targets:
                 run_arch_target(target, seed, archive, args.archs, sources, runs, args.epochs, args.threads,
-                                args.max_time or None, args.set)
-                summarize_arch(out, args.archs, archives)
-    print(summarize_arch(out, args.archs, archives) or "no finished target yet")
+                                args.max_time or None, args.set, tuple(args.ways))
+                summarize_arch(out, args.archs, archives, tuple(args.ways))
+    print(summarize_arch(out, args.archs, archives, tuple(args.ways)) or "no finished target yet")
 
 
 if __name__ == "__main__":
