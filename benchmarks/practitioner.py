@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from dataclasses import replace
@@ -403,7 +404,7 @@ def arch_section(runs: pd.DataFrame, arms: list[str], where: str) -> tuple[list[
         epochs_cell = f"{reached[arm].mean():.0f}" if arm in reached else ""
         lines.append(f"| {arm} | {acc[arm].mean():.4f} | {gap.mean():+.2f} | {worst} | "
                      f"{wins_draws_losses(acc[arm], acc['minirocket'])} | {sec[arm].mean():.1f} | {epochs_cell} |")
-    if runs.seed.nunique() > 1:  # a wall-clock budget: the load beside a seed's run moves the epochs it reaches
+    if runs.seed.nunique() > 1:  # under a wall-clock budget the load beside a seed's run moves the epochs it reaches
         by_seed = runs.pivot_table(index="seed", columns="arm", values="accuracy")[arms]
         epochs_by_seed = runs[runs.arm != "minirocket"].pivot_table(index="seed", columns="arm", values="epochs_run")
         why = (": the budget is wall-clock, so a seed run beside another process reaches fewer epochs in it"
@@ -431,8 +432,11 @@ def summarize_arch(out: Path, archs: list[str], archives: dict[str, Path], ways:
     runs = runs.set_index(["target", "seed"]).loc[complete[complete].index].reset_index()
     if runs.empty:
         return None
+    if runs.max_time.nunique(dropna=False) > 1:  # the summary states one budget: a folder mixing them would lie
+        budgets = ", ".join(sorted({"none" if pd.isna(v) else f"{v:g} s" for v in runs.max_time}))
+        raise SystemExit(f"{out}: runs with different --max-time budgets ({budgets}); each budget needs its own --out")
     budget, epochs = runs.max_time.iloc[0], runs.epochs.iloc[0]
-    how = ("no time budget** (one CPU thread): `fit`'s own recipe" if budget is None or pd.isna(budget) else
+    how = ("no time budget** (one CPU thread): `fit`'s own recipe" if pd.isna(budget) else
            f"a wall-clock budget of {budget:.0f} s per training** (one CPU thread; a deviation from the recipe: long "
            "series stop before they converge, the FCN's sooner, since its epochs cost more)")
     lines = [
@@ -509,6 +513,9 @@ def main() -> None:
 
 def main_arch(args) -> None:
     out = Path(args.out) if args.out != str(OUT) else ARCH_OUT
+    if not (args.max_time >= 0 and math.isfinite(args.max_time)):
+        raise SystemExit(f"--max-time {args.max_time}: seconds above 0, or 0 for no budget")
+    ways = tuple(args.ways)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     archives = {"extra": Path(args.extra_archive), "shared": Path(args.archive)}
@@ -529,9 +536,9 @@ def main_arch(args) -> None:
             runs = Runs(out, seed, f"-{index}" if count > 1 else "")
             for target in targets:
                 run_arch_target(target, seed, archive, args.archs, sources, runs, args.epochs, args.threads,
-                                args.max_time or None, args.set, tuple(args.ways))
-                summarize_arch(out, args.archs, archives, tuple(args.ways))
-    print(summarize_arch(out, args.archs, archives, tuple(args.ways)) or "no finished target yet")
+                                args.max_time or None, args.set, ways)
+                summarize_arch(out, args.archs, archives, ways)
+    print(summarize_arch(out, args.archs, archives, ways) or "no finished target yet")
 
 
 if __name__ == "__main__":
